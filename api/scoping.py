@@ -1,0 +1,26 @@
+"""The API's side of scope: 404 for anything outside the caller's scope, then 403 for the wrong role.
+
+Every view gets its queryset from tracker.scope, so a new endpoint cannot forget to scope.
+"""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import PermissionDenied
+
+from tracker import scope
+from tracker.models import Role, Unit
+
+
+def require_role(user, unit: Unit | int, role: str, action: str) -> None:
+    if not scope.has_role_over(user, unit, role):
+        raise PermissionDenied(f"only a {role} of this unit may {action}")
+
+
+def require_any_role(user, roles: tuple[str, ...], action: str) -> None:
+    if user.is_superuser:
+        return
+    if not (scope.roles_of(user) & set(roles)):
+        raise PermissionDenied(f"only a {' or '.join(roles)} may {action}")
+
+
+AUTHORITY_ROLES = (Role.SUPERVISOR, Role.INSPECTOR)

@@ -1,0 +1,263 @@
+"""Input and output shapes of CONTRACT section 3. Business rules live in tracker.services."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from tracker import selectors
+from tracker.models import Criterion, Cycle, Event, Evidence, Membership, Role, Task, Unit, UnitKind
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know (mass assignment of school, status, score, actors...)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
+        return serializers.ModelSerializer.to_internal_value(self, data)
+
+
+class UnitRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Unit
+        fields = ["id", "name", "kind"]
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    unit = UnitRefSerializer()
+
+    class Meta:
+        model = Membership
+        fields = ["unit", "role"]
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    is_superuser = serializers.BooleanField()
+    memberships = MembershipSerializer(many=True)
+
+
+class UnitSerializer(StrictModelSerializer):
+    parent = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), allow_null=True, required=False)
+
+    class Meta:
+        model = Unit
+        fields = ["id", "name", "code", "kind", "parent"]
+
+
+class AccountCreateSerializer(StrictSerializer):
+    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    role = serializers.ChoiceField(choices=Role.choices)
+    email = serializers.EmailField(required=False, default="")
+    language = serializers.ChoiceField(
+        choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default=""
+    )
+
+
+class AccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    unit = serializers.IntegerField()
+    role = serializers.CharField()
+
+
+class CycleSerializer(StrictModelSerializer):
+    authority = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.filter(kind=UnitKind.AUTHORITY))
+
+    class Meta:
+        model = Cycle
+        fields = [
+            "id",
+            "name",
+            "authority",
+            "starts_on",
+            "ends_on",
+            "status",
+            "activated_at",
+            "closed_at",
+            "warning_overdue_tasks",
+            "critical_overdue_tasks",
+            "critical_days_overdue",
+        ]
+        read_only_fields = ["status", "activated_at", "closed_at"]
+
+
+class CycleUpdateSerializer(CycleSerializer):
+    class Meta(CycleSerializer.Meta):
+        read_only_fields = ["status", "activated_at", "closed_at", "authority"]
+
+
+class ActivateResultSerializer(serializers.Serializer):
+    tasks_created = serializers.IntegerField()
+
+
+class DeductionRuleSerializer(StrictSerializer):
+    code = serializers.CharField(max_length=32)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    points = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+
+
+class CriterionSerializer(StrictModelSerializer):
+    cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all())
+    deduction_rules = DeductionRuleSerializer(many=True, required=False)
+    max_score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+    late_penalty_per_day = serializers.DecimalField(
+        max_digits=7, decimal_places=2, min_value=0, required=False
+    )
+    late_penalty_cap = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, required=False)
+
+    class Meta:
+        model = Criterion
+        fields = [
+            "id",
+            "cycle",
+            "code",
+            "title",
+            "category",
+            "requirement",
+            "due_at",
+            "max_score",
+            "min_evidence",
+            "deduction_rules",
+            "late_penalty_per_day",
+            "late_penalty_cap",
+            "updated_at",
+        ]
+        read_only_fields = ["updated_at"]
+
+
+class CriterionUpdateSerializer(CriterionSerializer):
+    class Meta(CriterionSerializer.Meta):
+        read_only_fields = ["updated_at", "cycle"]
+
+
+class CriterionRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Criterion
+        fields = ["id", "code", "title"]
+
+
+class SchoolRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Unit
+        fields = ["id", "name"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    criterion = CriterionRefSerializer(read_only=True)
+    school = SchoolRefSerializer(read_only=True)
+    is_overdue = serializers.SerializerMethodField()
+    days_overdue = serializers.SerializerMethodField()
+    evidence_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "cycle",
+            "criterion",
+            "school",
+            "status",
+            "due_at",
+            "progress",
+            "note",
+            "submitted_at",
+            "reviewed_at",
+            "score",
+            "deductions",
+            "late_penalty",
+            "review_comment",
+            "return_reason",
+            "is_overdue",
+            "days_overdue",
+            "evidence_count",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def _now(self):
+        return self.context.setdefault("now", timezone.now())
+
+    def get_is_overdue(self, task: Task) -> bool:
+        return selectors.task_is_overdue(task, self._now())
+
+    def get_days_overdue(self, task: Task) -> int:
+        return selectors.task_days_overdue(task, self._now())
+
+
+class ProgressSerializer(StrictSerializer):
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class ApproveSerializer(StrictSerializer):
+    deductions = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False, default=list
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ReturnSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=5000)
+    rework_due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ExtendSerializer(StrictSerializer):
+    due_at = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=5000)
+
+
+class EmptySerializer(StrictSerializer):
+    pass
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = ["id", "task", "filename", "size", "sha256", "content_type", "uploaded_at"]
+        read_only_fields = fields
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "type",
+            "occurred_at",
+            "actor",
+            "cycle",
+            "school",
+            "task",
+            "subject_type",
+            "subject_id",
+            "data",
+            "hash",
+            "prev_hash",
+        ]
+        read_only_fields = fields
+
+    def get_actor(self, event: Event) -> str | None:
+        return event.actor.username if event.actor_id else None

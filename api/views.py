@@ -1,0 +1,377 @@
+"""Units, accounts, cycles, criteria, tasks, evidence, events. Each view scopes through tracker.scope."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Count
+from django.http import FileResponse
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tracker import scope, selectors
+from tracker.errors import FileTooLarge
+from tracker.models import Criterion, Event, Evidence, Role, Task, TaskStatus
+from tracker.services import accounts, criteria, cycles, evidence, tasks, units
+from tracker.services.evidence import evidence_path
+
+from . import serializers as s
+from .scoping import AUTHORITY_ROLES, require_any_role, require_role
+
+
+def _validated(serializer_class, data, **kwargs):
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class MeView(APIView):
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        memberships = request.user.memberships.select_related("unit")
+        return Response(
+            s.MeSerializer(
+                {
+                    "id": request.user.pk,
+                    "username": request.user.username,
+                    "is_superuser": request.user.is_superuser,
+                    "memberships": memberships,
+                }
+            ).data
+        )
+
+
+# --- Units ----------------------------------------------------------------------------------------
+class UnitViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.UnitSerializer
+    filterset_fields = ["kind", "parent"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return scope.units_visible(self.request.user).order_by("id")
+
+    def create(self, request, *args, **kwargs):
+        require_any_role(request.user, (Role.SUPERVISOR,), "create units")
+        data = _validated(s.UnitSerializer, request.data)
+        parent = data.get("parent")
+        if not request.user.is_superuser:
+            if parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR):
+                raise ValidationError({"parent": ["must be an authority in your scope"]})
+        unit = units.unit_create(
+            actor=request.user, name=data["name"], code=data["code"], kind=data["kind"], parent=parent
+        )
+        return Response(s.UnitSerializer(unit).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        unit = self.get_object()
+        require_role(request.user, unit, Role.SUPERVISOR, "edit units")
+        data = _validated(s.UnitSerializer, request.data, partial=True)
+        parent = data.get("parent")
+        if (
+            "parent" in data
+            and not request.user.is_superuser
+            and (parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR))
+        ):
+            raise ValidationError({"parent": ["must be an authority in your scope"]})
+        unit = units.unit_update(actor=request.user, unit=unit, changes=dict(data))
+        return Response(s.UnitSerializer(unit).data)
+
+
+# --- Accounts -------------------------------------------------------------------------------------
+class AccountCreateView(APIView):
+    @extend_schema(request=s.AccountCreateSerializer, responses={201: s.AccountSerializer})
+    def post(self, request):
+        require_any_role(request.user, (Role.SUPERVISOR,), "create accounts")
+        data = _validated(s.AccountCreateSerializer, request.data)
+        unit = data["unit"]
+        if not scope.has_role_over(request.user, unit, Role.SUPERVISOR):
+            raise ValidationError({"unit": ["must be a unit in your scope"]})
+        membership = accounts.account_create(actor=request.user, **data)
+        body = {
+            "id": membership.user_id,
+            "username": membership.user.username,
+            "unit": unit.pk,
+            "role": membership.role,
+        }
+        return Response(s.AccountSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+# --- Cycles ---------------------------------------------------------------------------------------
+class CycleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.CycleSerializer
+    filterset_fields = ["status", "authority"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return scope.cycles_visible(self.request.user).order_by("id")
+
+    def get_serializer_class(self):
+        return s.CycleUpdateSerializer if self.action == "partial_update" else s.CycleSerializer
+
+    def create(self, request, *args, **kwargs):
+        require_any_role(request.user, (Role.SUPERVISOR,), "create cycles")
+        data = _validated(s.CycleSerializer, request.data)
+        if not scope.has_role_over(request.user, data["authority"], Role.SUPERVISOR):
+            raise ValidationError({"authority": ["must be an authority in your scope"]})
+        cycle = cycles.cycle_create(actor=request.user, **data)
+        return Response(s.CycleSerializer(cycle).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        cycle = self.get_object()
+        require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "edit cycles")
+        data = _validated(s.CycleUpdateSerializer, request.data, partial=True)
+        cycle = cycles.cycle_update(actor=request.user, cycle=cycle, changes=dict(data))
+        return Response(s.CycleSerializer(cycle).data)
+
+    @extend_schema(request=None, responses=s.ActivateResultSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        cycle = self.get_object()
+        require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "activate cycles")
+        created = cycles.cycle_activate(actor=request.user, cycle=cycle)
+        return Response({"tasks_created": created})
+
+    @extend_schema(request=None, responses=s.CycleSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        cycle = self.get_object()
+        require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "close cycles")
+        cycle = cycles.cycle_close(actor=request.user, cycle=cycle)
+        return Response(s.CycleSerializer(cycle).data)
+
+
+# --- Criteria -------------------------------------------------------------------------------------
+class CriterionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.CriterionSerializer
+    filterset_fields = ["cycle", "category"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return Criterion.objects.filter(cycle__in=scope.cycles_visible(self.request.user)).order_by(
+            "cycle", "code"
+        )
+
+    def get_serializer_class(self):
+        return s.CriterionUpdateSerializer if self.action == "partial_update" else s.CriterionSerializer
+
+    def create(self, request, *args, **kwargs):
+        require_any_role(request.user, (Role.SUPERVISOR,), "create criteria")
+        data = _validated(s.CriterionSerializer, request.data)
+        cycle = data.pop("cycle")
+        if not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
+            raise ValidationError({"cycle": [f'Invalid pk "{cycle.pk}" - object does not exist.']})
+        require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "create criteria")
+        criterion = criteria.criterion_create(actor=request.user, cycle=cycle, **data)
+        return Response(s.CriterionSerializer(criterion).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        criterion = self.get_object()
+        require_role(request.user, criterion.cycle.authority_id, Role.SUPERVISOR, "edit criteria")
+        data = _validated(s.CriterionUpdateSerializer, request.data, partial=True)
+        criterion = criteria.criterion_update(actor=request.user, criterion=criterion, changes=dict(data))
+        return Response(s.CriterionSerializer(criterion).data)
+
+
+# --- Tasks ----------------------------------------------------------------------------------------
+class TaskFilter(filters.FilterSet):
+    overdue = filters.BooleanFilter(method="filter_overdue")
+    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    status = filters.ChoiceFilter(choices=TaskStatus.choices)
+
+    class Meta:
+        model = Task
+        fields = ["cycle", "school", "criterion", "status"]
+
+    def filter_overdue(self, queryset, name, value):
+        q = selectors.overdue_q(timezone.now())
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+
+class TaskViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.TaskSerializer
+    filterset_class = TaskFilter
+    ordering_fields = ["due_at", "updated_at", "id"]
+    ordering = ["due_at", "id"]
+
+    def get_queryset(self):
+        return (
+            scope.tasks_visible(self.request.user)
+            .select_related("criterion", "school")
+            .annotate(evidence_count=Count("evidence"))
+        )
+
+    def _act(self, request, role: str, verb: str, service, serializer_class=None, **kwargs):
+        task = self.get_object()  # 404 outside scope
+        require_role(request.user, task.school_id, role, verb)  # 403 wrong role
+        data = _validated(serializer_class or s.EmptySerializer, request.data)  # 400 bad body
+        service(task=task, actor=request.user, **data, **kwargs)  # 409 wrong state
+        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
+
+    @extend_schema(request=None, responses=s.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._act(request, Role.SCHOOL, "start tasks", tasks.task_start)
+
+    @extend_schema(request=s.ProgressSerializer, responses=s.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def progress(self, request, pk=None):
+        return self._act(request, Role.SCHOOL, "report progress", tasks.task_progress, s.ProgressSerializer)
+
+    @extend_schema(request=None, responses=s.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._act(request, Role.SCHOOL, "submit tasks", tasks.task_submit)
+
+    @extend_schema(request=s.ApproveSerializer, responses=s.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._act(request, Role.SUPERVISOR, "approve tasks", tasks.task_approve, s.ApproveSerializer)
+
+    @extend_schema(request=s.ReturnSerializer, responses=s.TaskSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_(self, request, pk=None):
+        return self._act(request, Role.SUPERVISOR, "return tasks", tasks.task_return, s.ReturnSerializer)
+
+    @extend_schema(request=s.ExtendSerializer, responses=s.TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def extend(self, request, pk=None):
+        return self._act(request, Role.SUPERVISOR, "extend tasks", tasks.task_extend, s.ExtendSerializer)
+
+    @extend_schema(responses=s.EventSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        task = self.get_object()
+        events = Event.objects.filter(task=task).select_related("actor").order_by("id")
+        return Response(s.EventSerializer(events, many=True).data)
+
+
+class TaskEvidenceView(APIView):
+    """GET lists a task's evidence; POST (school, multipart `file`) uploads one file."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    def _task(self, request, pk: int) -> Task:
+        task = scope.tasks_visible(request.user).filter(pk=pk).first()
+        if task is None:
+            raise NotFound()
+        return task
+
+    @extend_schema(responses=s.EvidenceSerializer(many=True))
+    def get(self, request, pk: int):
+        task = self._task(request, pk)
+        return Response(s.EvidenceSerializer(task.evidence.order_by("id"), many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": s.EvidenceUploadSerializer}, responses={201: s.EvidenceSerializer}
+    )
+    def post(self, request, pk: int):
+        task = self._task(request, pk)
+        require_role(request.user, task.school_id, Role.SCHOOL, "upload evidence")
+        # Refuse an oversize body before reading it (multipart overhead allowed for).
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.EVIDENCE_MAX_BYTES + 64 * 1024:
+            raise FileTooLarge(
+                f"the request is {declared} bytes; the file limit is {settings.EVIDENCE_MAX_BYTES}"
+            )
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["a multipart field named 'file' is required"]})
+        if len(request.FILES) > 1 or len(request.FILES.getlist("file")) > 1:
+            raise ValidationError({"file": ["upload one file per request"]})
+        item = evidence.evidence_add(
+            task=task, actor=request.user, file=upload, filename=upload.name or "", size=upload.size
+        )
+        return Response(s.EvidenceSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.EvidenceSerializer
+
+    def get_queryset(self):
+        return Evidence.objects.filter(task__in=scope.tasks_visible(self.request.user))
+
+    def destroy(self, request, *args, **kwargs):
+        item = self.get_object()
+        require_role(request.user, item.task.school_id, Role.SCHOOL, "delete evidence")
+        evidence.evidence_delete(evidence=item, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        item = self.get_object()
+        path = evidence_path(item)
+        if not path.exists():
+            raise NotFound("the file is missing from storage")
+        response = FileResponse(
+            open(path, "rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+# --- Events ---------------------------------------------------------------------------------------
+class EventFilter(filters.FilterSet):
+    type = filters.CharFilter()
+
+    class Meta:
+        model = Event
+        fields = ["cycle", "school", "type", "task"]
+
+
+class EventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit trail, for supervisors and inspectors, within their scope."""
+
+    serializer_class = s.EventSerializer
+    filterset_class = EventFilter
+    ordering_fields = ["id", "occurred_at"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        user = self.request.user
+        if user.is_superuser:
+            return Event.objects.select_related("actor")
+        if not (scope.roles_of(user) & set(AUTHORITY_ROLES)):
+            raise PermissionDenied("only supervisors and inspectors read the event log")
+        units_in_scope = scope.unit_ids_for(user, AUTHORITY_ROLES) or set()
+        cycles = scope.cycles_visible(user).values("id")
+        # Events about a school in scope, or about a cycle in scope that concern no school.
+        from django.db.models import Q
+
+        return Event.objects.filter(
+            Q(school_id__in=units_in_scope)
+            | Q(school__isnull=True, cycle_id__in=cycles)
+            | Q(
+                school__isnull=True,
+                cycle__isnull=True,
+                subject_type="unit",
+                subject_id__in=[str(i) for i in units_in_scope],
+            )
+        ).select_related("actor")

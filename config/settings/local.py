@@ -1,0 +1,3 @@
+"""The embedded demo and local development."""
+
+from .base import *  # noqa: F403

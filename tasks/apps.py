@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class TasksConfig(AppConfig):
+    name = "tasks"
+    verbose_name = "Background jobs"
+
+    def ready(self) -> None:
+        # Register the Celery tasks once Django's models are loaded.
+        from . import events  # noqa: F401

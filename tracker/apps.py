@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class TrackerConfig(AppConfig):
+    name = "tracker"
+    verbose_name = "Qinglian tracker"
+
+    def ready(self) -> None:
+        # Event handlers register themselves on import.
+        from . import handlers  # noqa: F401

@@ -1,0 +1,45 @@
+"""Domain errors. The API's exception handler turns each into one response shape."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    http_status = 400
+
+    def __init__(self, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    http_status = 409
+
+
+class EvidenceRequired(DomainError):
+    code = "evidence_required"
+    http_status = 409
+
+
+class InvalidState(DomainError):
+    """A write that does not fit the object's current state (e.g. activating a closed cycle)."""
+
+    code = "invalid_state"
+    http_status = 409
+
+
+class ValidationFailed(DomainError):
+    code = "invalid"
+    http_status = 400
+
+
+class FileTooLarge(DomainError):
+    code = "file_too_large"
+    http_status = 413
+
+
+class UnsupportedFileType(DomainError):
+    code = "unsupported_file_type"
+    http_status = 415
