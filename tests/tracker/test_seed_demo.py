@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tracker import models as m
+from tracker.demo.catalogue import CATEGORIES
+from tracker.events import events_verify
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_builds_the_seed_district_with_a_mixed_history():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert m.Unit.objects.filter(kind=m.UnitKind.SCHOOL).count() == 17
+    assert m.Criterion.objects.count() == 19
+    assert len(CATEGORIES) == 5
+    assert set(m.Criterion.objects.values_list("category", flat=True)) == set(CATEGORIES)
+    assert m.Task.objects.count() == 17 * 19
+    statuses = set(m.Task.objects.values_list("status", flat=True))
+    assert {m.TaskStatus.APPROVED, m.TaskStatus.NOT_STARTED, m.TaskStatus.IN_PROGRESS} <= statuses
+    assert m.Evidence.objects.exists()
+    assert m.Event.objects.filter(type="task.returned").exists()
+    # some schools ahead (everything past due approved), some behind (several tasks still open)
+    approved = {
+        s: m.Task.objects.filter(school=s, status=m.TaskStatus.APPROVED).count()
+        for s in m.Unit.objects.filter(kind=m.UnitKind.SCHOOL)
+    }
+    assert max(approved.values()) - min(approved.values()) >= 8
+    assert events_verify().ok
+    printed = out.getvalue()
+    assert "bureau" in printed and "jjz" in printed and "school17" in printed
+
+
+def test_seed_demo_refuses_a_second_run_unless_if_empty():
+    call_command("seed_demo", stdout=StringIO())
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", "--if-empty", stdout=out)
+    assert "already seeded" in out.getvalue()
+    assert m.Unit.objects.filter(kind=m.UnitKind.SCHOOL).count() == 17
+
+
+def test_seed_demo_generates_a_large_district_with_a_status_mix():
+    call_command("seed_demo", "--schools", "40", "--criteria", "5", stdout=StringIO(), stderr=StringIO())
+
+    cycle = m.Cycle.objects.get(name__endswith="cycle")
+    assert cycle.status == m.CycleStatus.ACTIVE
+    assert m.Task.objects.filter(cycle=cycle).count() == 200
+    assert m.Task.objects.filter(cycle=cycle).values("status").distinct().count() == 5
+    assert not m.Task.objects.filter(status=m.TaskStatus.APPROVED, score__isnull=True).exists()

@@ -1,0 +1,262 @@
+"""Demo data: the seed's district with a plausible year of history, or a generated large district.
+
+The history goes through the services (so every step has its event, in the hash chain) with `now`
+set to the moment it happened. Deadlines are placed relative to today so the demo always shows
+schools ahead, schools behind, work due soon and work overdue.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..models import Criterion, Cycle, Role, Task, TaskStatus, Unit, UnitKind
+from ..services.accounts import account_create
+from ..services.criteria import criterion_create
+from ..services.cycles import cycle_activate, cycle_create
+from ..services.evidence import evidence_add
+from ..services.tasks import task_approve, task_progress, task_return, task_start, task_submit
+from .catalogue import BUREAU, CRITERIA, SCHOOLS
+
+DEMO_PASSWORD = "qinglian-demo"
+User = get_user_model()
+
+
+@dataclass
+class Login:
+    username: str
+    role: str
+    unit: str
+
+
+def demo_exists() -> bool:
+    return Unit.objects.filter(code=BUREAU[1]).exists()
+
+
+def demo_logins() -> list[Login]:
+    logins = [Login("admin", "superuser", "—")]
+    for user in User.objects.filter(memberships__unit__code__startswith="PT").order_by("id").distinct():
+        membership = user.memberships.select_related("unit").first()
+        logins.append(Login(user.username, membership.role, membership.unit.name))
+    return logins
+
+
+def _local(day: datetime, hour: int = 17) -> datetime:
+    return timezone.make_aware(datetime.combine(day.date(), time(hour, 0)))
+
+
+def _pdf(title: str) -> io.BytesIO:
+    body = f"Qinglian demo evidence: {title}".encode()
+    return io.BytesIO(b"%PDF-1.4\n% demo\n1 0 obj << /Type /Catalog >> endobj\n" + body + b"\n%%EOF\n")
+
+
+def seed_district(*, now: datetime | None = None, out: Callable[[str], None] = print) -> None:
+    """The seed's district: one bureau, an inspector, 17 schools, 19 criteria, a year of history."""
+    now = now or timezone.now()
+    rng = random.Random(2026)
+    start = now - timedelta(days=330)
+    with transaction.atomic():
+        User.objects.create_superuser("admin", "admin@example.org", DEMO_PASSWORD)
+        bureau = Unit.objects.create(name=BUREAU[0], code=BUREAU[1], kind=UnitKind.AUTHORITY)
+        admin = User.objects.get(username="admin")
+        supervisor = account_create(
+            actor=admin,
+            username="bureau",
+            password=DEMO_PASSWORD,
+            unit=bureau,
+            role=Role.SUPERVISOR,
+            language="zh-hans",
+        ).user
+        account_create(
+            actor=admin, username="jjz", password=DEMO_PASSWORD, unit=bureau, role=Role.INSPECTOR, language="zh-hans"
+        )
+        schools = []
+        for i, name in enumerate(SCHOOLS, start=1):
+            school = Unit.objects.create(name=name, code=f"PT-S{i:02d}", kind=UnitKind.SCHOOL, parent=bureau)
+            user = account_create(
+                actor=supervisor,
+                username=f"school{i:02d}",
+                password=DEMO_PASSWORD,
+                unit=school,
+                role=Role.SCHOOL,
+                language="zh-hans",
+            ).user
+            schools.append((school, user))
+        cycle = cycle_create(
+            actor=supervisor,
+            authority=bureau,
+            name=f"{now.year}年度清廉学校建设主体责任考评",
+            starts_on=start.date(),
+            ends_on=(start + timedelta(days=365)).date(),
+        )
+        for n, (category, title, requirement, month, max_score, min_evidence, rules) in enumerate(CRITERIA, 1):
+            offset = (month - 1) * 30 + 14 if month < 12 else (334 if n % 2 else 342)
+            criterion_create(
+                actor=supervisor,
+                cycle=cycle,
+                code=f"{n:02d}",
+                title=title,
+                category=category,
+                requirement=requirement,
+                due_at=_local(start + timedelta(days=offset)),
+                max_score=Decimal(max_score),
+                min_evidence=min_evidence,
+                deduction_rules=[{"code": c, "description": d, "points": p} for c, d, p in rules],
+                late_penalty_per_day=Decimal("0.5"),
+                late_penalty_cap=Decimal(max_score) / 2,
+            )
+        cycle_activate(actor=supervisor, cycle=cycle, now=start + timedelta(days=1))
+    out(f"  district: {bureau.name}, {len(schools)} schools, {len(CRITERIA)} criteria")
+    for index, (school, user) in enumerate(schools):
+        # Diligence: the first schools are ahead of the year, the last ones behind.
+        diligence = 1.0 - index / (len(schools) - 1) * 0.85
+        with transaction.atomic():
+            for task in Task.objects.filter(school=school).select_related("criterion").order_by("due_at"):
+                _play_history(task=task, school_user=user, supervisor=supervisor, diligence=diligence, rng=rng, now=now)
+        _progress(index + 1, len(schools), "history")
+    sys.stderr.write("\n")
+
+
+def _play_history(*, task: Task, school_user, supervisor, diligence: float, rng: random.Random, now: datetime) -> None:
+    criterion: Criterion = task.criterion
+    due = task.due_at
+    opened = due - timedelta(days=rng.randint(20, 45))
+    if opened >= now or rng.random() > diligence + 0.15:
+        return  # not started (overdue when its deadline has passed)
+    task_start(task=task, actor=school_user, now=opened)
+    task_progress(
+        task=task,
+        actor=school_user,
+        progress=rng.choice([20, 40, 60]),
+        note="资料整理中",
+        now=opened + timedelta(days=3),
+    )
+    for k in range(criterion.min_evidence):
+        at = opened + timedelta(days=4 + k)
+        if at >= now:
+            return
+        data = _pdf(f"{criterion.title} {k + 1}")
+        evidence_add(
+            task=task,
+            actor=school_user,
+            file=data,
+            filename=f"{criterion.title}-{k + 1}.pdf",
+            size=len(data.getvalue()),
+            now=at,
+        )
+    late_days = 0 if rng.random() < diligence else rng.randint(1, 12)
+    submitted = due - timedelta(days=rng.randint(1, 8)) + timedelta(days=late_days)
+    if submitted >= now or rng.random() > diligence + 0.25:
+        return  # still in progress
+    task_submit(task=task, actor=school_user, now=submitted)
+    reviewed = submitted + timedelta(days=rng.randint(1, 6))
+    if reviewed >= now:
+        return
+    if rng.random() < 0.2:
+        task_return(
+            task=task,
+            actor=supervisor,
+            reason="佐证材料不完整，请补充会议纪要和签到表。",
+            rework_due_at=reviewed + timedelta(days=10),
+            now=reviewed,
+        )
+        again = reviewed + timedelta(days=rng.randint(2, 12))
+        if again >= now or rng.random() > diligence:
+            return
+        task_submit(task=task, actor=school_user, now=again)
+        reviewed = again + timedelta(days=2)
+        if reviewed >= now:
+            return
+    rules = [r["code"] for r in criterion.deduction_rules]
+    chosen = [code for code in rules if rng.random() > 0.5 + diligence / 2]
+    task_approve(task=task, actor=supervisor, deductions=chosen, comment="审核通过", now=reviewed)
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\r  {label:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+def seed_generated(
+    *, schools: int, criteria: int, now: datetime | None = None, out: Callable[[str], None] = print
+) -> Cycle:
+    """A large generated district, fast: bulk inserts and set-based updates (for benchmarks)."""
+    now = now or timezone.now()
+    start = now - timedelta(days=300)
+    tag = f"GEN{Unit.objects.filter(code__startswith='GEN').filter(kind=UnitKind.AUTHORITY).count() + 1}"
+    admin = User.objects.filter(is_superuser=True).first()
+    with transaction.atomic():
+        authority = Unit.objects.create(name=f"Generated district {tag}", code=tag, kind=UnitKind.AUTHORITY)
+        chunk = 2000
+        for first in range(0, schools, chunk):
+            Unit.objects.bulk_create(
+                Unit(name=f"{tag} school {i:05d}", code=f"{tag}-S{i:05d}", kind=UnitKind.SCHOOL, parent=authority)
+                for i in range(first + 1, min(first + chunk, schools) + 1)
+            )
+            _progress(min(first + chunk, schools), schools, "schools")
+        sys.stderr.write("\n")
+        cycle = Cycle.objects.create(
+            authority=authority,
+            name=f"{tag} cycle",
+            starts_on=start.date(),
+            ends_on=(start + timedelta(days=365)).date(),
+        )
+        Criterion.objects.bulk_create(
+            Criterion(
+                cycle=cycle,
+                code=f"K{n:03d}",
+                title=f"Criterion {n}",
+                category=CRITERIA[n % 19][0],
+                requirement=CRITERIA[n % 19][2],
+                due_at=start + timedelta(days=7 * n % 360),
+                max_score=Decimal(5),
+                min_evidence=1,
+                deduction_rules=[{"code": "D1", "description": "incomplete", "points": "2"}],
+                late_penalty_per_day=Decimal("0.5"),
+                late_penalty_cap=Decimal("2"),
+            )
+            for n in range(1, criteria + 1)
+        )
+        _progress(1, 3, "tasks")
+        created = cycle_activate(actor=admin, cycle=cycle, now=start)
+        _progress(2, 3, "tasks")
+        _mix_statuses(cycle=cycle, now=now)
+        _progress(3, 3, "tasks")
+        sys.stderr.write("\n")
+    account_create(
+        actor=admin, username=f"{tag.lower()}-supervisor", password=DEMO_PASSWORD, unit=authority, role=Role.SUPERVISOR
+    )
+    out(f"  generated {schools} schools x {criteria} criteria = {created} tasks in cycle {cycle.pk}")
+    return cycle
+
+
+def _mix_statuses(*, cycle: Cycle, now: datetime) -> None:
+    """A realistic status mix, decided by a hash of the task id, set-based in one statement."""
+    s = TaskStatus
+    bucket = "((id * 7919) %% 100)"
+    sql = f"""
+        UPDATE tracker_task SET
+            status = CASE WHEN {bucket} < 40 THEN '{s.APPROVED}' WHEN {bucket} < 50 THEN '{s.SUBMITTED}'
+                          WHEN {bucket} < 70 THEN '{s.IN_PROGRESS}' WHEN {bucket} < 75 THEN '{s.RETURNED}'
+                          ELSE '{s.NOT_STARTED}' END,
+            progress = CASE WHEN {bucket} < 50 THEN 100 WHEN {bucket} < 75 THEN 50 ELSE 0 END,
+            submitted_at = CASE WHEN {bucket} < 50 THEN (CASE WHEN {bucket} %% 5 = 0 THEN %(now)s ELSE due_at END)
+                                ELSE NULL END,
+            submitted_due_at = CASE WHEN {bucket} < 50 THEN due_at ELSE NULL END,
+            score = CASE WHEN {bucket} < 40 THEN 5 - ({bucket} %% 3) ELSE NULL END,
+            reviewed_at = CASE WHEN {bucket} < 40 THEN %(now)s ELSE NULL END
+        WHERE cycle_id = %(cycle)s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"now": now, "cycle": cycle.pk})

@@ -1,0 +1,29 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from tracker.demo.seed import DEMO_PASSWORD, demo_exists, demo_logins, seed_district, seed_generated
+
+
+class Command(BaseCommand):
+    help = "Seed the demo district (17 schools, 19 criteria, a year of history), or a generated large one."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--schools", type=int, help="generate a district of this many schools")
+        parser.add_argument("--criteria", type=int, help="with this many criteria (with --schools)")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when the demo is already seeded")
+
+    def handle(self, *args, schools=None, criteria=None, if_empty=False, **options):
+        if schools or criteria:
+            if not (schools and criteria) or schools < 1 or criteria < 1:
+                raise CommandError("--schools and --criteria go together, both positive")
+            seed_generated(schools=schools, criteria=criteria, out=self.stdout.write)
+            return
+        if demo_exists():
+            if not if_empty:
+                raise CommandError("the demo district is already seeded (use --if-empty to skip quietly)")
+            self.stdout.write("demo district already seeded")
+        else:
+            self.stdout.write("seeding the demo district ...")
+            seed_district(out=self.stdout.write)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+        for login in demo_logins():
+            self.stdout.write(f"  {login.username:<10} {login.role:<11} {login.unit}")
