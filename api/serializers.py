@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import serializers
 
-from tracker import selectors
+from tracker import scope, selectors
 from tracker.models import Criterion, Cycle, Event, Evidence, Membership, Role, Task, Unit, UnitKind
 
 
@@ -30,6 +30,21 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
         return serializers.ModelSerializer.to_internal_value(self, data)
 
 
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id of an object in the caller's scope; an id outside it reads as one that does not exist."""
+
+    def __init__(self, *, scoped, **kwargs):
+        self.scoped = scoped  # (user) -> the queryset of objects the user can see
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        if request is None:
+            return queryset.none()
+        return queryset.filter(pk__in=self.scoped(request.user).values("pk"))
+
+
 class UnitRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Unit
@@ -52,7 +67,9 @@ class MeSerializer(serializers.Serializer):
 
 
 class UnitSerializer(StrictModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), allow_null=True, required=False)
+    parent = ScopedPrimaryKeyRelatedField(
+        scoped=scope.units_visible, queryset=Unit.objects.all(), allow_null=True, required=False
+    )
 
     class Meta:
         model = Unit
@@ -62,12 +79,10 @@ class UnitSerializer(StrictModelSerializer):
 class AccountCreateSerializer(StrictSerializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    unit = ScopedPrimaryKeyRelatedField(scoped=scope.units_visible, queryset=Unit.objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
     email = serializers.EmailField(required=False, default="")
-    language = serializers.ChoiceField(
-        choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default=""
-    )
+    language = serializers.ChoiceField(choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default="")
 
 
 class AccountSerializer(serializers.Serializer):
@@ -78,7 +93,9 @@ class AccountSerializer(serializers.Serializer):
 
 
 class CycleSerializer(StrictModelSerializer):
-    authority = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.filter(kind=UnitKind.AUTHORITY))
+    authority = ScopedPrimaryKeyRelatedField(
+        scoped=scope.units_visible, queryset=Unit.objects.filter(kind=UnitKind.AUTHORITY)
+    )
 
     class Meta:
         model = Cycle
@@ -99,6 +116,9 @@ class CycleSerializer(StrictModelSerializer):
 
 
 class CycleUpdateSerializer(CycleSerializer):
+    # Declared fields ignore Meta.read_only_fields: a cycle never moves to another authority.
+    authority = serializers.PrimaryKeyRelatedField(read_only=True)
+
     class Meta(CycleSerializer.Meta):
         read_only_fields = ["status", "activated_at", "closed_at", "authority"]
 
@@ -114,12 +134,10 @@ class DeductionRuleSerializer(StrictSerializer):
 
 
 class CriterionSerializer(StrictModelSerializer):
-    cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all())
+    cycle = ScopedPrimaryKeyRelatedField(scoped=scope.cycles_visible, queryset=Cycle.objects.all())
     deduction_rules = DeductionRuleSerializer(many=True, required=False)
     max_score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
-    late_penalty_per_day = serializers.DecimalField(
-        max_digits=7, decimal_places=2, min_value=0, required=False
-    )
+    late_penalty_per_day = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, required=False)
     late_penalty_cap = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, required=False)
 
     class Meta:
@@ -140,9 +158,14 @@ class CriterionSerializer(StrictModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
+        # (cycle, code) uniqueness is judged by criterion_create/update, which name the `code` field.
+        validators: list = []
 
 
 class CriterionUpdateSerializer(CriterionSerializer):
+    # Declared fields ignore Meta.read_only_fields: a criterion never moves to another cycle.
+    cycle = serializers.PrimaryKeyRelatedField(read_only=True)
+
     class Meta(CriterionSerializer.Meta):
         read_only_fields = ["updated_at", "cycle"]
 
@@ -207,9 +230,7 @@ class ProgressSerializer(StrictSerializer):
 
 
 class ApproveSerializer(StrictSerializer):
-    deductions = serializers.ListField(
-        child=serializers.CharField(max_length=32), required=False, default=list
-    )
+    deductions = serializers.ListField(child=serializers.CharField(max_length=32), required=False, default=list)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Count
 from django.http import FileResponse
-from django.utils import timezone
-from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,18 +14,21 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker import scope, selectors
+from tracker import scope
 from tracker.errors import FileTooLarge
-from tracker.models import Criterion, Event, Evidence, Role, Task, TaskStatus
+from tracker.filetypes import CONTENT_TYPES
+from tracker.models import Criterion, Event, Evidence, Role, Task
 from tracker.services import accounts, criteria, cycles, evidence, tasks, units
 from tracker.services.evidence import evidence_path
 
 from . import serializers as s
+from .filters import CriterionFilter, CycleFilter, EventFilter, TaskFilter, UnitFilter
 from .scoping import AUTHORITY_ROLES, require_any_role, require_role
 
 
-def _validated(serializer_class, data, **kwargs):
-    serializer = serializer_class(data=data, **kwargs)
+def _validated(serializer_class, request, **kwargs):
+    """The request body validated by `serializer_class`; references resolve within the caller's scope."""
+    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -56,7 +58,7 @@ class UnitViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = s.UnitSerializer
-    filterset_fields = ["kind", "parent"]
+    filterset_class = UnitFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -64,7 +66,7 @@ class UnitViewSet(
 
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "create units")
-        data = _validated(s.UnitSerializer, request.data)
+        data = _validated(s.UnitSerializer, request)
         parent = data.get("parent")
         if not request.user.is_superuser:
             if parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR):
@@ -77,7 +79,7 @@ class UnitViewSet(
     def partial_update(self, request, *args, **kwargs):
         unit = self.get_object()
         require_role(request.user, unit, Role.SUPERVISOR, "edit units")
-        data = _validated(s.UnitSerializer, request.data, partial=True)
+        data = _validated(s.UnitSerializer, request, partial=True)
         parent = data.get("parent")
         if (
             "parent" in data
@@ -94,7 +96,7 @@ class AccountCreateView(APIView):
     @extend_schema(request=s.AccountCreateSerializer, responses={201: s.AccountSerializer})
     def post(self, request):
         require_any_role(request.user, (Role.SUPERVISOR,), "create accounts")
-        data = _validated(s.AccountCreateSerializer, request.data)
+        data = _validated(s.AccountCreateSerializer, request)
         unit = data["unit"]
         if not scope.has_role_over(request.user, unit, Role.SUPERVISOR):
             raise ValidationError({"unit": ["must be a unit in your scope"]})
@@ -117,7 +119,7 @@ class CycleViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = s.CycleSerializer
-    filterset_fields = ["status", "authority"]
+    filterset_class = CycleFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -128,7 +130,7 @@ class CycleViewSet(
 
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "create cycles")
-        data = _validated(s.CycleSerializer, request.data)
+        data = _validated(s.CycleSerializer, request)
         if not scope.has_role_over(request.user, data["authority"], Role.SUPERVISOR):
             raise ValidationError({"authority": ["must be an authority in your scope"]})
         cycle = cycles.cycle_create(actor=request.user, **data)
@@ -137,7 +139,7 @@ class CycleViewSet(
     def partial_update(self, request, *args, **kwargs):
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "edit cycles")
-        data = _validated(s.CycleUpdateSerializer, request.data, partial=True)
+        data = _validated(s.CycleUpdateSerializer, request, partial=True)
         cycle = cycles.cycle_update(actor=request.user, cycle=cycle, changes=dict(data))
         return Response(s.CycleSerializer(cycle).data)
 
@@ -146,6 +148,7 @@ class CycleViewSet(
     def activate(self, request, pk=None):
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "activate cycles")
+        _validated(s.EmptySerializer, request)
         created = cycles.cycle_activate(actor=request.user, cycle=cycle)
         return Response({"tasks_created": created})
 
@@ -154,6 +157,7 @@ class CycleViewSet(
     def close(self, request, pk=None):
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "close cycles")
+        _validated(s.EmptySerializer, request)
         cycle = cycles.cycle_close(actor=request.user, cycle=cycle)
         return Response(s.CycleSerializer(cycle).data)
 
@@ -167,23 +171,19 @@ class CriterionViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = s.CriterionSerializer
-    filterset_fields = ["cycle", "category"]
+    filterset_class = CriterionFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return Criterion.objects.filter(cycle__in=scope.cycles_visible(self.request.user)).order_by(
-            "cycle", "code"
-        )
+        return Criterion.objects.filter(cycle__in=scope.cycles_visible(self.request.user)).order_by("cycle", "code")
 
     def get_serializer_class(self):
         return s.CriterionUpdateSerializer if self.action == "partial_update" else s.CriterionSerializer
 
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "create criteria")
-        data = _validated(s.CriterionSerializer, request.data)
-        cycle = data.pop("cycle")
-        if not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
-            raise ValidationError({"cycle": [f'Invalid pk "{cycle.pk}" - object does not exist.']})
+        data = _validated(s.CriterionSerializer, request)
+        cycle = data.pop("cycle")  # resolved within the caller's scope
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "create criteria")
         criterion = criteria.criterion_create(actor=request.user, cycle=cycle, **data)
         return Response(s.CriterionSerializer(criterion).data, status=status.HTTP_201_CREATED)
@@ -191,27 +191,12 @@ class CriterionViewSet(
     def partial_update(self, request, *args, **kwargs):
         criterion = self.get_object()
         require_role(request.user, criterion.cycle.authority_id, Role.SUPERVISOR, "edit criteria")
-        data = _validated(s.CriterionUpdateSerializer, request.data, partial=True)
+        data = _validated(s.CriterionUpdateSerializer, request, partial=True)
         criterion = criteria.criterion_update(actor=request.user, criterion=criterion, changes=dict(data))
         return Response(s.CriterionSerializer(criterion).data)
 
 
 # --- Tasks ----------------------------------------------------------------------------------------
-class TaskFilter(filters.FilterSet):
-    overdue = filters.BooleanFilter(method="filter_overdue")
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    status = filters.ChoiceFilter(choices=TaskStatus.choices)
-
-    class Meta:
-        model = Task
-        fields = ["cycle", "school", "criterion", "status"]
-
-    def filter_overdue(self, queryset, name, value):
-        q = selectors.overdue_q(timezone.now())
-        return queryset.filter(q) if value else queryset.exclude(q)
-
-
 class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.TaskSerializer
     filterset_class = TaskFilter
@@ -228,7 +213,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     def _act(self, request, role: str, verb: str, service, serializer_class=None, **kwargs):
         task = self.get_object()  # 404 outside scope
         require_role(request.user, task.school_id, role, verb)  # 403 wrong role
-        data = _validated(serializer_class or s.EmptySerializer, request.data)  # 400 bad body
+        data = _validated(serializer_class or s.EmptySerializer, request)  # 400 bad body
         service(task=task, actor=request.user, **data, **kwargs)  # 409 wrong state
         return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
 
@@ -253,7 +238,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         return self._act(request, Role.SUPERVISOR, "approve tasks", tasks.task_approve, s.ApproveSerializer)
 
     @extend_schema(request=s.ReturnSerializer, responses=s.TaskSerializer)
-    @action(detail=True, methods=["post"], url_path="return")
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request, pk=None):
         return self._act(request, Role.SUPERVISOR, "return tasks", tasks.task_return, s.ReturnSerializer)
 
@@ -286,18 +271,17 @@ class TaskEvidenceView(APIView):
         task = self._task(request, pk)
         return Response(s.EvidenceSerializer(task.evidence.order_by("id"), many=True).data)
 
-    @extend_schema(
-        request={"multipart/form-data": s.EvidenceUploadSerializer}, responses={201: s.EvidenceSerializer}
-    )
+    @extend_schema(request={"multipart/form-data": s.EvidenceUploadSerializer}, responses={201: s.EvidenceSerializer})
     def post(self, request, pk: int):
         task = self._task(request, pk)
         require_role(request.user, task.school_id, Role.SCHOOL, "upload evidence")
         # Refuse an oversize body before reading it (multipart overhead allowed for).
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:  # a malformed header: let the parser judge the body itself
+            declared = 0
         if declared > settings.EVIDENCE_MAX_BYTES + 64 * 1024:
-            raise FileTooLarge(
-                f"the request is {declared} bytes; the file limit is {settings.EVIDENCE_MAX_BYTES}"
-            )
+            raise FileTooLarge(f"the request is {declared} bytes; the file limit is {settings.EVIDENCE_MAX_BYTES}")
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["a multipart field named 'file' is required"]})
@@ -321,7 +305,8 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, views
         evidence.evidence_delete(evidence=item, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # The file goes out with the type sniffed at upload: document each one the download may carry.
+    @extend_schema(responses={(200, content_type): OpenApiTypes.BINARY for content_type in CONTENT_TYPES.values()})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         item = self.get_object()
@@ -338,18 +323,11 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, views
 
 
 # --- Events ---------------------------------------------------------------------------------------
-class EventFilter(filters.FilterSet):
-    type = filters.CharFilter()
-
-    class Meta:
-        model = Event
-        fields = ["cycle", "school", "type", "task"]
-
-
 class EventViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit trail, for supervisors and inspectors, within their scope."""
 
     serializer_class = s.EventSerializer
+    queryset = Event.objects.none()  # for the schema's types only; get_queryset scopes every request
     filterset_class = EventFilter
     ordering_fields = ["id", "occurred_at"]
     ordering = ["id"]
@@ -374,4 +352,6 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
                 subject_type="unit",
                 subject_id__in=[str(i) for i in units_in_scope],
             )
+            # Accounts created at an authority in scope (a school's accounts carry the school).
+            | Q(school__isnull=True, cycle__isnull=True, subject_type="user", data__unit__in=list(units_in_scope))
         ).select_related("actor")

@@ -95,4 +95,22 @@ def superuser(db):
     return UserFactory(is_superuser=True, is_staff=True)
 
 
+@pytest.fixture
+def task_a(district) -> m.Task:
+    """School A's task for the district's criterion (not started, due 2026-06-30 16:00 UTC)."""
+    return m.Task.objects.get(school=district.school_a, criterion=district.criterion)
+
+
+@pytest.fixture
+def task_b(district) -> m.Task:
+    """School B's task for the same criterion: same district, another school."""
+    return m.Task.objects.get(school=district.school_b, criterion=district.criterion)
+
+
+@pytest.fixture
+def task_other(district) -> m.Task:
+    """The other district's school's task."""
+    return m.Task.objects.get(school=district.other_school)
+
+
 __all__ = ["District", "UserFactory"]

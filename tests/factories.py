@@ -80,3 +80,16 @@ class CriterionFactory(factory.django.DjangoModelFactory):
     )
     late_penalty_per_day = Decimal("1")
     late_penalty_cap = Decimal("5")
+
+
+class EvidenceFactory(factory.django.DjangoModelFactory):
+    """An evidence row without bytes on disk (for workflow tests; uploads go through the API)."""
+
+    class Meta:
+        model = m.Evidence
+
+    filename = factory.Sequence(lambda n: f"evidence-{n}.pdf")
+    size = 1024
+    sha256 = "0" * 64
+    content_type = "application/pdf"
+    uploaded_at = datetime(2026, 3, 1, tzinfo=UTC)

@@ -81,6 +81,8 @@ def tasks_visible(user) -> QuerySet[Task]:
 
 def cycles_visible(user) -> QuerySet[Cycle]:
     """Cycles run by an authority in the caller's scope or above it (a school sees its district's)."""
+    if not user.is_authenticated:
+        return Cycle.objects.none()
     if user.is_superuser:
         return Cycle.objects.all()
     own = set(_memberships(user).values_list("unit_id", flat=True))
@@ -90,6 +92,8 @@ def cycles_visible(user) -> QuerySet[Cycle]:
 
 def has_role_over(user, unit: Unit | int, role: str) -> bool:
     """Whether `user` may act as `role` on `unit` (a school for school actions, any unit otherwise)."""
+    if not user.is_authenticated:
+        return False
     if user.is_superuser:
         return True
     unit_id = unit if isinstance(unit, int) else unit.pk
@@ -100,6 +104,8 @@ def has_role_over(user, unit: Unit | int, role: str) -> bool:
 
 
 def roles_of(user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
     if user.is_superuser:
         return set(Role.values)
     return set(_memberships(user).values_list("role", flat=True))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from ..errors import ValidationFailed
 from ..events import event_record
@@ -26,14 +26,18 @@ def account_create(
     if role not in ROLE_UNIT_KIND:
         raise ValidationFailed(f"unknown role {role!r}", field="role")
     if unit.kind != ROLE_UNIT_KIND[role]:
-        raise ValidationFailed(f"role {role!r} needs a unit of kind {ROLE_UNIT_KIND[role]!r}", field="unit")
+        raise ValidationFailed(f"role {role} needs a unit of kind {ROLE_UNIT_KIND[role].value}", field="unit")
     if User.objects.filter(username=username).exists():
         raise ValidationFailed("a user with that username already exists", field="username")
     try:
         validate_password(password, user=User(username=username))
     except ValidationError as exc:
         raise ValidationFailed(" ".join(exc.messages), field="password") from exc
-    user = User.objects.create_user(username=username, password=password, email=email)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, password=password, email=email)
+    except IntegrityError as exc:  # a concurrent create with the same username won the race
+        raise ValidationFailed("a user with that username already exists", field="username") from exc
     membership = Membership.objects.create(user=user, unit=unit, role=role, language=language)
     event_record(
         type="account.created",

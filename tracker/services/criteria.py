@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from ..errors import InvalidState, ValidationFailed
 from ..events import event_record
@@ -15,20 +15,23 @@ def _check_rules(rules: list[dict[str, Any]], max_score: Decimal) -> list[dict[s
     codes = [r["code"] for r in rules]
     if len(codes) != len(set(codes)):
         raise ValidationFailed("deduction rule codes must be unique", field="deduction_rules")
-    return [
-        {"code": r["code"], "description": r.get("description", ""), "points": str(r["points"])}
-        for r in rules
-    ]
+    return [{"code": r["code"], "description": r.get("description", ""), "points": str(r["points"])} for r in rules]
 
 
 @transaction.atomic
 def criterion_create(*, actor, cycle: Cycle, **fields: Any) -> Criterion:
+    # Judge the cycle's current status, and serialise with activate/close of the same cycle.
+    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.status == CycleStatus.CLOSED:
         raise InvalidState("criteria cannot be added to a closed cycle", status=cycle.status)
     if Criterion.objects.filter(cycle=cycle, code=fields["code"]).exists():
         raise ValidationFailed("a criterion with that code already exists in this cycle", field="code")
     fields["deduction_rules"] = _check_rules(fields.get("deduction_rules", []), fields["max_score"])
-    criterion = Criterion.objects.create(cycle=cycle, **fields)
+    try:
+        with transaction.atomic():
+            criterion = Criterion.objects.create(cycle=cycle, **fields)
+    except IntegrityError as exc:  # a concurrent create with the same code won the race
+        raise ValidationFailed("a criterion with that code already exists in this cycle", field="code") from exc
     created = tasks_materialise(cycle=cycle, criterion=criterion) if cycle.status == CycleStatus.ACTIVE else 0
     event_record(
         type="criterion.created",
@@ -46,9 +49,7 @@ def criterion_update(*, actor, criterion: Criterion, changes: dict[str, Any]) ->
     criterion = Criterion.objects.select_for_update().get(pk=criterion.pk)
     if (
         "code" in changes
-        and Criterion.objects.filter(cycle=criterion.cycle_id, code=changes["code"])
-        .exclude(pk=criterion.pk)
-        .exists()
+        and Criterion.objects.filter(cycle=criterion.cycle_id, code=changes["code"]).exclude(pk=criterion.pk).exists()
     ):
         raise ValidationFailed("a criterion with that code already exists in this cycle", field="code")
     if "deduction_rules" in changes:

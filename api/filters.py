@@ -1,0 +1,109 @@
+"""Query filters of the list endpoints. Every id a filter accepts is looked up within the caller's
+scope, so filtering on an out-of-scope id answers exactly as for an id that does not exist (400)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django_filters import rest_framework as filters
+
+from tracker import scope, selectors
+from tracker.models import Criterion, Cycle, Event, Task, TaskStatus, Unit, UnitKind
+
+
+def units_in_scope(request) -> QuerySet[Unit]:
+    return scope.units_visible(request.user) if request is not None else Unit.objects.none()
+
+
+def authorities_in_scope(request) -> QuerySet[Unit]:
+    return units_in_scope(request).filter(kind=UnitKind.AUTHORITY)
+
+
+def cycles_in_scope(request) -> QuerySet[Cycle]:
+    return scope.cycles_visible(request.user) if request is not None else Cycle.objects.none()
+
+
+def criteria_in_scope(request) -> QuerySet[Criterion]:
+    return Criterion.objects.filter(cycle__in=cycles_in_scope(request))
+
+
+def tasks_in_scope(request) -> QuerySet[Task]:
+    return scope.tasks_visible(request.user) if request is not None else Task.objects.none()
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (or 1/0); anything else is invalid rather than silently no filter at all."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("must be true or false", code="invalid")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
+class UnitFilter(filters.FilterSet):
+    parent = filters.ModelChoiceFilter(queryset=authorities_in_scope)
+
+    class Meta:
+        model = Unit
+        fields = ["kind", "parent"]
+
+
+class CycleFilter(filters.FilterSet):
+    authority = filters.ModelChoiceFilter(queryset=authorities_in_scope)
+
+    class Meta:
+        model = Cycle
+        fields = ["status", "authority"]
+
+
+class CriterionFilter(filters.FilterSet):
+    cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
+
+    class Meta:
+        model = Criterion
+        fields = ["cycle", "category"]
+
+
+class TaskFilter(filters.FilterSet):
+    cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
+    school = filters.ModelChoiceFilter(queryset=units_in_scope)
+    criterion = filters.ModelChoiceFilter(queryset=criteria_in_scope)
+    status = filters.ChoiceFilter(choices=TaskStatus.choices)
+    overdue = StrictBooleanFilter(method="filter_overdue")
+    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+
+    class Meta:
+        model = Task
+        fields = ["cycle", "school", "criterion", "status"]
+
+    def filter_overdue(self, queryset, name, value):
+        q = selectors.overdue_q(timezone.now())
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+
+class EventFilter(filters.FilterSet):
+    cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
+    school = filters.ModelChoiceFilter(queryset=units_in_scope)
+    task = filters.ModelChoiceFilter(queryset=tasks_in_scope)
+    type = filters.CharFilter(max_length=64)
+
+    class Meta:
+        model = Event
+        fields = ["cycle", "school", "type", "task"]
