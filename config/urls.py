@@ -14,3 +14,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api-auth/", include("rest_framework.urls")),
 ]
+
+# Under /api/, errors raised outside DRF's views (unknown URLs, malformed multipart) answer in JSON too.
+handler400 = "api.http_errors.bad_request"
+handler404 = "api.http_errors.page_not_found"
+handler500 = "api.http_errors.server_error"
