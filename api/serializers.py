@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -28,6 +30,21 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
             if unknown:
                 raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
         return serializers.ModelSerializer.to_internal_value(self, data)
+
+
+class DeadlineField(serializers.DateTimeField):
+    """A deadline: a moment between 2000 and 2100. Anything else is a typo, and a moment before 1901
+    would come back in Asia/Shanghai's old local mean time (+08:05:43), which is no valid ISO 8601."""
+
+    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+    LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+    default_error_messages = {"out_of_range": "must be between 2000 and 2100"}
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not self.EARLIEST <= moment < self.LATEST:
+            self.fail("out_of_range")
+        return moment
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -135,6 +152,7 @@ class DeductionRuleSerializer(StrictSerializer):
 
 class CriterionSerializer(StrictModelSerializer):
     cycle = ScopedPrimaryKeyRelatedField(scoped=scope.cycles_visible, queryset=Cycle.objects.all())
+    due_at = DeadlineField()
     deduction_rules = DeductionRuleSerializer(many=True, required=False)
     max_score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
     late_penalty_per_day = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0, required=False)
@@ -236,11 +254,11 @@ class ApproveSerializer(StrictSerializer):
 
 class ReturnSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=5000)
-    rework_due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    rework_due_at = DeadlineField(required=False, allow_null=True, default=None)
 
 
 class ExtendSerializer(StrictSerializer):
-    due_at = serializers.DateTimeField()
+    due_at = DeadlineField()
     reason = serializers.CharField(max_length=5000)
 
 

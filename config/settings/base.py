@@ -45,8 +45,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Serves the admin's and the API docs' static files in production, without outside network.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -131,6 +129,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -139,8 +142,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
+        # Login attempts per client address and username, and per client address (api/auth.py).
         "login": env("THROTTLE_LOGIN", default="10/min"),
+        "login_ip": env("THROTTLE_LOGIN_IP", default="30/min"),
     },
+    # How many proxies of ours append to X-Forwarded-For. 0: the client address is REMOTE_ADDR and a
+    # client's own X-Forwarded-For is ignored (else it could reset its login throttle at will).
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qinglian API",
@@ -151,6 +159,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several fields share a name ("status", "kind") over different choice sets: name each set once.
+    "ENUM_NAME_OVERRIDES": {
+        "CycleStatusEnum": "tracker.models.CycleStatus",
+        "TaskStatusEnum": "tracker.models.TaskStatus",
+        "UnitKindEnum": "tracker.models.UnitKind",
+        "RoleEnum": "tracker.models.Role",
+        "NotificationKindEnum": "tracker.models.NotificationKind",
+        "FlagSeverityEnum": "tracker.models.FlagSeverity",
+    },
+    # Every operation documents its error answers too (api/schema.py), so clients and schema tests see them.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -170,6 +192,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),
+        # kombu polls the folder; at its default (1 s) a worker takes about one message a second,
+        # and the demo's first minutes (a seeded year of events) would queue the sweep behind them.
+        "polling_interval": env.float("CELERY_FILESYSTEM_POLLING_INTERVAL", default=0.1),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -213,10 +238,17 @@ TRACKER = {
     "RESPONSE_SLA_DAYS": env.float("TRACKER_RESPONSE_SLA_DAYS", default=3),
     "SWEEP_BATCH_SIZE": env.int("TRACKER_SWEEP_BATCH_SIZE", default=5000),
     "SWEEP_EVERY_MINUTES": env.int("TRACKER_SWEEP_EVERY_MINUTES", default=15),
+    # The daily digest to supervisors and inspectors (django-celery-beat crontab, TIME_ZONE hours).
+    "DIGEST_HOUR": env.int("TRACKER_DIGEST_HOUR", default=8),
+    # An e-mail digest lists at most this many notifications, then counts the rest.
+    "DIGEST_MAX_ITEMS": env.int("TRACKER_DIGEST_MAX_ITEMS", default=50),
 }
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Retries: exponential backoff from the base, full jitter, capped; failed after WEBHOOK_MAX_ATTEMPTS.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
 
 LOGGING = {
     "version": 1,
