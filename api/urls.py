@@ -1,8 +1,13 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import dashboards, exports, views
 from .auth import TokenView
+from .flags import FlagViewSet
+from .notifications import NotificationViewSet
+from .oversight import OversightView
+from .urges import UrgeViewSet
+from .webhooks import WebhookViewSet
 
 router = DefaultRouter()
 router.register("units", views.UnitViewSet, basename="unit")
@@ -11,11 +16,24 @@ router.register("criteria", views.CriterionViewSet, basename="criterion")
 router.register("tasks", views.TaskViewSet, basename="task")
 router.register("evidence", views.EvidenceViewSet, basename="evidence")
 router.register("events", views.EventViewSet, basename="event")
+router.register("flags", FlagViewSet, basename="flag")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("urges", UrgeViewSet, basename="urge")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="me"),
     path("accounts/", views.AccountCreateView.as_view(), name="account-create"),
     path("tasks/<int:pk>/evidence/", views.TaskEvidenceView.as_view(), name="task-evidence"),
+    path("dashboards/oversight/", OversightView.as_view(), name="dashboard-oversight"),
+    path("dashboards/overview/", dashboards.OverviewView.as_view(), name="dashboard-overview"),
+    path("dashboards/criteria/", dashboards.CriteriaView.as_view(), name="dashboard-criteria"),
+    path("dashboards/trend/", dashboards.TrendView.as_view(), name="dashboard-trend"),
+    path("dashboards/schools/<int:pk>/", dashboards.SchoolDashboardView.as_view(), name="dashboard-school"),
+    path("exports/overview.csv", exports.OverviewCsvView.as_view(), name="export-overview-csv"),
+    path("exports/overview.xlsx", exports.OverviewXlsxView.as_view(), name="export-overview-xlsx"),
+    path("exports/criteria.csv", exports.CriteriaCsvView.as_view(), name="export-criteria-csv"),
+    path("exports/criteria.xlsx", exports.CriteriaXlsxView.as_view(), name="export-criteria-xlsx"),
     path("", include(router.urls)),
 ]

@@ -7,4 +7,10 @@ class TasksConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the Celery tasks once Django's models are loaded.
-        from . import events  # noqa: F401
+        from . import (
+            events,  # noqa: F401
+            notify,  # noqa: F401
+            snapshots,  # noqa: F401
+            sweep,  # noqa: F401
+            webhooks,  # noqa: F401
+        )

@@ -90,3 +90,48 @@ def notify_task_approved(event: Event) -> None:
         f"{criterion.code} {criterion.title}: approved",
         f"score {event.data.get('score')}",
     )
+
+
+# --- Falling behind, urges and webhooks ----------------------------------------------------------
+def _judged_at(event: Event) -> datetime:
+    # As of the event, or of now if it is handled late (relay): a late judgement must not be stale.
+    return max(event.occurred_at, timezone.now())
+
+
+@on("task.started", "task.progressed", "task.submitted", "task.approved", "task.returned", "task.extended")
+def rejudge_school(event: Event) -> None:
+    from .flags import flags_rejudge
+
+    flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id, school_ids=[event.school_id])
+
+
+@on("criterion.created", "criterion.updated", "cycle.activated", "cycle.updated")
+def rejudge_cycle(event: Event) -> None:
+    from .flags import flags_rejudge
+
+    changed = event.data.get("changed", {})
+    if event.type == "criterion.updated" and "due_at" not in changed:
+        return
+    if event.type == "cycle.updated" and not {
+        "warning_overdue_tasks",
+        "critical_overdue_tasks",
+        "critical_days_overdue",
+    } & set(changed):
+        return
+    flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id)
+
+
+@on("urge.created")
+def notify_urge(event: Event) -> None:
+    from .notifications import urge_notify
+
+    urge_notify(event)
+
+
+@on("task.returned", "task.approved")
+def deliver_task_webhooks(event: Event) -> None:
+    from .services.webhooks import event_deliveries_create
+
+    criterion = event.task.criterion
+    kind = NotificationKind.RETURNED if event.type == "task.returned" else NotificationKind.APPROVED
+    event_deliveries_create(event=event, kind=kind, title=f"{criterion.code} {criterion.title}: {kind}")

@@ -1,0 +1,104 @@
+"""Urges: GET, POST /api/v1/urges/ (a supervisor urges a school of a cycle), POST /urges/{id}/respond/
+(the school answers). Order of judgement: 404 out of scope, 403 wrong role, 400 bad body, 409 state."""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from tracker import scope
+from tracker.models import Cycle, Role, Unit, Urge
+from tracker.services.urges import urge_create, urge_respond
+
+from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
+from .scoping import require_any_role, require_role
+from .serializers import StrictSerializer
+
+
+class UrgeSerializer(serializers.ModelSerializer):
+    school_name = serializers.CharField(source="school.name", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    responded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Urge
+        fields = [
+            "id",
+            "cycle",
+            "school",
+            "school_name",
+            "message",
+            "respond_by",
+            "created_by",
+            "created_at",
+            "response",
+            "responded_by",
+            "responded_at",
+        ]
+        read_only_fields = fields
+
+
+class UrgeCreateSerializer(StrictSerializer):
+    cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all())
+    school = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    message = serializers.CharField(max_length=5000)
+    respond_by = serializers.DateTimeField()
+
+
+class UrgeRespondSerializer(StrictSerializer):
+    response = serializers.CharField(max_length=5000)
+
+
+class UrgeFilter(filters.FilterSet):
+    cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
+    school = filters.ModelChoiceFilter(queryset=units_in_scope)
+    answered = StrictBooleanFilter(field_name="responded_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Urge
+        fields = ["cycle", "school", "answered"]
+
+
+class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = UrgeSerializer
+    filterset_class = UrgeFilter
+    ordering_fields = ["created_at", "respond_by", "id"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        schools = scope.school_ids_for(self.request.user)
+        qs = Urge.objects.select_related("school", "created_by", "responded_by")
+        return qs if schools is None else qs.filter(school_id__in=schools)
+
+    def get_serializer_class(self):
+        return UrgeCreateSerializer if self.action == "create" else UrgeSerializer
+
+    @extend_schema(request=UrgeCreateSerializer, responses={201: UrgeSerializer})
+    def create(self, request, *args, **kwargs):
+        require_any_role(request.user, (Role.SUPERVISOR,), "urge schools")
+        body = UrgeCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        school, cycle = data["school"], data["cycle"]
+        if not scope.has_role_over(request.user, school, Role.SUPERVISOR):
+            raise ValidationError({"school": [f'Invalid pk "{school.pk}" - object does not exist.']})
+        if not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
+            raise ValidationError({"cycle": [f'Invalid pk "{cycle.pk}" - object does not exist.']})
+        urge = urge_create(
+            actor=request.user, cycle=cycle, school=school, message=data["message"], respond_by=data["respond_by"]
+        )
+        return Response(UrgeSerializer(urge).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UrgeRespondSerializer, responses=UrgeSerializer)
+    @action(detail=True, methods=["post"])
+    def respond(self, request, pk=None):
+        urge = self.get_object()
+        require_role(request.user, urge.school_id, Role.SCHOOL, "answer urges")
+        body = UrgeRespondSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        urge = urge_respond(actor=request.user, urge=urge, response=body.validated_data["response"])
+        return Response(UrgeSerializer(urge).data)
