@@ -84,7 +84,11 @@ def event_record(
         head.count += 1
         head.save(update_fields=["last_hash", "count"])
         if dispatch:
-            EventDispatch.objects.create(event=event, created_at=event.occurred_at)
+            # Wall-clock times: the relay's schedule must not follow a back-dated `now`.
+            sent_at = timezone.now()
+            EventDispatch.objects.create(
+                event=event, created_at=sent_at, next_send_at=sent_at + settings.EVENT_RELAY_GRACE, sends=1
+            )
             transaction.on_commit(lambda: event_dispatch(event_id=event.pk))
     return event
 

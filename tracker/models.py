@@ -221,6 +221,12 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["cycle", "school", "type"]),
             models.Index(fields=["subject_type", "subject_id"]),
+            # A school's last activity in a cycle (dashboards): one backward index probe per school.
+            models.Index(
+                fields=["cycle", "school", "occurred_at"],
+                condition=Q(task__isnull=False),
+                name="event_task_activity",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -242,11 +248,18 @@ class EventDispatch(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    # When the relay may send it again if still not done; backs off with every re-send so a slow
+    # worker's backlog is not flooded with copies of messages that are merely waiting in the queue.
+    next_send_at = models.DateTimeField(null=True, blank=True)
+    sends = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [
-            models.Index(fields=["created_at"], condition=Q(done_at__isnull=True), name="dispatch_pending")
+            models.Index(fields=["next_send_at"], condition=Q(done_at__isnull=True), name="dispatch_pending_send")
         ]
+
+    def __str__(self) -> str:
+        return f"dispatch of event {self.event_id}"
 
 
 class FlagSeverity(models.TextChoices):

@@ -104,10 +104,13 @@ def broker_reconnect() -> None:
 
 
 @pytest.fixture
-def broker(redis_server) -> Iterator[str]:
+def broker(redis_server, monkeypatch) -> Iterator[str]:
     """Point this process's Celery app (what tracker sends with) at our Redis, and back after."""
     from config.celery import app
 
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration (bin/test
+    # sets it to the suite's shared Redis), so the environment must point at our server too.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
     app.conf.broker_url = redis_server.url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
