@@ -50,6 +50,33 @@ def compute_hash(prev_hash: str, event: Event) -> str:
     return hashlib.sha256((prev_hash + canonical(event)).encode()).hexdigest()
 
 
+def events_append(events: list[Event]) -> list[Event]:
+    """Chain and insert unsaved events, in order, under the chain-head lock (the caller's transaction).
+
+    The one writer of the chain: event_record appends one event, bulk writers (the sweep's flag
+    judgements) many at a time.
+    """
+    if not events:
+        return events
+    with transaction.atomic():
+        EventChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
+        head = EventChainHead.objects.select_for_update().get(pk=1)
+        prev = head.last_hash
+        for event in events:
+            event.data = _normalise(event.data or {})
+            event.prev_hash = prev
+            event.hash = compute_hash(prev, event)
+            prev = event.hash
+        if len(events) == 1:
+            events[0].save()  # keeps the primary key on every backend
+        else:
+            Event.objects.bulk_create(events, batch_size=1000)
+        head.last_hash = prev
+        head.count += len(events)
+        head.save(update_fields=["last_hash", "count"])
+    return events
+
+
 def event_record(
     *,
     type: str,
@@ -64,25 +91,21 @@ def event_record(
 ) -> Event:
     """Append an event inside the caller's transaction; its side effects run after commit."""
     with transaction.atomic():
-        head, _ = EventChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
-        head = EventChainHead.objects.select_for_update().get(pk=1)
-        event = Event(
-            type=type,
-            occurred_at=now or timezone.now(),
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            cycle=cycle,
-            school=school,
-            task=task,
-            subject_type=subject._meta.model_name,
-            subject_id=str(subject.pk),
-            data=_normalise(data or {}),
-            prev_hash=head.last_hash,
+        (event,) = events_append(
+            [
+                Event(
+                    type=type,
+                    occurred_at=now or timezone.now(),
+                    actor=actor if getattr(actor, "is_authenticated", False) else None,
+                    cycle=cycle,
+                    school=school,
+                    task=task,
+                    subject_type=subject._meta.model_name,
+                    subject_id=str(subject.pk),
+                    data=data or {},
+                )
+            ]
         )
-        event.hash = compute_hash(head.last_hash, event)
-        event.save()
-        head.last_hash = event.hash
-        head.count += 1
-        head.save(update_fields=["last_hash", "count"])
         if dispatch:
             # Wall-clock times: the relay's schedule must not follow a back-dated `now`.
             sent_at = timezone.now()

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Min
 
-from .events import _normalise, compute_hash
-from .models import Cycle, CycleStatus, Event, EventChainHead, Flag, FlagSeverity, Task
+from .events import events_append
+from .models import Cycle, CycleStatus, Event, Flag, FlagSeverity, Task
 from .selectors import overdue_q
 
 DAY_SECONDS = 86400
@@ -208,32 +208,20 @@ def _flag_events_record(events: list[tuple[str, Flag, dict]], *, now: datetime) 
     Flag events are the audit trail of the judgement; their side effects (the flag_* reminders) are
     planned by the caller in the same transaction, so they are not dispatched to handlers.
     """
-    if not events:
-        return
-    EventChainHead.objects.get_or_create(pk=1, defaults={"last_hash": "0" * 64})
-    head = EventChainHead.objects.select_for_update().get(pk=1)
-    prev = head.last_hash
-    rows = []
-    for type_, flag, data in events:
-        event = Event(
-            type=type_,
-            occurred_at=now,
-            actor=None,
-            cycle_id=flag.cycle_id,
-            school_id=flag.school_id,
-            task=None,
-            subject_type=Flag._meta.model_name,
-            subject_id=str(flag.pk),
-            data=_normalise(data),
-            prev_hash=prev,
-        )
-        event.hash = compute_hash(prev, event)
-        prev = event.hash
-        rows.append(event)
-    Event.objects.bulk_create(rows, batch_size=1000)
-    head.last_hash = prev
-    head.count += len(rows)
-    head.save(update_fields=["last_hash", "count"])
+    events_append(
+        [
+            Event(
+                type=type_,
+                occurred_at=now,
+                cycle_id=flag.cycle_id,
+                school_id=flag.school_id,
+                subject_type=Flag._meta.model_name,
+                subject_id=str(flag.pk),
+                data=data,
+            )
+            for type_, flag, data in events
+        ]
+    )
 
 
 def flags_rejudge(*, now: datetime, cycle_id: int | None, school_ids: Iterable[int] | None = None) -> FlagChanges:
