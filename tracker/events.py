@@ -10,6 +10,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +50,23 @@ def canonical(event: Event) -> str:
 
 def compute_hash(prev_hash: str, event: Event) -> str:
     return hashlib.sha256((prev_hash + canonical(event)).encode()).hexdigest()
+
+
+_importing: ContextVar[bool] = ContextVar("events_importing", default=False)
+
+
+@contextmanager
+def events_imported() -> Iterator[None]:
+    """Record events without side effects: history brought in from elsewhere (the demo's past year).
+
+    The events join the chain as usual; nothing is dispatched for them, and the next sweep judges
+    flags and plans reminders from the resulting state.
+    """
+    token = _importing.set(True)
+    try:
+        yield
+    finally:
+        _importing.reset(token)
 
 
 def events_append(events: list[Event]) -> list[Event]:
@@ -106,7 +125,7 @@ def event_record(
                 )
             ]
         )
-        if dispatch:
+        if dispatch and not _importing.get():
             # Wall-clock times: the relay's schedule must not follow a back-dated `now`.
             sent_at = timezone.now()
             EventDispatch.objects.create(

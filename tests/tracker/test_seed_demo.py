@@ -33,6 +33,9 @@ def test_seed_demo_builds_the_seed_district_with_a_mixed_history():
     }
     assert max(approved.values()) - min(approved.values()) >= 8
     assert events_verify().ok
+    # imported history: chained, but nothing queued for handlers (no notifications about last spring)
+    assert not m.EventDispatch.objects.exists()
+    assert not m.Notification.objects.exists()
     printed = out.getvalue()
     assert "bureau" in printed and "jjz" in printed and "school17" in printed
 

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..events import events_imported
 from ..models import Criterion, Cycle, Role, Task, TaskStatus, Unit, UnitKind
 from ..services.accounts import account_create
 from ..services.criteria import criterion_create
@@ -60,8 +61,16 @@ def _pdf(title: str) -> io.BytesIO:
 
 
 def seed_district(*, now: datetime | None = None, out: Callable[[str], None] = print) -> None:
-    """The seed's district: one bureau, an inspector, 17 schools, 19 criteria, a year of history."""
-    now = now or timezone.now()
+    """The seed's district: one bureau, an inspector, 17 schools, 19 criteria, a year of history.
+
+    The history is imported, not lived: its events are chained but dispatch nothing (no notifications
+    about last spring); the first sweep judges flags and plans reminders from where it left things.
+    """
+    with events_imported():
+        _seed_district(now=now or timezone.now(), out=out)
+
+
+def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
     rng = random.Random(2026)
     start = now - timedelta(days=330)
     with transaction.atomic():

@@ -1,4 +1,8 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from tracker.demo.seed import DEMO_PASSWORD, demo_exists, demo_logins, seed_district, seed_generated
 
@@ -24,6 +28,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write("seeding the demo district ...")
             seed_district(out=self.stdout.write)
+        # Beat would first sweep one interval after it starts; make the sweep due so the demo shows
+        # flags and reminders as soon as the worker and beat are up.
+        PeriodicTask.objects.filter(task="tracker.sweep").update(last_run_at=timezone.now() - timedelta(days=1))
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for login in demo_logins():
             self.stdout.write(f"  {login.username:<10} {login.role:<11} {login.unit}")
