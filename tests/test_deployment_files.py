@@ -108,3 +108,20 @@ def test_scripts_are_executable_bash_without_syntax_errors(path: str) -> None:
     assert os.access(script, os.X_OK), f"{path} is not executable"
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_app_processes_connect_as_a_role_that_owns_nothing(compose: dict) -> None:
+    """Item 16 in production: only the one-shot migrate service uses the schema owner; web, worker
+    and beat use a plain role that cannot disable the event log's append-only trigger."""
+    services = compose["services"]
+    owner_url = services["migrate"]["environment"]["DATABASE_URL"]
+    assert owner_url.startswith("postgres://qinglian:")
+    for name in ("web", "worker", "beat"):
+        url = services[name]["environment"]["DATABASE_URL"]
+        assert url.startswith("postgres://qinglian_app:"), name
+    assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    init = (ROOT / "deploy" / "postgres" / "10-app-role.sh").read_text()
+    assert "NOSUPERUSER" in init and "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO qinglian_app" in init
+    assert "TRUNCATE" not in init and "ALL PRIVILEGES" not in init
+    mounts = services["postgres"]["volumes"]
+    assert any(m.startswith("./deploy/postgres:/docker-entrypoint-initdb.d") for m in mounts)
