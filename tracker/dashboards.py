@@ -24,15 +24,17 @@ submitted_due_at``) among the tasks whose ``due_at`` has passed, over the tasks 
 has passed (``None`` when none has passed). A school's ``score`` is the sum of its task scores
 (unscored tasks count 0); ``max_score`` the sum of its criteria's ``max_score``. A rollup row sums
 the counts of the schools under it, computes its rates over the summed counts, and reports the mean
-school ``score`` (and ``max_score``). ``last_activity_at`` is the time of the latest event about one
-of the school's tasks in the cycle (task transitions, evidence uploads and deletions).
+school ``score`` (and ``max_score``). ``last_activity_at`` is the time of the latest thing that
+happened to one of the school's tasks in the cycle (task transitions, evidence uploads and deletions):
+the latest ``Task.last_activity_at``, which the services stamp, taken in the same ``GROUP BY`` as the
+counts; a rollup row has the latest of its schools'.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -41,7 +43,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, F, FilteredRelation, Q, Sum, Value
+from django.db.models import Avg, Count, F, FilteredRelation, Max, Q, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -169,38 +171,40 @@ def rate(part: int, whole: int) -> float | None:
 
 
 def _school_counts_sql(*, cycle: Cycle, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
-    """One GROUP BY school over the cycle's tasks (optionally only the schools of the `tree` CTE)."""
+    """One GROUP BY school over the cycle's tasks (optionally only the schools of the `tree` CTE).
+
+    With the counts, the school's last activity: the latest of its tasks' `last_activity_at`.
+    """
     qs = Task.objects.filter(cycle_id=cycle.pk)
     if only_tree:
         qs = qs.filter(school_id__in=RawSQL("SELECT id FROM tree", ()))
-    qs = qs.values("school_id").annotate(**task_count_aggregates(now)).order_by()
+    qs = (
+        qs.values("school_id")
+        .annotate(**task_count_aggregates(now), last_activity_at=Max("last_activity_at"))
+        .order_by()
+    )
     sql, params = qs.query.sql_with_params()
     return sql, list(params)
 
 
 @contextmanager
-def _statement_settings(*, json_times: bool = False) -> Iterator[None]:
-    """PostgreSQL: no JIT for the statements of this block; with `json_times`, the local time zone.
+def _local_times() -> Iterator[None]:
+    """PostgreSQL: the local time zone for the statements of this block.
 
-    JIT compilation of these plans (many expressions, estimated cost above jit_above_cost) takes seconds
-    while the statements run in well under one: measured 4.2 s of JIT for a 0.5 s statement at 600,000
-    tasks (docs/benchmarks.md). The local zone makes PostgreSQL write times in JSON as the API does
-    (+08:00); it is only for statements that return JSON text, since Django reads timestamptz values
-    as if the session were in UTC. Both settings are transaction-local and restored afterwards.
+    PostgreSQL then writes times in JSON as the API does (+08:00). Only for statements that return JSON
+    text: Django reads timestamptz values as if the session were in UTC. The setting is
+    transaction-local and restored afterwards (the block may run inside a caller's transaction).
+    (JIT is off for every connection, config/settings/base.py: compiling these plans took seconds for
+    statements that run in well under one, docs/benchmarks.md.)
     """
     if connection.vendor != "postgresql":
         yield
         return
-    zone = settings.TIME_ZONE if json_times else "UTC"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('jit'), current_setting('TimeZone'), "
-            "set_config('jit', 'off', true), set_config('TimeZone', %s, true)",
-            [zone],
-        )
-        jit, previous_zone = cursor.fetchone()[:2]
+        cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [settings.TIME_ZONE])
+        previous_zone = cursor.fetchone()[0]
         yield
-        cursor.execute("SELECT set_config('jit', %s, true), set_config('TimeZone', %s, true)", [jit, previous_zone])
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
 
 
 # --- Overview and rollups --------------------------------------------------------------------------------
@@ -230,9 +234,7 @@ school_rows AS (
                 ELSE (SELECT SUM(c.max_score) FROM tracker_task t JOIN tracker_criterion c ON c.id = t.criterion_id
                       WHERE t.cycle_id = %s AND t.school_id = s.id)
            END AS max_score,
-           f.severity AS flag,
-           (SELECT MAX(e.occurred_at) FROM tracker_event e
-             WHERE e.cycle_id = %s AND e.school_id = s.id AND e.task_id IS NOT NULL) AS last_activity_at
+           f.severity AS flag, a.last_activity_at
     FROM tree
     JOIN tracker_unit s ON s.id = tree.id AND s.kind = 'school'
     CROSS JOIN criteria_total ct
@@ -447,7 +449,7 @@ def _overview(
     if as_json is None:
         as_json = connection.vendor == "postgresql"
     sql = ctes + "\n" + (_json_select(shape) if as_json else _rows_select(shape))
-    with _statement_settings(json_times=as_json), connection.cursor() as cursor:
+    with _local_times() if as_json else nullcontext(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         records = cursor.fetchall()
     if as_json:
@@ -460,7 +462,7 @@ def _overview(
 def _chain(*, cycle: Cycle, now: datetime, seed: str, seed_params: list[Any], only_tree: bool) -> tuple[str, list]:
     agg_sql, agg_params = _school_counts_sql(cycle=cycle, now=now, only_tree=only_tree)
     sql = _OVERVIEW_CTES.format(seed=seed, agg=agg_sql)
-    return sql, [*seed_params, *agg_params, cycle.pk, cycle.pk, cycle.pk, cycle.pk]
+    return sql, [*seed_params, *agg_params, cycle.pk, cycle.pk, cycle.pk]
 
 
 def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_json: bool | None = None) -> Overview:
@@ -514,8 +516,7 @@ def criteria_overview(*, cycle: Cycle, roots: Sequence[int], now: datetime) -> l
         .annotate(**{f"n_{name}": aggregate for name, aggregate in aggregates.items()}, mean=Avg("scoped__score"))
         .order_by("code", "pk")
     )
-    with _statement_settings():
-        records = list(qs)
+    records = list(qs)
     return [
         {
             "criterion": {"id": c["pk"], "code": c["code"], "title": c["title"]},

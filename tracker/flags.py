@@ -111,6 +111,7 @@ def flags_judge(
             "severity",
             "overdue_count",
             "max_days_overdue",
+            "opened_at",
             "escalated_at",
             "resolved_at",
         )
@@ -124,6 +125,11 @@ def flags_judge(
         count, days = lagging.get(key, (0, 0))
         severity = thresholds[key[0]].severity(count, days)
         flag = open_flags.get(key)
+        if flag is not None and (flag.escalated_at or flag.opened_at) > now:
+            # A judgement older than the flag's last change (a clock stepped back, a skewed host, a
+            # back-dated run) must not resolve or de-escalate it: the next sweep would open it again
+            # and notify everyone a second time.
+            continue
         facts = {"overdue_count": count, "max_days_overdue": days}
         if flag is None:
             if severity is None:

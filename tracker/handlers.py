@@ -34,8 +34,12 @@ def event_handle(*, event_id: int, now: datetime | None = None) -> bool:
     """Run an event's handlers once; returns False when it was already handled (or does not exist)."""
     now = now or timezone.now()
     with transaction.atomic():
+        # Wait for a run of the same event in progress elsewhere (a redelivered message, the relay):
+        # if it commits, the event is done and this run does nothing; if its worker died, its
+        # transaction rolls back and this run does the work. Skipping the locked row instead would
+        # take "in progress" for "done" and leave a killed run's work to the relay, minutes later.
         dispatch = (
-            EventDispatch.objects.select_for_update(skip_locked=True)
+            EventDispatch.objects.select_for_update(of=("self",))
             .select_related("event")
             .filter(pk=event_id, done_at__isnull=True)
             .first()

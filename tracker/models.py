@@ -152,6 +152,9 @@ class Task(models.Model):
     review_comment = models.TextField(blank=True, default="")
     return_reason = models.TextField(blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
+    # When the latest thing happened to the task (a transition, an evidence upload or deletion), as the
+    # `now` of the service that did it; NULL until the school first acts. The dashboards' last activity.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -221,12 +224,6 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["cycle", "school", "type"]),
             models.Index(fields=["subject_type", "subject_id"]),
-            # A school's last activity in a cycle (dashboards): one backward index probe per school.
-            models.Index(
-                fields=["cycle", "school", "occurred_at"],
-                condition=Q(task__isnull=False),
-                name="event_task_activity",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -467,4 +464,19 @@ class DailySnapshot(models.Model):
         ordering = ["date", "school"]
         constraints = [
             models.UniqueConstraint(fields=["cycle", "school", "date"], name="snapshot_one_per_day")
+        ]
+
+
+class DailyDigest(models.Model):
+    """A daily digest mailed to one member of one unit for one local date. Claimed under this unique
+    key before it is sent, so two beats (or a redelivered task) firing the job mail it once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "day"], name="daily_digest_once_per_day")
         ]

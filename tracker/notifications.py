@@ -15,7 +15,7 @@ import smtplib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +29,7 @@ from django.utils.translation import gettext_noop
 
 from .models import (
     CycleStatus,
+    DailyDigest,
     Flag,
     FlagSeverity,
     Membership,
@@ -264,16 +265,44 @@ def _scope_summary(authority_id: int, now: datetime) -> dict[str, int]:
     return {**flags, "overdue": overdue, "urges": urges}
 
 
+_CLAIM_DAILY = """
+INSERT INTO tracker_dailydigest (user_id, unit_id, day, sent_at) VALUES {values}
+ON CONFLICT DO NOTHING
+RETURNING unit_id, user_id
+"""
+
+
+def _daily_claim(pairs: list[tuple[int, int]], *, day: date, now: datetime) -> set[tuple[int, int]]:
+    """Claim today's digest of each (unit, user); returns the pairs this call may mail. Two beats, a
+    retried or redelivered task: whichever claims first mails, the others find nothing to do."""
+    claimed: set[tuple[int, int]] = set()
+    ops = connection.ops
+    with transaction.atomic(), connection.cursor() as cursor:
+        for i in range(0, len(pairs), 500):
+            chunk = pairs[i : i + 500]
+            params: list[Any] = []
+            for unit_id, user_id in chunk:
+                params += [user_id, unit_id, ops.adapt_datefield_value(day), ops.adapt_datetimefield_value(now)]
+            cursor.execute(_CLAIM_DAILY.format(values=", ".join(["(%s, %s, %s, %s)"] * len(chunk))), params)
+            claimed.update((unit_id, user_id) for unit_id, user_id in cursor.fetchall())
+    return claimed
+
+
 def daily_digest_send(*, now: datetime) -> int:
-    """One e-mail per supervisor or inspector: open flags, overdue tasks and late urge answers in scope."""
-    members = (
+    """One e-mail per supervisor or inspector: open flags, overdue tasks and late urge answers in scope.
+
+    Once per member and unit per local day, however often the job runs (DailyDigest's unique key)."""
+    day = timezone.localdate(now)
+    members = list(
         Membership.objects.filter(role__in=[Role.SUPERVISOR, Role.INSPECTOR], user__is_active=True)
         .exclude(user__email="")
         .select_related("user", "unit")
         .order_by("unit_id", "user_id")
     )
+    claimed = _daily_claim(list(dict.fromkeys((m.unit_id, m.user_id) for m in members)), day=day, now=now)
+    members = [m for m in members if (m.unit_id, m.user_id) in claimed]
     unread = dict(
-        Notification.objects.filter(read_at__isnull=True, recipient__in=members.values("user_id"))
+        Notification.objects.filter(read_at__isnull=True, recipient__in=[m.user_id for m in members])
         .values_list("recipient_id")
         .annotate(n=Count("id"))
     )
@@ -300,7 +329,12 @@ def daily_digest_send(*, now: datetime) -> int:
         messages.append(EmailMessage(subject=subject, body=body + "\n", to=[m.user.email]))
     if not messages:
         return 0
-    return get_connection().send_messages(messages) or 0
+    try:
+        return get_connection().send_messages(messages) or 0
+    except (smtplib.SMTPException, OSError):
+        # Nothing of this run went out for sure: give its claims back to the next run.
+        DailyDigest.objects.filter(day=day, sent_at=now).delete()
+        raise
 
 
 # --- Event-driven notifications -------------------------------------------------------------------

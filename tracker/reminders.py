@@ -133,7 +133,10 @@ def _task_candidates(stages: Stages) -> str:
             f"SELECT %(due_soon)s AS kind, t.id AS task_id, {NULL_ID} AS flag_id, {NULL_ID} AS urge_id, "
             f"t.due_at AS due_at, "
             f"CASE {whens} END AS stage {_OPEN_TASKS} "
-            f"AND t.due_at >= %(now)s AND t.due_at <= %(soon_{max(stages.due_soon_days)})s"
+            f"AND t.due_at >= %(now)s AND t.due_at <= %(soon_{max(stages.due_soon_days)})s "
+            # "Due soon" after "overdue" for the same deadline would be a clock gone back, never news.
+            f"AND NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.task_id = t.id AND o.due_at = t.due_at "
+            f"AND o.kind = %(overdue)s)"
         )
     days = _days_overdue_sql()
     every = stages.overdue_every_days

@@ -40,10 +40,12 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, *, appendonly: bool = False) -> None:
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
         self.workdir = workdir
+        # Production keeps the queue across restarts (compose: --appendonly yes); the fault tests try both.
+        self.appendonly = appendonly
         self.process: subprocess.Popen | None = None
 
     def _ping(self) -> bool:
@@ -67,7 +69,7 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
                 "--dir",
                 str(self.workdir),
             ],
@@ -163,7 +165,8 @@ def celery_env(broker, tmp_path) -> dict[str, str]:
         DATABASE_URL=database_url(),
         DATABASE_CONN_MAX_AGE="0",
         CELERY_BROKER_URL=broker,
-        EMAIL_URL=f"filemail://{tmp_path / 'mail'}",
+        # django-environ drops one leading slash of a filemail path: four make it absolute.
+        EMAIL_URL=f"filemail:///{tmp_path / 'mail'}",
         WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
         WEBHOOK_RETRY_BASE_SECONDS="0.2",
         WEBHOOK_RETRY_MAX_SECONDS="1",
@@ -206,3 +209,8 @@ def start_celery(celery_env, tmp_path) -> Iterator[Callable[..., CeleryProcess]]
     yield start
     for process in reversed(started):
         process.stop()
+
+
+# The fault tests' fixtures (broker_view, fault_env, spawn) live in fault_support.py, which builds on
+# the ones above; imported last, so that module can import this one.
+from .fault_support import broker_view, fault_env, spawn  # noqa: E402, F401

@@ -17,10 +17,10 @@ import json
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,13 +28,17 @@ import psycopg
 import pytest
 import redis
 from django.apps import apps
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
+from tracker import models as m
+from tracker.flags import flags_judge
 from tracker.models import EventDispatch
+from tracker.services.tasks import task_submit
 
-from .conftest import CeleryProcess, wait_for
+from .conftest import CeleryProcess, broker_reconnect, wait_for
 
 # Seconds a delivered message may stay unacknowledged before Redis hands it to another worker.
 VISIBILITY_TIMEOUT = 4
@@ -59,9 +63,16 @@ class Celery(CeleryProcess):
         return self.process.poll() is None
 
     def children(self) -> list[int]:
-        """The pool processes of a prefork worker (`ps --ppid`)."""
-        out = subprocess.run(["ps", "--ppid", str(self.pid), "-o", "pid="], capture_output=True, text=True)
-        return [int(pid) for pid in out.stdout.split()]
+        """The live pool processes of a prefork worker (what `ps --ppid` lists, read from /proc)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if fields[1] == str(self.pid) and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+        return sorted(found)
 
     def count(self, pattern: str) -> int:
         return len(re.findall(pattern, self.text()))
@@ -167,6 +178,12 @@ class Broker:
 
 @pytest.fixture
 def broker_view(broker) -> Broker:
+    """Also: this process publishes with production's Redis options (conftest's `broker` fixture
+    keeps only a visibility timeout, so a publish to a stopped Redis would retry for seconds)."""
+    from config.celery import app
+
+    app.conf.broker_transport_options = dict(settings.REDIS_TRANSPORT_OPTIONS)
+    broker_reconnect()
     return Broker(broker)
 
 
@@ -273,3 +290,61 @@ def until(predicate: Callable[[], object], *, timeout: float, what: str) -> obje
 
 def elapsed(since: float) -> float:
     return round(time.monotonic() - since, 1)
+
+
+# --- The scenario of items 1, 2, 3, 4 and 6: a school submits while behind ---------------------------
+HANDLE = "tracker.handle_event"
+D = timedelta(days=1)
+
+
+def school_a_behind(district) -> tuple[m.Task, m.Flag]:
+    """School A with one task two days late (so an open flag); every other task far from due."""
+    now = timezone.now()
+    task = m.Task.objects.get(cycle=district.cycle, school=district.school_a)
+    m.Task.objects.filter(pk=task.pk).update(due_at=now - 2 * D)
+    m.Task.objects.exclude(pk=task.pk).update(due_at=now + 100 * D)
+    m.Criterion.objects.filter(pk=district.criterion.pk).update(min_evidence=0)
+    flags_judge(now=now)
+    return task, m.Flag.objects.get(school=district.school_a, resolved_at__isnull=True)
+
+
+def submit_then_lock(district, task: m.Task) -> tuple[RowLock, m.Event]:
+    """The school submits (its event waits in the queue), then we lock the school's cycle row: the
+    handler of that event will stop there, mid-task, once a worker takes it. (A transition locks its
+    cycle row too, so the lock is taken after the submission commits.)"""
+    task_submit(task=task, actor=district.school_a_user)
+    event = m.Event.objects.get(type="task.submitted", task=task)
+    return RowLock("tracker_cycle", district.cycle.pk), event
+
+
+def mid_task() -> None:
+    until(lambda: waiting_on("tracker_cycle") == 1, timeout=30, what="the handler to be mid-task")
+
+
+def assert_handled_once(event: m.Event, flag: m.Flag) -> None:
+    """The submission's side effect (the school's flag resolved) happened, and only once."""
+    dispatch = m.EventDispatch.objects.get(event=event)
+    assert dispatch.done_at is not None
+    # attempts counts the runs that committed: a killed run left nothing behind.
+    assert dispatch.attempts == 1
+    flag.refresh_from_db()
+    assert flag.resolved_at is not None
+    assert m.Event.objects.filter(type="flag.resolved", subject_id=str(flag.pk)).count() == 1
+    assert m.Flag.objects.filter(school=flag.school, cycle=flag.cycle).count() == 1
+
+
+def wait_done(event: m.Event, *, timeout: float = 40) -> None:
+    until(
+        lambda: m.EventDispatch.objects.filter(event=event, done_at__isnull=False).exists(),
+        timeout=timeout,
+        what="the event's side effects to be done",
+    )
+
+
+def alive(pid: int) -> bool:
+    """A process that still runs (a zombie has exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -5,6 +5,7 @@ The numbers in EXPECTED were worked out by hand from the task states set in buil
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,10 +23,12 @@ from tests.factories import (
     SchoolFactory,
     UnitFactory,
 )
+from tests.samples import pdf_bytes
 from tracker import dashboards
 from tracker import models as m
 from tracker.events import event_record
 from tracker.services.cycles import cycle_activate
+from tracker.services.evidence import evidence_add
 from tracker.services.tasks import task_progress, task_submit
 
 pytestmark = pytest.mark.django_db
@@ -411,6 +414,50 @@ def test_last_activity_counts_only_events_about_the_schools_tasks(province):
     assert by_name["S3"]["last_activity_at"] is None
 
 
+def test_last_activity_follows_an_evidence_upload_into_the_school_row_and_every_rollup(province):
+    # S3's returned K3 gets new evidence on 03-30: later than anything else in Zhoushan (S1, 03-25).
+    data = pdf_bytes()
+    evidence_add(
+        task=province.task(province.s3, province.k3),
+        actor=province.s1_user,
+        file=io.BytesIO(data),
+        filename="minutes.pdf",
+        size=len(data),
+        now=datetime(2026, 3, 30, 2, 0, tzinfo=UTC),
+    )
+
+    schools = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW).rows
+    cities = dashboards.overview_units(cycle=province.cycle, unit=province.province, now=NOW).rows
+    districts = dashboards.overview_units(cycle=province.cycle, unit=province.city1, now=NOW).rows
+
+    def latest(rows: list[dict], key: str) -> dict:
+        return {row[key]["name"].split()[0]: row["last_activity_at"] for row in rows}
+
+    assert latest(schools, "school") == {
+        "S3": "2026-03-30T10:00:00+08:00",
+        "S4": None,
+        "S1": "2026-03-25T08:00:00+08:00",
+        "S2": "2026-02-28T08:00:00+08:00",
+        "S5": None,
+    }
+    assert latest(cities, "unit") == {"Zhoushan": "2026-03-30T10:00:00+08:00", "Ningbo": None}
+    assert latest(districts, "unit") == {
+        "Dinghai": "2026-03-30T10:00:00+08:00",
+        "Putuo": "2026-03-25T08:00:00+08:00",
+        "Xinqu": None,
+    }
+
+
+def test_last_activity_is_read_from_the_tasks_not_from_the_event_log(province):
+    with CaptureQueriesContext(connection) as queries:
+        dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+        dashboards.overview_units(cycle=province.cycle, unit=province.province, now=NOW)
+
+    statements = " ".join(query["sql"] for query in queries)
+    assert "tracker_task" in statements
+    assert "tracker_event" not in statements
+
+
 def test_other_cycles_do_not_leak_into_the_overview(province):
     overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
 
@@ -597,6 +644,16 @@ def test_query_count_does_not_depend_on_the_number_of_schools(db, selector):
         counts.append(len(queries))
     # One statement, and (PostgreSQL) the two that set and restore its session settings, in a savepoint.
     assert counts[0] == counts[1] <= 5
+
+
+def test_the_app_connects_to_postgresql_with_jit_off(db):
+    # The dashboards' plans cost seconds to JIT-compile for sub-second statements (docs/benchmarks.md);
+    # the setting comes with every connection (config/settings/base.py), not per statement.
+    if connection.vendor != "postgresql":
+        pytest.fail("the test suite runs on PostgreSQL")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit')")
+        assert cursor.fetchone()[0] == "off"
 
 
 @pytest.mark.parametrize("rollup_of", [None, "province", "city1", "city2"])

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F, Max, Q
+from django.utils import timezone
 
 from tracker import models as m
 from tracker.demo.catalogue import CATEGORIES
@@ -58,3 +61,29 @@ def test_seed_demo_generates_a_large_district_with_a_status_mix():
     assert m.Task.objects.filter(cycle=cycle).count() == 200
     assert m.Task.objects.filter(cycle=cycle).values("status").distinct().count() == 5
     assert not m.Task.objects.filter(status=m.TaskStatus.APPROVED, score__isnull=True).exists()
+
+
+def test_seeded_history_stamps_each_task_with_its_latest_event():
+    call_command("seed_demo", stdout=StringIO())
+
+    # The history went through the services: each task's last activity is the time of its latest event.
+    tasks = m.Task.objects.annotate(latest=Max("events__occurred_at"))
+    assert tasks.filter(latest__isnull=False).count() > 100
+    mismatched = tasks.filter(
+        Q(last_activity_at__isnull=True, latest__isnull=False)
+        | Q(last_activity_at__isnull=False, latest__isnull=True)
+        | Q(last_activity_at__lt=F("latest"))
+        | Q(last_activity_at__gt=F("latest"))
+    )
+    assert not mismatched.exists()
+
+
+def test_generated_district_has_last_activity_exactly_on_the_tasks_worked_on():
+    now = timezone.now()
+    call_command("seed_demo", "--schools", "40", "--criteria", "5", stdout=StringIO(), stderr=StringIO())
+
+    tasks = m.Task.objects.filter(cycle__name__endswith="cycle")
+    assert not tasks.filter(status=m.TaskStatus.NOT_STARTED, last_activity_at__isnull=False).exists()
+    assert not tasks.exclude(status=m.TaskStatus.NOT_STARTED).filter(last_activity_at__isnull=True).exists()
+    assert not tasks.filter(last_activity_at__gt=timezone.now()).exists()
+    assert tasks.filter(last_activity_at__lt=now - timedelta(days=2)).exists()

@@ -264,8 +264,23 @@ def _mix_statuses(*, cycle: Cycle, now: datetime) -> None:
                                 ELSE NULL END,
             submitted_due_at = CASE WHEN {bucket} < 50 THEN due_at ELSE NULL END,
             score = CASE WHEN {bucket} < 40 THEN 5 - ({bucket} %% 3) ELSE NULL END,
-            reviewed_at = CASE WHEN {bucket} < 40 THEN %(now)s ELSE NULL END
+            reviewed_at = CASE WHEN {bucket} < 40 THEN %(now)s ELSE NULL END,
+            -- The latest thing that happened: the review, the submission (never after now), or work a
+            -- few days back on an open task; nothing for a task not started.
+            last_activity_at = CASE
+                WHEN {bucket} < 40 THEN %(now)s
+                WHEN {bucket} < 50 THEN (CASE WHEN {bucket} %% 5 = 0 OR due_at > %(now)s THEN %(now)s ELSE due_at END)
+                WHEN {bucket} < 75 THEN (CASE {bucket} %% 3 WHEN 0 THEN %(day_ago)s WHEN 1 THEN %(days_ago)s
+                                         ELSE %(weeks_ago)s END)
+                ELSE NULL END
         WHERE cycle_id = %(cycle)s
     """
+    params = {
+        "now": now,
+        "cycle": cycle.pk,
+        "day_ago": now - timedelta(days=1),
+        "days_ago": now - timedelta(days=5),
+        "weeks_ago": now - timedelta(days=20),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"now": now, "cycle": cycle.pk})
+        cursor.execute(sql, params)

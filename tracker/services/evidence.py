@@ -32,6 +32,12 @@ def display_filename(name: str, kind: str) -> str:
     return stem + EXTENSIONS[kind]
 
 
+def _touch(task: Task, now: datetime) -> None:
+    """An upload or a deletion is activity on the task (the row the caller holds locked)."""
+    task.last_activity_at = now
+    task.save(update_fields=["last_activity_at", "updated_at"])
+
+
 @transaction.atomic
 def evidence_add(
     *, task: Task | int, actor, file: IO[bytes], filename: str, size: int, now: datetime | None = None
@@ -77,6 +83,7 @@ def evidence_add(
     evidence.sha256 = digest.hexdigest()
     try:
         evidence.save()
+        _touch(task, now)
         event_record(
             type="evidence.uploaded",
             subject=evidence,
@@ -108,6 +115,7 @@ def evidence_delete(*, evidence: Evidence, actor, now: datetime | None = None) -
         )
     path = evidence_path(evidence)
     data = {"filename": evidence.filename, "sha256": evidence.sha256, "evidence": evidence.pk}
+    _touch(task, now)
     event_record(
         type="evidence.deleted",
         subject=evidence,

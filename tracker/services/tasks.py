@@ -1,4 +1,7 @@
-"""The task workflow: each transition locks the row, checks the one table, saves, records its event."""
+"""The task workflow: each transition locks the row, checks the one table, saves, records its event.
+
+Every transition stamps `Task.last_activity_at` with its `now` (the time its event carries).
+"""
 
 from __future__ import annotations
 
@@ -56,7 +59,8 @@ def task_start(*, task: Task | int, actor, now: datetime | None = None) -> Task:
     task = _lock_for(task, "start")
     previous = task.status
     task.status = TaskStatus.IN_PROGRESS
-    task.save(update_fields=["status", "updated_at"])
+    task.last_activity_at = now
+    task.save(update_fields=["status", "last_activity_at", "updated_at"])
     _record(task, type="task.started", actor=actor, now=now, data={"from": previous})
     return task
 
@@ -72,7 +76,8 @@ def task_progress(
     previous = task.status
     task.status = TaskStatus.IN_PROGRESS
     task.progress = progress
-    fields = ["status", "progress", "updated_at"]
+    task.last_activity_at = now
+    fields = ["status", "progress", "last_activity_at", "updated_at"]
     if note is not None:
         task.note = note
         fields.append("note")
@@ -102,7 +107,8 @@ def task_submit(*, task: Task | int, actor, now: datetime | None = None) -> Task
     task.status = TaskStatus.SUBMITTED
     task.submitted_at = now
     task.submitted_due_at = task.due_at
-    task.save(update_fields=["status", "submitted_at", "submitted_due_at", "updated_at"])
+    task.last_activity_at = now
+    task.save(update_fields=["status", "submitted_at", "submitted_due_at", "last_activity_at", "updated_at"])
     _record(
         task,
         type="task.submitted",
@@ -144,6 +150,7 @@ def task_approve(
     task.review_comment = comment
     task.reviewed_at = now
     task.reviewed_by = actor
+    task.last_activity_at = now
     task.save(
         update_fields=[
             "status",
@@ -153,6 +160,7 @@ def task_approve(
             "review_comment",
             "reviewed_at",
             "reviewed_by",
+            "last_activity_at",
             "updated_at",
         ]
     )
@@ -183,7 +191,8 @@ def task_return(
     task.return_reason = reason
     task.reviewed_at = now
     task.reviewed_by = actor
-    fields = ["status", "return_reason", "reviewed_at", "reviewed_by", "updated_at"]
+    task.last_activity_at = now
+    fields = ["status", "return_reason", "reviewed_at", "reviewed_by", "last_activity_at", "updated_at"]
     if rework_due_at is not None:
         task.due_at = rework_due_at
         task.has_own_due = True
@@ -200,9 +209,7 @@ def task_return(
 
 
 @transaction.atomic
-def task_extend(
-    *, task: Task | int, actor, due_at: datetime, reason: str, now: datetime | None = None
-) -> Task:
+def task_extend(*, task: Task | int, actor, due_at: datetime, reason: str, now: datetime | None = None) -> Task:
     now = now or timezone.now()
     if not reason.strip():
         raise ValidationFailed("an extension needs a reason", field="reason")
@@ -210,7 +217,8 @@ def task_extend(
     previous = task.due_at
     task.due_at = due_at
     task.has_own_due = True
-    task.save(update_fields=["due_at", "has_own_due", "updated_at"])
+    task.last_activity_at = now
+    task.save(update_fields=["due_at", "has_own_due", "last_activity_at", "updated_at"])
     _record(
         task,
         type="task.extended",
