@@ -51,7 +51,7 @@ def evidence_add(
         allowed = ", ".join(settings.EVIDENCE_ALLOWED_TYPES)
         raise UnsupportedFileType(f"the file's content is not an allowed type ({allowed})")
     pk = task if isinstance(task, int) else task.pk
-    task = Task.objects.select_for_update().select_related("cycle", "school").get(pk=pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=pk)
     if task.status not in OPEN_STATUSES:
         raise InvalidState(
             f"evidence can be added only before submitting (the task is {task.status})", status=task.status
@@ -108,7 +108,7 @@ def evidence_add(
 @transaction.atomic
 def evidence_delete(*, evidence: Evidence, actor, now: datetime | None = None) -> None:
     now = now or timezone.now()
-    task = Task.objects.select_for_update().select_related("cycle", "school").get(pk=evidence.task_id)
+    task = Task.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=evidence.task_id)
     if task.status not in OPEN_STATUSES:
         raise InvalidState(
             f"evidence can be deleted only before submitting (the task is {task.status})", status=task.status

@@ -21,7 +21,8 @@ from ..transitions import TRANSITIONS, allowed_actions
 
 def _lock(task: Task | int) -> Task:
     pk = task if isinstance(task, int) else task.pk
-    return Task.objects.select_for_update().select_related("criterion", "school", "cycle").get(pk=pk)
+    # Lock the task row only: the joined cycle, criterion and school rows stay free for the sweep.
+    return Task.objects.select_for_update(of=("self",)).select_related("criterion", "school", "cycle").get(pk=pk)
 
 
 def _check(task: Task, action: str) -> None:
