@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from tracker import scope
 from tracker.assessment.models import Cycle
+from tracker.integrity.models import Campaign
 from tracker.org.models import AUTHORITY_ROLES, Role, Unit, UnitKind
 from tracker.reporting.overview import Overview, overview_schools, overview_units
 from tracker.reporting.school import criteria_overview, school_overview
@@ -77,18 +78,19 @@ class DashboardRequest:
     params: dict[str, Any]
 
 
-def dashboard_request(request, *, query_serializer=DashboardQuerySerializer) -> DashboardRequest:
-    """Who may see what, for every district view and export (see the module docstring for the order)."""
+def _district_view(request, query_serializer, name: str, access) -> tuple[Any, tuple[int, ...], Unit | None, dict]:
+    """Who may see what of one round (`name`: cycle or campaign), for every district view and export
+    (see the module docstring for the order). `access(user, id)` -> (the round or None, its roots)."""
     user = request.user
     require_any_role(user, AUTHORITY_ROLES, "read district dashboards")
     query = query_serializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     params = dict(query.validated_data)
-    access = scope.dashboard_access(user=user, cycle_id=params["cycle"])
-    if access.cycle is None:
-        raise NotFound("no such cycle")
-    if not access.roots:
-        raise PermissionDenied("only a supervisor or inspector over this cycle's schools may read its dashboards")
+    round_, roots = access(user, params[name])
+    if round_ is None:
+        raise NotFound(f"no such {name}")
+    if not roots:
+        raise PermissionDenied(f"only a supervisor or inspector over this {name}'s schools may read its dashboards")
     unit = None
     if "unit" in params:
         unit = Unit.objects.filter(pk=params["unit"]).first()
@@ -96,9 +98,50 @@ def dashboard_request(request, *, query_serializer=DashboardQuerySerializer) -> 
             raise NotFound("no such unit")
         if unit.kind != UnitKind.AUTHORITY:
             raise ValidationError({"unit": ["must be an authority (see /dashboards/schools/{id}/ for a school)"]})
-        if not scope.unit_in_cycle(unit=unit, cycle=access.cycle):
-            raise ValidationError({"unit": ["must be the cycle's authority or a unit under it"]})
-    return DashboardRequest(cycle=access.cycle, roots=access.roots, unit=unit, params=params)
+        if not scope.unit_in_cycle(unit=unit, cycle=round_):
+            raise ValidationError({"unit": [f"must be the {name}'s authority or a unit under it"]})
+    return round_, roots, unit, params
+
+
+def _cycle_access(user, cycle_id: int) -> tuple[Cycle | None, tuple[int, ...]]:
+    access = scope.dashboard_access(user=user, cycle_id=cycle_id)
+    return access.cycle, access.roots
+
+
+def _campaign_access(user, campaign_id: int) -> tuple[Campaign | None, tuple[int, ...]]:
+    access = scope.campaign_access(user=user, campaign_id=campaign_id)
+    return access.campaign, access.roots
+
+
+def dashboard_request(request, *, query_serializer=DashboardQuerySerializer) -> DashboardRequest:
+    """Who may see what, for every district view and export of a cycle."""
+    cycle, roots, unit, params = _district_view(request, query_serializer, "cycle", _cycle_access)
+    return DashboardRequest(cycle=cycle, roots=roots, unit=unit, params=params)
+
+
+# --- Integrity campaigns: the same access rules, for a campaign's district views --------------------------
+class CampaignQuerySerializer(serializers.Serializer):
+    campaign = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+
+CAMPAIGN_PARAM = OpenApiParameter(
+    "campaign", OpenApiTypes.INT, required=True, description="the integrity campaign (required)"
+)
+
+
+@dataclass(frozen=True)
+class CampaignRequest:
+    campaign: Campaign
+    roots: tuple[int, ...]
+    unit: Unit | None
+    params: dict[str, Any]
+
+
+def campaign_request(request, *, query_serializer=CampaignQuerySerializer) -> CampaignRequest:
+    """dashboard_request for an integrity campaign (`?campaign=`, optional `?unit=`)."""
+    campaign, roots, unit, params = _district_view(request, query_serializer, "campaign", _campaign_access)
+    return CampaignRequest(campaign=campaign, roots=roots, unit=unit, params=params)
 
 
 def overview_for(req: DashboardRequest, *, now) -> Overview:

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django_filters import rest_framework as filters
 
 from tracker import scope
-from tracker.assessment.models import Criterion, Cycle, Task, TaskStatus
+from tracker.assessment.models import Criterion, Cycle, Task, TaskKind, TaskStatus
 from tracker.assessment.rules import overdue_q
 from tracker.audit.models import Event
+from tracker.integrity.models import Campaign
 from tracker.org.models import Unit, UnitKind
 
 
@@ -25,6 +26,10 @@ def authorities_in_scope(request) -> QuerySet[Unit]:
 
 def cycles_in_scope(request) -> QuerySet[Cycle]:
     return scope.cycles_visible(request.user) if request is not None else Cycle.objects.none()
+
+
+def campaigns_in_scope(request) -> QuerySet[Campaign]:
+    return scope.campaigns_visible(request.user) if request is not None else Campaign.objects.none()
 
 
 def criteria_in_scope(request) -> QuerySet[Criterion]:
@@ -84,7 +89,9 @@ class CriterionFilter(filters.FilterSet):
 
 
 class TaskFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=TaskKind.choices)
     cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
+    campaign = filters.ModelChoiceFilter(queryset=campaigns_in_scope)
     school = filters.ModelChoiceFilter(queryset=units_in_scope)
     criterion = filters.ModelChoiceFilter(queryset=criteria_in_scope)
     status = filters.ChoiceFilter(choices=TaskStatus.choices)
@@ -94,7 +101,7 @@ class TaskFilter(filters.FilterSet):
 
     class Meta:
         model = Task
-        fields = ["cycle", "school", "criterion", "status"]
+        fields = ["kind", "cycle", "campaign", "school", "criterion", "status"]
 
     def filter_overdue(self, queryset, name, value):
         q = overdue_q(timezone.now())

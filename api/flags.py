@@ -1,4 +1,5 @@
-"""GET /api/v1/flags/?cycle=&school=&open=true: the schools fallen behind, for everyone in scope."""
+"""GET /api/v1/flags/?cycle=&campaign=&school=&open=true: the schools fallen behind (in a cycle or an
+integrity campaign), for everyone in scope."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from rest_framework import serializers, viewsets
 from tracker import scope
 from tracker.monitoring.models import Flag, FlagSeverity
 
-from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
+from .filters import StrictBooleanFilter, campaigns_in_scope, cycles_in_scope, units_in_scope
 
 
 class FlagSerializer(serializers.ModelSerializer):
@@ -19,6 +20,7 @@ class FlagSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "cycle",
+            "campaign",
             "school",
             "school_name",
             "severity",
@@ -33,13 +35,14 @@ class FlagSerializer(serializers.ModelSerializer):
 
 class FlagFilter(filters.FilterSet):
     cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
+    campaign = filters.ModelChoiceFilter(queryset=campaigns_in_scope)
     school = filters.ModelChoiceFilter(queryset=units_in_scope)
     open = StrictBooleanFilter(field_name="resolved_at", lookup_expr="isnull")
     severity = filters.ChoiceFilter(choices=FlagSeverity.choices)
 
     class Meta:
         model = Flag
-        fields = ["cycle", "school", "open", "severity"]
+        fields = ["cycle", "campaign", "school", "open", "severity"]
 
 
 class FlagViewSet(viewsets.ReadOnlyModelViewSet):

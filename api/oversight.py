@@ -1,18 +1,22 @@
-"""GET /api/v1/dashboards/oversight/?cycle=: per flag, when it opened, the first urge and the hours to
-it, the answer and the hours to it, when it resolved; totals against the SLAs (settings, in days).
-Supervisors and inspectors over the cycle's schools, like the other district dashboards."""
+"""GET /api/v1/dashboards/oversight/?cycle= (or ?campaign=, an integrity campaign): per flag, when it
+opened, the first urge and the hours to it, the answer and the hours to it, when it resolved; totals
+against the SLAs (settings, in days). Supervisors and inspectors over the round's schools, like the
+other district dashboards."""
 
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tracker.org.models import AUTHORITY_ROLES
 from tracker.reporting.oversight import oversight_report
 
-from .dashboards import CYCLE_PARAM, CycleQuerySerializer, dashboard_request
+from .dashboards import MAX_ID, campaign_request, dashboard_request
+from .scoping import require_any_role
 from .serializers import SchoolRefSerializer
 
 
@@ -48,16 +52,40 @@ class OversightSlaSerializer(serializers.Serializer):
 
 
 class OversightSerializer(serializers.Serializer):
-    cycle = serializers.IntegerField()
+    cycle = serializers.IntegerField(required=False, help_text="with ?cycle=")
+    campaign = serializers.IntegerField(required=False, help_text="with ?campaign=")
     generated_at = serializers.DateTimeField()
     sla = OversightSlaSerializer()
     totals = OversightTotalsSerializer()
     flags = OversightFlagSerializer(many=True)
 
 
+class OversightQuerySerializer(serializers.Serializer):
+    cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    campaign = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+    def validate(self, attrs):
+        if ("cycle" in attrs) == ("campaign" in attrs):
+            raise serializers.ValidationError({"cycle": ["give a cycle or a campaign (one of the two)"]})
+        return attrs
+
+
 class OversightView(APIView):
-    @extend_schema(parameters=[CYCLE_PARAM], responses=OversightSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cycle", OpenApiTypes.INT, description="the cycle (this or campaign)"),
+            OpenApiParameter("campaign", OpenApiTypes.INT, description="an integrity campaign (this or cycle)"),
+        ],
+        responses=OversightSerializer,
+    )
     def get(self, request):
-        req = dashboard_request(request, query_serializer=CycleQuerySerializer)
-        report = oversight_report(cycle=req.cycle, roots=req.roots, now=timezone.now())
+        require_any_role(request.user, AUTHORITY_ROLES, "read district dashboards")
+        query = OversightQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if "campaign" in query.validated_data:
+            round_ = campaign_request(request, query_serializer=OversightQuerySerializer)
+            report = oversight_report(cycle=round_.campaign, roots=round_.roots, now=timezone.now())
+        else:
+            req = dashboard_request(request, query_serializer=OversightQuerySerializer)
+            report = oversight_report(cycle=req.cycle, roots=req.roots, now=timezone.now())
         return Response(OversightSerializer(report).data)

@@ -14,6 +14,13 @@ from tracker.audit.models import Event
 from tracker.org.models import Membership, Role, Unit, UnitKind
 
 
+def validated(serializer_class, request, **kwargs):
+    """The request body validated by `serializer_class`; references resolve within the caller's scope."""
+    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know (mass assignment of school, status, score, actors...)."""
 
@@ -204,8 +211,12 @@ class SchoolRefSerializer(serializers.ModelSerializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    criterion = CriterionRefSerializer(read_only=True)
+    criterion = CriterionRefSerializer(read_only=True, allow_null=True)
     school = SchoolRefSerializer(read_only=True)
+    # An assessment task's criterion's title and requirement; a rectification's own (its finding or case).
+    title = serializers.CharField(source="heading", read_only=True)
+    requirement = serializers.CharField(source="requirement_text", read_only=True)
+    min_evidence = serializers.IntegerField(read_only=True)
     is_overdue = serializers.SerializerMethodField()
     days_overdue = serializers.SerializerMethodField()
     evidence_count = serializers.IntegerField(read_only=True)
@@ -214,8 +225,12 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = [
             "id",
+            "kind",
             "cycle",
+            "campaign",
             "criterion",
+            "title",
+            "requirement",
             "school",
             "status",
             "due_at",
@@ -231,6 +246,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "is_overdue",
             "days_overdue",
             "evidence_count",
+            "min_evidence",
             "updated_at",
         ]
         read_only_fields = fields

@@ -1,4 +1,5 @@
-"""Urges: GET, POST /api/v1/urges/ (a supervisor urges a school of a cycle), POST /urges/{id}/respond/
+"""Urges: GET, POST /api/v1/urges/ (a supervisor urges a school of a cycle or of an integrity campaign),
+POST /urges/{id}/respond/
 (the school answers). Order of judgement: 404 out of scope, 403 wrong role, 400 bad body, 409 state."""
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from rest_framework.response import Response
 
 from tracker import scope
 from tracker.assessment.models import Cycle
+from tracker.integrity.models import Campaign
 from tracker.monitoring.models import Urge
 from tracker.monitoring.services import urge_create, urge_respond
 from tracker.org.models import Role, Unit
 
-from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
+from .filters import StrictBooleanFilter, campaigns_in_scope, cycles_in_scope, units_in_scope
 from .scoping import require_any_role, require_role
 from .serializers import StrictSerializer
 
@@ -31,6 +33,7 @@ class UrgeSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "cycle",
+            "campaign",
             "school",
             "school_name",
             "message",
@@ -45,10 +48,18 @@ class UrgeSerializer(serializers.ModelSerializer):
 
 
 class UrgeCreateSerializer(StrictSerializer):
-    cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all())
+    """About a cycle or an integrity campaign: exactly one of the two."""
+
+    cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all(), required=False, allow_null=True)
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all(), required=False, allow_null=True)
     school = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     message = serializers.CharField(max_length=5000)
     respond_by = serializers.DateTimeField()
+
+    def validate(self, attrs):
+        if (attrs.get("cycle") is None) == (attrs.get("campaign") is None):
+            raise serializers.ValidationError({"cycle": ["name a cycle or a campaign (one of the two)"]})
+        return attrs
 
 
 class UrgeRespondSerializer(StrictSerializer):
@@ -57,12 +68,13 @@ class UrgeRespondSerializer(StrictSerializer):
 
 class UrgeFilter(filters.FilterSet):
     cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
+    campaign = filters.ModelChoiceFilter(queryset=campaigns_in_scope)
     school = filters.ModelChoiceFilter(queryset=units_in_scope)
     answered = StrictBooleanFilter(field_name="responded_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = Urge
-        fields = ["cycle", "school", "answered"]
+        fields = ["cycle", "campaign", "school", "answered"]
 
 
 class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -85,13 +97,20 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         body = UrgeCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        school, cycle = data["school"], data["cycle"]
+        school, cycle, campaign = data["school"], data.get("cycle"), data.get("campaign")
         if not scope.has_role_over(request.user, school, Role.SUPERVISOR):
             raise ValidationError({"school": [f'Invalid pk "{school.pk}" - object does not exist.']})
-        if not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
+        if cycle is not None and not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
             raise ValidationError({"cycle": [f'Invalid pk "{cycle.pk}" - object does not exist.']})
+        if campaign is not None and not scope.campaigns_visible(request.user).filter(pk=campaign.pk).exists():
+            raise ValidationError({"campaign": [f'Invalid pk "{campaign.pk}" - object does not exist.']})
         urge = urge_create(
-            actor=request.user, cycle=cycle, school=school, message=data["message"], respond_by=data["respond_by"]
+            actor=request.user,
+            cycle=cycle,
+            campaign=campaign,
+            school=school,
+            message=data["message"],
+            respond_by=data["respond_by"],
         )
         return Response(UrgeSerializer(urge).data, status=status.HTTP_201_CREATED)
 

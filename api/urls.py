@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import dashboards, exports, views
+from . import dashboards, exports, integrity, integrity_campaigns, integrity_dashboard, views
 from .auth import TokenView
 from .flags import FlagViewSet
 from .notifications import NotificationViewSet
@@ -20,6 +20,10 @@ router.register("flags", FlagViewSet, basename="flag")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("urges", UrgeViewSet, basename="urge")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("integrity/items", integrity.ListItemViewSet, basename="integrity-item")
+router.register("integrity/risks", integrity.RiskPointViewSet, basename="integrity-risk")
+router.register("integrity/registers", integrity.RegisterViewSet, basename="integrity-register")
+router.register("integrity/campaigns", integrity_campaigns.CampaignViewSet, basename="integrity-campaign")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
@@ -35,5 +39,18 @@ urlpatterns = [
     path("exports/overview.xlsx", exports.OverviewXlsxView.as_view(), name="export-overview-xlsx"),
     path("exports/criteria.csv", exports.CriteriaCsvView.as_view(), name="export-criteria-csv"),
     path("exports/criteria.xlsx", exports.CriteriaXlsxView.as_view(), name="export-criteria-xlsx"),
+    path("dashboards/integrity/", integrity_dashboard.IntegrityDashboardView.as_view(), name="dashboard-integrity"),
+    path(
+        "exports/integrity/campaign.xlsx",
+        integrity_dashboard.CampaignXlsxView.as_view(),
+        name="export-integrity-campaign-xlsx",
+    ),
+    path(
+        "exports/integrity/register.xlsx",
+        integrity_dashboard.RegisterXlsxView.as_view(),
+        name="export-integrity-register-xlsx",
+    ),
+    path("integrity/checks/", integrity_campaigns.CheckListView.as_view(), name="integrity-check-list"),
+    path("integrity/checks/<int:pk>/", integrity_campaigns.CheckDetailView.as_view(), name="integrity-check-detail"),
     path("", include(router.urls)),
 ]

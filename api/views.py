@@ -29,13 +29,7 @@ from tracker.org.models import AUTHORITY_ROLES, Role
 from . import serializers as s
 from .filters import CriterionFilter, CycleFilter, EventFilter, TaskFilter, UnitFilter
 from .scoping import require_any_role, require_role
-
-
-def _validated(serializer_class, request, **kwargs):
-    """The request body validated by `serializer_class`; references resolve within the caller's scope."""
-    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+from .serializers import validated as _validated
 
 
 class MeView(APIView):

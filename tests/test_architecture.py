@@ -28,8 +28,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("org",),
     ("assessment",),
     ("notify",),
+    # Integrity sits under monitoring: its campaigns are rounds the sweep watches, like cycles (flags,
+    # urges and reminders name them), and its checklists are deadlines the sweep chases.
+    ("integrity",),
     ("monitoring",),
-    ("integrity", "inspections"),
+    ("inspections",),
     ("reporting",),
 )
 # Shared kernel: importable by every context, imports none.

@@ -43,3 +43,32 @@ class FileTooLarge(DomainError):
 class UnsupportedFileType(DomainError):
     code = "unsupported_file_type"
     http_status = 415
+
+
+# --- Integrity programme (CONTRACT section 8) -------------------------------------------------------------
+class ProcessMapRequired(DomainError):
+    """A high risk point without a process map of at least 2 steps and 1 control step."""
+
+    code = "process_map_required"
+    http_status = 400
+
+
+class RegisterEmpty(DomainError):
+    """A register submitted without a single risk point."""
+
+    code = "register_empty"
+    http_status = 409
+
+
+class RegisterLocked(DomainError):
+    """A risk point written while its register is submitted or approved (read-only until returned)."""
+
+    code = "register_locked"
+    http_status = 409
+
+
+class CheckRecorded(DomainError):
+    """A check whose result was already recorded: a result is recorded once."""
+
+    code = "check_recorded"
+    http_status = 409

@@ -14,11 +14,27 @@ from tracker.assessment.models import (
     CycleStatus,
     Evidence,
     Task,
+    TaskKind,
     TaskStatus,
     evidence_storage_name,
 )
 from tracker.assessment.rules import OPEN_STATUSES
 from tracker.audit.models import Event, EventChainHead, EventDispatch
+from tracker.integrity.models import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    Check,
+    Checklist,
+    CheckResult,
+    ListItem,
+    ListKind,
+    Post,
+    Register,
+    RegisterStatus,
+    RiskLevel,
+    RiskPoint,
+)
 from tracker.monitoring.models import Flag, FlagSeverity, Reminder, Urge
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
@@ -27,6 +43,20 @@ from tracker.reporting.models import DailyDigest, DailySnapshot
 __all__ = [
     "AUTHORITY_ROLES",
     "OPEN_STATUSES",
+    "Campaign",
+    "CampaignKind",
+    "CampaignStatus",
+    "Check",
+    "CheckResult",
+    "Checklist",
+    "ListItem",
+    "ListKind",
+    "Post",
+    "Register",
+    "RegisterStatus",
+    "RiskLevel",
+    "RiskPoint",
+    "TaskKind",
     "Criterion",
     "Cycle",
     "CycleStatus",

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from tracker.assessment.models import Cycle, Task
 from tracker.audit.models import Event
 from tracker.audit.types import Actor
+from tracker.integrity.models import Campaign, Check, ListItem, RiskPoint
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
 from tracker.org.tree import ancestor_ids, ancestor_map, descendant_ids
+
+M = TypeVar("M", bound=Model)
 
 
 def _memberships(user: Actor, roles: Iterable[str] | None = None) -> QuerySet[Membership]:
@@ -59,19 +63,53 @@ def school_ids_for(user: Actor, roles: Iterable[str] | None = None) -> set[int] 
 
 
 def tasks_visible(user: Actor) -> QuerySet[Task]:
+    return _of_schools_in_scope(user, Task)
+
+
+def _in_scope_or_above(user: Actor, model: type[M], field: str) -> QuerySet[M]:
+    """Rows whose `field` unit is in the caller's scope or above one of the caller's units."""
+    if not user.is_authenticated:
+        return model.objects.none()
+    if user.is_superuser:
+        return model.objects.all()
+    own = set(_memberships(user).values_list("unit_id", flat=True))
+    below = unit_ids_for(user) or set()
+    return model.objects.filter(Q(**{f"{field}__in": ancestor_ids(own)}) | Q(**{f"{field}__in": below}))
+
+
+def _of_schools_in_scope(user: Actor, model: type[M]) -> QuerySet[M]:
     ids = school_ids_for(user)
-    return Task.objects.all() if ids is None else Task.objects.filter(school_id__in=ids)
+    return model.objects.all() if ids is None else model.objects.filter(school_id__in=ids)
 
 
 def cycles_visible(user: Actor) -> QuerySet[Cycle]:
     """Cycles run by an authority in the caller's scope or above it (a school sees its district's)."""
-    if not user.is_authenticated:
-        return Cycle.objects.none()
-    if user.is_superuser:
-        return Cycle.objects.all()
-    own = set(_memberships(user).values_list("unit_id", flat=True))
-    below = unit_ids_for(user) or set()
-    return Cycle.objects.filter(Q(authority_id__in=ancestor_ids(own)) | Q(authority_id__in=below))
+    return _in_scope_or_above(user, Cycle, "authority_id")
+
+
+# --- Integrity programme (CONTRACT section 8) --------------------------------------------------------------
+def campaigns_visible(user: Actor) -> QuerySet[Campaign]:
+    """Campaigns of an authority in the caller's scope or above it (a school sees its district's)."""
+    return _in_scope_or_above(user, Campaign, "authority_id")
+
+
+def units_visible_or_above(user: Actor) -> QuerySet[Unit]:
+    """The units in the caller's scope and those above the caller's units (whose items apply to them)."""
+    return _in_scope_or_above(user, Unit, "id")
+
+
+def list_items_visible(user: Actor) -> QuerySet[ListItem]:
+    """The lists' items that apply to the caller's units (their authorities' and their own) and every
+    item of a unit in the caller's scope. Another school's own items are not among them."""
+    return _in_scope_or_above(user, ListItem, "unit_id")
+
+
+def risk_points_visible(user: Actor) -> QuerySet[RiskPoint]:
+    return _of_schools_in_scope(user, RiskPoint)
+
+
+def checks_visible(user: Actor) -> QuerySet[Check]:
+    return _of_schools_in_scope(user, Check)
 
 
 def has_role_over(user: Actor, unit: Unit | int, role: str) -> bool:
@@ -95,10 +133,15 @@ def roles_of(user: Actor) -> set[str]:
     return set(_memberships(user).values_list("role", flat=True))
 
 
+# Events about these subjects that concern no school carry the unit they belong to in `data.unit`:
+# accounts created at an authority, an authority's list items and campaigns.
+UNIT_RECORDED_SUBJECTS = ("user", ListItem._meta.model_name, Campaign._meta.model_name)
+
+
 def events_visible(user: Actor) -> QuerySet[Event]:
     """The event log a supervisor or inspector may read: events about a school in scope, about a cycle
-    in scope that concern no school, about a unit in scope, or accounts created at an authority in
-    scope (a school's accounts carry the school). Anyone else reads none of it."""
+    in scope that concern no school, about a unit in scope, or about an account, list item or campaign
+    of an authority in scope (a school's carry the school). Anyone else reads none of it."""
     if user.is_superuser:
         return Event.objects.all()
     if not (roles_of(user) & set(AUTHORITY_ROLES)):
@@ -114,7 +157,12 @@ def events_visible(user: Actor) -> QuerySet[Event]:
             subject_type="unit",
             subject_id__in=[str(i) for i in units_in_scope],
         )
-        | Q(school__isnull=True, cycle__isnull=True, subject_type="user", data__unit__in=list(units_in_scope))
+        | Q(
+            school__isnull=True,
+            cycle__isnull=True,
+            subject_type__in=UNIT_RECORDED_SUBJECTS,
+            data__unit__in=list(units_in_scope),
+        )
     )
 
 
@@ -141,27 +189,48 @@ def dashboard_access(*, user: Actor, cycle_id: int) -> DashboardAccess:
     instead. tests/tracker/test_dashboards.py checks that both answer alike for every caller and cycle.
     """
     cycle = Cycle.objects.filter(pk=cycle_id).first()
-    if cycle is None or not user.is_authenticated:
-        return DashboardAccess(cycle=None)
+    roots = _round_roots(user=user, authority_id=cycle.authority_id) if cycle is not None else None
+    return DashboardAccess(cycle=None) if roots is None else DashboardAccess(cycle=cycle, roots=roots)
+
+
+@dataclass(frozen=True)
+class CampaignAccess:
+    """DashboardAccess for an integrity campaign: None when out of scope (404), no roots: 403."""
+
+    campaign: Campaign | None
+    roots: tuple[int, ...] = ()
+
+
+def campaign_access(*, user: Actor, campaign_id: int) -> CampaignAccess:
+    """dashboard_access for a campaign: campaigns_visible(user).filter(pk=...) and the roots seen."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    roots = _round_roots(user=user, authority_id=campaign.authority_id) if campaign is not None else None
+    return CampaignAccess(campaign=None) if roots is None else CampaignAccess(campaign=campaign, roots=roots)
+
+
+def _round_roots(*, user: Actor, authority_id: int) -> tuple[int, ...] | None:
+    """For a round (cycle or campaign) of `authority_id`: None when the caller may not see it, else the
+    roots whose schools the caller sees in it (empty: no supervisor or inspector role over it)."""
+    if not user.is_authenticated:
+        return None
     if user.is_superuser:
-        return DashboardAccess(cycle=cycle, roots=(cycle.authority_id,))
+        return (authority_id,)
     memberships = list(Membership.objects.filter(user=user).values_list("unit_id", "role"))
     own = {unit for unit, _ in memberships}
     authority_roots = {unit for unit, role in memberships if role in AUTHORITY_ROLES}
-    ancestors = ancestor_map(own | {cycle.authority_id})
-    above_cycle = ancestors[cycle.authority_id]
-    # Visible: the cycle's authority is one of the caller's units or above one (a school sees its
-    # district's cycles), or it lies under a unit the caller holds as supervisor or inspector.
-    if not (any(cycle.authority_id in ancestors[unit] for unit in own) or above_cycle & authority_roots):
-        return DashboardAccess(cycle=None)
-    if above_cycle & authority_roots:
-        return DashboardAccess(cycle=cycle, roots=(cycle.authority_id,))
-    below = {unit for unit in authority_roots if cycle.authority_id in ancestors[unit]}
+    ancestors = ancestor_map(own | {authority_id})
+    above_round = ancestors[authority_id]
+    # Visible: the round's authority is one of the caller's units or above one (a school sees its
+    # district's rounds), or it lies under a unit the caller holds as supervisor or inspector.
+    if not (any(authority_id in ancestors[unit] for unit in own) or above_round & authority_roots):
+        return None
+    if above_round & authority_roots:
+        return (authority_id,)
+    below = {unit for unit in authority_roots if authority_id in ancestors[unit]}
     # A root nested under another root adds nothing.
-    roots = tuple(sorted(unit for unit in below if not (ancestors[unit] - {unit}) & below))
-    return DashboardAccess(cycle=cycle, roots=roots)
+    return tuple(sorted(unit for unit in below if not (ancestors[unit] - {unit}) & below))
 
 
-def unit_in_cycle(*, unit: Unit, cycle: Cycle) -> bool:
-    """Whether `unit` is the cycle's authority or a unit under it."""
+def unit_in_cycle(*, unit: Unit, cycle: Cycle | Campaign) -> bool:
+    """Whether `unit` is the round's (cycle's or campaign's) authority or a unit under it."""
     return cycle.authority_id in ancestor_map([unit.pk])[unit.pk]

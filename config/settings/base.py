@@ -173,6 +173,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "tracker.models.Role",
         "NotificationKindEnum": "tracker.models.NotificationKind",
         "FlagSeverityEnum": "tracker.models.FlagSeverity",
+        "ListKindEnum": "tracker.models.ListKind",
+        "RegisterStatusEnum": "tracker.models.RegisterStatus",
     },
     # Every operation documents its error answers too (api/schema.py), so clients and schema tests see them.
     "POSTPROCESSING_HOOKS": [

@@ -7,6 +7,7 @@ overdue, days overdue.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -79,11 +80,35 @@ class TaskStatus(models.TextChoices):
     APPROVED = "approved", "approved"
 
 
-class Task(models.Model):
-    """The responsibility task a criterion becomes for one school."""
+class TaskKind(models.TextChoices):
+    ASSESSMENT = "assessment", "assessment"
+    RECTIFICATION = "rectification", "rectification"
 
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="tasks")
-    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="tasks")
+
+# A rectification carries no score, and needs this many evidence files before it can be submitted.
+RECTIFICATION_MAX_SCORE = Decimal("0")
+RECTIFICATION_MIN_EVIDENCE = 1
+
+
+class Task(models.Model):
+    """The unit of accountability of one school: the task a criterion becomes (kind `assessment`, in a
+    cycle) or a problem to rectify (kind `rectification`, in an integrity campaign: a self-inspection
+    finding or a case). Both go through the same transitions, deadlines, reminders and flags."""
+
+    # Database defaults too: the set-based inserts (activation, benchmarks) name only what they set.
+    kind = models.CharField(
+        max_length=16, choices=TaskKind.choices, default=TaskKind.ASSESSMENT, db_default=TaskKind.ASSESSMENT
+    )
+    cycle = models.ForeignKey(Cycle, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    criterion = models.ForeignKey(Criterion, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    # The integrity campaign a rectification belongs to (tracker.integrity, a context above this one).
+    campaign = models.ForeignKey(
+        "tracker.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    # A rectification's own title and requirement (the finding's or case's description); an assessment
+    # task takes both from its criterion (see `heading`).
+    title = models.CharField(max_length=300, blank=True, default="", db_default="")
+    requirement = models.TextField(blank=True, default="", db_default="")
     school = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="tasks")
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED)
     # The due time in force. It follows the criterion's until an extend or a return with a rework
@@ -115,8 +140,16 @@ class Task(models.Model):
             models.UniqueConstraint(fields=["school", "criterion"], name="task_one_per_school_criterion"),
             models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=100), name="task_progress_0_100"),
             models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__gte=0), name="task_score_non_negative"),
+            models.CheckConstraint(
+                condition=Q(
+                    kind=TaskKind.ASSESSMENT, cycle__isnull=False, criterion__isnull=False, campaign__isnull=True
+                )
+                | Q(kind=TaskKind.RECTIFICATION, cycle__isnull=True, criterion__isnull=True, campaign__isnull=False),
+                name="task_kind_belongs_to_its_round",
+            ),
         ]
         indexes = [
+            models.Index(fields=["campaign", "school", "status"]),
             models.Index(fields=["cycle", "school", "status"]),
             models.Index(fields=["cycle", "criterion"]),
             models.Index(fields=["status", "due_at"]),
@@ -124,7 +157,33 @@ class Task(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"task {self.pk} ({self.school_id}/{self.criterion_id})"
+        return f"task {self.pk} ({self.school_id}/{self.criterion_id or self.kind})"
+
+    # What people read about a task, whatever its kind (texts, notifications, pages).
+    @property
+    def code(self) -> str:
+        return self.criterion.code if self.criterion_id else ""
+
+    @property
+    def heading(self) -> str:
+        return self.criterion.title if self.criterion_id else self.title
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} {self.heading}".strip()
+
+    @property
+    def requirement_text(self) -> str:
+        return self.criterion.requirement if self.criterion_id else self.requirement
+
+    # The criterion's rules, or the fixed ones of a rectification.
+    @property
+    def min_evidence(self) -> int:
+        return self.criterion.min_evidence if self.criterion_id else RECTIFICATION_MIN_EVIDENCE
+
+    @property
+    def max_score(self) -> Decimal:
+        return self.criterion.max_score if self.criterion_id else RECTIFICATION_MAX_SCORE
 
 
 def evidence_storage_name() -> str:

@@ -94,10 +94,10 @@ def task_submit(*, task: Task | int, actor: Actor, now: datetime | None = None) 
     now = now or timezone.now()
     task = _lock_for(task, TaskAction.SUBMIT)
     have = task.evidence.count()
-    if have < task.criterion.min_evidence:
+    if have < task.min_evidence:
         raise EvidenceRequired(
-            f"this criterion needs at least {task.criterion.min_evidence} evidence file(s); the task has {have}",
-            required=task.criterion.min_evidence,
+            f"this task needs at least {task.min_evidence} evidence file(s) to be submitted; it has {have}",
+            required=task.min_evidence,
             have=have,
         )
     previous = task.status
@@ -119,28 +119,30 @@ def task_submit(*, task: Task | int, actor: Actor, now: datetime | None = None) 
 def task_approve(
     *, task: Task | int, actor: Actor, deductions: list[str], comment: str = "", now: datetime | None = None
 ) -> Task:
-    """Approve and score: max_score - chosen deductions - late penalty, floored at 0."""
+    """Approve and score: max_score - chosen deductions - late penalty, floored at 0. A rectification
+    (no criterion) carries no score, no deduction rules and no late penalty: approving closes it."""
     now = now or timezone.now()
     task = _lock(task)
     criterion = task.criterion
-    rules = {rule["code"]: Decimal(str(rule["points"])) for rule in criterion.deduction_rules}
+    rules = {rule["code"]: Decimal(str(rule["points"])) for rule in criterion.deduction_rules} if criterion else {}
     chosen = list(dict.fromkeys(deductions))
     unknown = [code for code in chosen if code not in rules]
     if unknown:
-        raise ValidationFailed(
-            f"unknown deduction rule(s) for {criterion.code}: {', '.join(unknown)}", field="deductions"
-        )
+        raise ValidationFailed(f"unknown deduction rule(s) for {task.label}: {', '.join(unknown)}", field="deductions")
     _check(task, TaskAction.APPROVE)  # a bad body is a 400 before a wrong state is a 409
-    penalty = late_penalty(
-        per_day=criterion.late_penalty_per_day,
-        cap=criterion.late_penalty_cap,
-        submitted_at=task.submitted_at,
-        due_at=task.submitted_due_at,
-    )
     fields = _move(task, TaskAction.APPROVE, now)
-    task.score = score_compute(
-        max_score=criterion.max_score, deduction_points=[rules[c] for c in chosen], penalty=penalty
-    )
+    penalty = None
+    task.score = None
+    if criterion is not None:
+        penalty = late_penalty(
+            per_day=criterion.late_penalty_per_day,
+            cap=criterion.late_penalty_cap,
+            submitted_at=task.submitted_at,
+            due_at=task.submitted_due_at,
+        )
+        task.score = score_compute(
+            max_score=criterion.max_score, deduction_points=[rules[c] for c in chosen], penalty=penalty
+        )
     task.deductions = chosen
     task.late_penalty = penalty
     task.review_comment = comment

@@ -44,6 +44,6 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def allowed_actions(status: str) -> list[str]:
-    """The actions the table allows from `status`, in table order."""
-    return [str(action) for action, t in TRANSITIONS.items() if status in t.sources]
+def allowed_actions(status: str, table: dict[str, Transition] | None = None) -> list[str]:
+    """The actions the table (the task table unless another is given) allows from `status`, in order."""
+    return [str(action) for action, t in (TRANSITIONS if table is None else table).items() if status in t.sources]

@@ -45,6 +45,22 @@ class EventType(StrEnum):
     URGE_CREATED = "urge.created"
     URGE_RESPONDED = "urge.responded"
 
+    # Integrity programme (tracker.integrity)
+    LIST_ITEM_CREATED = "list_item.created"
+    LIST_ITEM_UPDATED = "list_item.updated"
+    RISK_CREATED = "risk.created"
+    RISK_UPDATED = "risk.updated"
+    RISK_DELETED = "risk.deleted"
+    REGISTER_SUBMITTED = "register.submitted"
+    REGISTER_APPROVED = "register.approved"
+    REGISTER_RETURNED = "register.returned"
+    CAMPAIGN_CREATED = "campaign.created"
+    CAMPAIGN_ACTIVATED = "campaign.activated"
+    CAMPAIGN_CLOSED = "campaign.closed"
+    CHECK_RECORDED = "check.recorded"
+    # A rectification task was created (from a finding or a case); `data.source` names which.
+    RECTIFICATION_CREATED = "rectification.created"
+
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"

@@ -1,10 +1,13 @@
 """Falling behind (CONTRACT section 2): judge schools, and open, escalate, change or resolve their flags.
 
-Set-based: one GROUP BY over the overdue tasks of the active cycles gives every lagging school's
+A school is judged per round: each active cycle, and each active integrity campaign (its rectification
+tasks, and its own deadline: a checklist still open past it counts as one overdue item).
+
+Set-based: one GROUP BY over the overdue tasks of the active rounds gives every lagging school's
 count and oldest due time; the open flags are compared with it and the differences are written in
-bulk, each with its event. The cycle rows are locked while judging, so concurrent judges (a second
-sweep, an event handler) take turns and never open two flags for one school (the database's
-one-open-flag constraint backs this up).
+bulk, each with its event. The round rows are locked while judging (cycles, then campaigns), so
+concurrent judges (a second sweep, an event handler) take turns and never open two flags for one
+school (the database's one-open-flag constraints back this up).
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 
 from tracker.assessment.models import Cycle, CycleStatus, Task
 from tracker.assessment.rules import days_overdue, overdue_q
 from tracker.audit.events import events_append
 from tracker.audit.models import Event
 from tracker.audit.types import EventType
+from tracker.integrity.models import Campaign, CampaignStatus, Checklist
+from tracker.integrity.rules import checklist_overdue_q
 from tracker.notify.deliveries import deliveries_enqueue
 
 from .audience import Audience
@@ -37,17 +42,18 @@ class Thresholds:
     critical_days_overdue: int
 
     @classmethod
-    def for_cycle(cls, cycle: Cycle) -> Thresholds:
-        """The cycle's own thresholds where set, else the settings'."""
+    def for_cycle(cls, cycle: Cycle | Campaign) -> Thresholds:
+        """The round's own thresholds where set (a cycle may set them), else the settings'."""
         rules = settings.TRACKER
 
-        def pick(own: int | None, key: str) -> int:
-            return own if own is not None else int(rules[key])
+        def pick(name: str) -> int:
+            own = getattr(cycle, name, None)
+            return own if own is not None else int(rules[name.upper()])
 
         return cls(
-            warning_overdue_tasks=pick(cycle.warning_overdue_tasks, "WARNING_OVERDUE_TASKS"),
-            critical_overdue_tasks=pick(cycle.critical_overdue_tasks, "CRITICAL_OVERDUE_TASKS"),
-            critical_days_overdue=pick(cycle.critical_days_overdue, "CRITICAL_DAYS_OVERDUE"),
+            warning_overdue_tasks=pick("warning_overdue_tasks"),
+            critical_overdue_tasks=pick("critical_overdue_tasks"),
+            critical_days_overdue=pick("critical_days_overdue"),
         )
 
     def severity(self, overdue_count: int, max_days_overdue: int) -> str | None:
@@ -81,34 +87,88 @@ class FlagChanges:
         return self
 
 
-@transaction.atomic
-def flags_judge(
-    *, now: datetime, cycle_ids: Iterable[int] | None = None, school_ids: Iterable[int] | None = None
-) -> FlagChanges:
-    """Judge every school (or the given ones) of every active cycle (or the given ones) as of `now`."""
-    cycles_qs = Cycle.objects.select_for_update().filter(status=CycleStatus.ACTIVE).order_by("id")
-    if cycle_ids is not None:
-        cycles_qs = cycles_qs.filter(id__in=list(cycle_ids))
-    cycles = {cycle.pk: cycle for cycle in cycles_qs}
-    changes = FlagChanges()
-    if not cycles:
-        return changes
-    schools = list(school_ids) if school_ids is not None else None
+# A school in a round: ("cycle" | "campaign", round id, school id).
+Key = tuple[str, int, int]
+CYCLE, CAMPAIGN = "cycle", "campaign"
 
-    overdue = Task.objects.filter(overdue_q(now), cycle_id__in=list(cycles))
-    flags = Flag.objects.filter(cycle_id__in=list(cycles), resolved_at__isnull=True)
+
+def _key(cycle_id: int | None, campaign_id: int | None, school_id: int) -> Key:
+    return (CYCLE, cycle_id, school_id) if cycle_id is not None else (CAMPAIGN, campaign_id, school_id)
+
+
+def _lock_rounds(
+    cycle_ids: Iterable[int] | None, campaign_ids: Iterable[int] | None
+) -> dict[tuple[str, int], Cycle | Campaign]:
+    """The active rounds to judge, locked (cycles first, then campaigns): every one when both lists are
+    None, else the listed ones (a None list then names none of its kind)."""
+    everything = cycle_ids is None and campaign_ids is None
+    rounds: dict[tuple[str, int], Cycle | Campaign] = {}
+    for kind, model, active, ids in (
+        (CYCLE, Cycle, CycleStatus.ACTIVE, cycle_ids),
+        (CAMPAIGN, Campaign, CampaignStatus.ACTIVE, campaign_ids),
+    ):
+        if ids is None and not everything:
+            continue
+        qs = model.objects.select_for_update().filter(status=active).order_by("id")
+        if ids is not None:
+            qs = qs.filter(id__in=list(ids))
+        rounds.update({(kind, obj.pk): obj for obj in qs})
+    return rounds
+
+
+def _lagging(
+    now: datetime, cycles: list[int], campaigns: list[int], schools: list[int] | None
+) -> dict[Key, tuple[int, int]]:
+    """Every lagging school of the rounds: (overdue count, days the oldest is overdue).
+
+    Overdue tasks count one each; in a campaign, a checklist still open past its due time counts one."""
+    overdue = Task.objects.filter(overdue_q(now)).filter(Q(cycle_id__in=cycles) | Q(campaign_id__in=campaigns))
+    checklists = Checklist.objects.filter(checklist_overdue_q(now), campaign_id__in=campaigns)
     if schools is not None:
         overdue = overdue.filter(school_id__in=schools)
+        checklists = checklists.filter(school_id__in=schools)
+    found: dict[Key, tuple[int, datetime]] = {}
+    rows = (
+        overdue.order_by().values("cycle_id", "campaign_id", "school_id").annotate(n=Count("id"), oldest=Min("due_at"))
+    )
+    for row in rows:
+        found[_key(row["cycle_id"], row["campaign_id"], row["school_id"])] = (row["n"], row["oldest"])
+    if campaigns:
+        for campaign_id, school_id, due_at in checklists.values_list("campaign_id", "school_id", "due_at"):
+            key = _key(None, campaign_id, school_id)
+            count, oldest = found.get(key, (0, due_at))
+            found[key] = (count + 1, min(oldest, due_at))
+    return {key: (count, days_overdue(now, oldest)) for key, (count, oldest) in found.items()}
+
+
+@transaction.atomic
+def flags_judge(
+    *,
+    now: datetime,
+    cycle_ids: Iterable[int] | None = None,
+    campaign_ids: Iterable[int] | None = None,
+    school_ids: Iterable[int] | None = None,
+) -> FlagChanges:
+    """Judge every school (or the given ones) of every active round as of `now`: every active cycle and
+    campaign, or only the listed ones."""
+    rounds = _lock_rounds(cycle_ids, campaign_ids)
+    changes = FlagChanges()
+    if not rounds:
+        return changes
+    schools = list(school_ids) if school_ids is not None else None
+    cycles = [pk for kind, pk in rounds if kind == CYCLE]
+    campaigns = [pk for kind, pk in rounds if kind == CAMPAIGN]
+
+    lagging = _lagging(now, cycles, campaigns, schools)
+    flags = Flag.objects.filter(Q(cycle_id__in=cycles) | Q(campaign_id__in=campaigns), resolved_at__isnull=True)
+    if schools is not None:
         flags = flags.filter(school_id__in=schools)
-    lagging = {
-        (row["cycle_id"], row["school_id"]): (row["n"], days_overdue(now, row["oldest"]))
-        for row in overdue.order_by().values("cycle_id", "school_id").annotate(n=Count("id"), oldest=Min("due_at"))
-    }
     open_flags = {
-        (flag.cycle_id, flag.school_id): flag
+        _key(flag.cycle_id, flag.campaign_id, flag.school_id): flag
         for flag in flags.only(
             "id",
             "cycle_id",
+            "campaign_id",
             "school_id",
             "severity",
             "overdue_count",
@@ -118,14 +178,14 @@ def flags_judge(
             "resolved_at",
         )
     }
-    thresholds = {pk: Thresholds.for_cycle(cycle) for pk, cycle in cycles.items()}
+    thresholds = {key: Thresholds.for_cycle(round_) for key, round_ in rounds.items()}
 
     to_create: list[Flag] = []
     to_update: list[Flag] = []
     events: list[tuple[EventType, Flag, dict]] = []
     for key in sorted(set(lagging) | set(open_flags)):
         count, days = lagging.get(key, (0, 0))
-        severity = thresholds[key[0]].severity(count, days)
+        severity = thresholds[key[:2]].severity(count, days)
         flag = open_flags.get(key)
         if flag is not None and (flag.escalated_at or flag.opened_at) > now:
             # A judgement older than the flag's last change (a clock stepped back, a skewed host, a
@@ -137,8 +197,9 @@ def flags_judge(
             if severity is None:
                 continue
             flag = Flag(
-                cycle_id=key[0],
-                school_id=key[1],
+                cycle_id=key[1] if key[0] == CYCLE else None,
+                campaign_id=key[1] if key[0] == CAMPAIGN else None,
+                school_id=key[2],
                 severity=severity,
                 opened_at=now,
                 escalated_at=now if severity == FlagSeverity.CRITICAL else None,
@@ -227,25 +288,34 @@ def _flag_events_record(events: list[tuple[EventType, Flag, dict]], *, now: date
                 school_id=flag.school_id,
                 subject_type=Flag._meta.model_name,
                 subject_id=str(flag.pk),
-                data=data,
+                data={**data, "campaign": flag.campaign_id} if flag.campaign_id else data,
             )
             for type_, flag, data in events
         ]
     )
 
 
-def flags_rejudge(*, now: datetime, cycle_id: int | None, school_ids: Iterable[int] | None = None) -> FlagChanges:
-    """After a change to a school's tasks: judge it again and notify what opened or escalated.
+def flags_rejudge(
+    *,
+    now: datetime,
+    cycle_id: int | None,
+    campaign_id: int | None = None,
+    school_ids: Iterable[int] | None = None,
+) -> FlagChanges:
+    """After a change to a school's tasks (or checklist): judge it again in that round (a cycle or a
+    campaign) and notify what opened or escalated.
 
     Called by event handlers inside their transaction; the flag_* reminders use the same unique
     keys as the sweep's, so whichever comes first sends them, once.
     """
-    if cycle_id is None:
+    if cycle_id is None and campaign_id is None:
         return FlagChanges()
+    cycles = [cycle_id] if cycle_id is not None else []
+    campaigns = [campaign_id] if campaign_id is not None else []
     with transaction.atomic():
-        changes = flags_judge(now=now, cycle_ids=[cycle_id], school_ids=school_ids)
+        changes = flags_judge(now=now, cycle_ids=cycles, campaign_ids=campaigns, school_ids=school_ids)
         if changes.opened or changes.escalated:
-            planned = flag_reminders_plan(now=now, cycle_ids=[cycle_id], school_ids=school_ids)
+            planned = flag_reminders_plan(now=now, cycle_ids=cycles, campaign_ids=campaigns, school_ids=school_ids)
             done = reminders_deliver(planned, now=now, audience=Audience())
             deliveries_enqueue(done.deliveries)
     return changes

@@ -34,7 +34,22 @@ def _judged_at(event: Event) -> datetime:
     EventType.TASK_EXTENDED,
 )
 def rejudge_school(event: Event) -> None:
-    flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id, school_ids=[event.school_id])
+    # An assessment task's event carries its cycle; a rectification's round is its task's campaign.
+    campaign_id = event.task.campaign_id if event.cycle_id is None and event.task_id else None
+    flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id, campaign_id=campaign_id, school_ids=[event.school_id])
+
+
+@handles(EventType.CHECK_RECORDED)
+def rejudge_checklist(event: Event) -> None:
+    """A recorded check may close a school's checklist that was holding a flag open."""
+    flags_rejudge(
+        now=_judged_at(event), cycle_id=None, campaign_id=event.data.get("campaign"), school_ids=[event.school_id]
+    )
+
+
+@handles(EventType.CAMPAIGN_ACTIVATED)
+def rejudge_campaign(event: Event) -> None:
+    flags_rejudge(now=_judged_at(event), cycle_id=None, campaign_id=int(event.subject_id))
 
 
 @handles(EventType.CRITERION_CREATED, EventType.CRITERION_UPDATED, EventType.CYCLE_ACTIVATED, EventType.CYCLE_UPDATED)
@@ -50,11 +65,15 @@ def rejudge_cycle(event: Event) -> None:
 @handles(EventType.URGE_CREATED)
 def notify_urge(event: Event) -> None:
     """An urge reaches every school account, in its language; once per event (a unique key)."""
-    urge = Urge.objects.select_related("cycle__authority", "school").filter(pk=event.subject_id).first()
+    urge = (
+        Urge.objects.select_related("cycle__authority", "campaign__authority", "school")
+        .filter(pk=event.subject_id)
+        .first()
+    )
     if urge is None:
         return
     ctx = {
-        "authority": urge.cycle.authority.name,
+        "authority": (urge.cycle or urge.campaign).authority.name,
         "school": urge.school.name,
         "respond_by": urge.respond_by,
         "message": urge.message,

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from tracker.assessment.models import Cycle, Task
+from tracker.integrity.models import Campaign, Checklist
 from tracker.notify.models import NotificationKind
 from tracker.org.models import Unit
 
@@ -16,10 +17,15 @@ class FlagSeverity(models.TextChoices):
     CRITICAL = "critical", "critical"
 
 
-class Flag(models.Model):
-    """A school fallen behind in a cycle. At most one open flag per school x cycle."""
+# A flag or an urge concerns a school in one round: a cycle, or an integrity campaign (never both).
+ONE_ROUND = Q(cycle__isnull=False, campaign__isnull=True) | Q(cycle__isnull=True, campaign__isnull=False)
 
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="flags")
+
+class Flag(models.Model):
+    """A school fallen behind in a cycle or a campaign. At most one open flag per school x round."""
+
+    cycle = models.ForeignKey(Cycle, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
     school = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="flags")
     severity = models.CharField(max_length=16, choices=FlagSeverity.choices)
     overdue_count = models.PositiveIntegerField(default=0)
@@ -35,11 +41,17 @@ class Flag(models.Model):
                 fields=["cycle", "school"],
                 condition=Q(resolved_at__isnull=True),
                 name="flag_one_open_per_school_cycle",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "school"],
+                condition=Q(resolved_at__isnull=True),
+                name="flag_one_open_per_school_campaign",
+            ),
+            models.CheckConstraint(condition=ONE_ROUND, name="flag_in_one_round"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.severity} flag {self.school_id}/{self.cycle_id}"
+        return f"{self.severity} flag {self.school_id}/{self.cycle_id or f'campaign {self.campaign_id}'}"
 
 
 class Reminder(models.Model):
@@ -49,6 +61,7 @@ class Reminder(models.Model):
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     urge = models.ForeignKey("Urge", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
+    checklist = models.ForeignKey(Checklist, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     # Days relative to due_at: -7, -1 (due_soon), 0, 3, 6 (overdue), 7 (escalation); 0 for flags and urges.
     stage = models.IntegerField(default=0)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -67,13 +80,19 @@ class Reminder(models.Model):
             models.UniqueConstraint(
                 fields=["urge", "kind"], condition=Q(urge__isnull=False), name="reminder_once_per_urge"
             ),
+            models.UniqueConstraint(
+                fields=["checklist", "kind", "stage", "due_at"],
+                condition=Q(checklist__isnull=False),
+                name="reminder_once_per_checklist",
+            ),
         ]
 
 
 class Urge(models.Model):
     """A supervisor's formal notice to a lagging school, which the school must answer."""
 
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="urges")
+    cycle = models.ForeignKey(Cycle, null=True, blank=True, on_delete=models.CASCADE, related_name="urges")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="urges")
     school = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="urges")
     message = models.TextField()
     respond_by = models.DateTimeField()
@@ -87,4 +106,8 @@ class Urge(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["cycle", "school", "created_at"])]
+        constraints = [models.CheckConstraint(condition=ONE_ROUND, name="urge_in_one_round")]
+        indexes = [
+            models.Index(fields=["cycle", "school", "created_at"]),
+            models.Index(fields=["campaign", "school", "created_at"]),
+        ]

@@ -1,6 +1,7 @@
 """Reminder stages (CONTRACT section 2) and their exactly-once record.
 
-For each task still owed by its school: `due_soon` at 7 and 1 days before due_at, `overdue` at
+For each task still owed by its school (and each integrity checklist still open, on its campaign's
+deadline): `due_soon` at 7 and 1 days before due_at, `overdue` at
 days_overdue 0, 3, 6, ..., `escalation` once 7 days overdue (offsets are settings). Flags remind at
 `flag_opened` and `flag_critical`; urges at `urge_overdue` when their answer is late.
 
@@ -17,7 +18,7 @@ tracker.monitoring.rules) through tracker.sql.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,17 +26,21 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
-from tracker.assessment.models import CycleStatus, Task
+from tracker.assessment.models import Task
 from tracker.assessment.rules import open_q, overdue_q
+from tracker.integrity.models import Checklist
+from tracker.integrity.rules import checklist_open_q, checklist_overdue_q
 from tracker.notify.models import NotificationKind
 from tracker.sql import expression_sql, named, where_sql
 
-from .models import Urge
+from .models import Flag, Urge
 from .rules import (
     Stages,
     due_soon_stage_expression,
     due_soon_window_q,
     escalation_q,
+    in_active_campaign_q,
+    live_q,
     overdue_stage_expression,
     urge_overdue_q,
 )
@@ -53,6 +58,7 @@ class Planned:
     task_id: int | None = None
     flag_id: int | None = None
     urge_id: int | None = None
+    checklist_id: int | None = None
 
 
 def _ts(value: datetime) -> Any:
@@ -80,43 +86,67 @@ NULL_ID = "CAST(NULL AS BIGINT)"
 NULL_TS = "CAST(NULL AS TIMESTAMP WITH TIME ZONE)"
 
 _INSERT = """
-INSERT INTO tracker_reminder (kind, task_id, flag_id, urge_id, stage, due_at, created_at)
-SELECT s.kind, s.task_id, s.flag_id, s.urge_id, s.stage, s.due_at, %(now)s
+INSERT INTO tracker_reminder (kind, task_id, flag_id, urge_id, checklist_id, stage, due_at, created_at)
+SELECT s.kind, s.task_id, s.flag_id, s.urge_id, s.checklist_id, s.stage, s.due_at, %(now)s
 FROM ({candidates}) s
 WHERE s.stage IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM tracker_reminder r
     WHERE {same_key} AND r.kind = s.kind AND r.stage >= s.stage
 )
-ORDER BY s.task_id, s.flag_id, s.urge_id, s.kind
+ORDER BY s.task_id, s.flag_id, s.urge_id, s.checklist_id, s.kind
 ON CONFLICT DO NOTHING
-RETURNING id, kind, stage, task_id, flag_id, urge_id
+RETURNING id, kind, stage, task_id, flag_id, urge_id, checklist_id
 """
-
-_BATCH = """
-FROM tracker_task t JOIN tracker_cycle c ON c.id = t.cycle_id
-WHERE c.status = %(active)s AND t.id >= %(lo)s AND t.id < %(hi)s
-"""
+_COLUMNS = ("task_id", "flag_id", "urge_id", "checklist_id")
 
 
-def _task_candidates(stages: Stages, now: datetime, sql: _Fragments) -> str:
+def _select(kind: str, source: str, id_sql: str, due_sql: str, stage_sql: str) -> str:
+    """One candidate row per source row: its id in the source's column, NULL in the others (typed)."""
+    ids = ", ".join(f"{id_sql if column == source else NULL_ID} AS {column}" for column in _COLUMNS)
+    return f"SELECT {kind} AS kind, {ids}, {due_sql} AS due_at, {stage_sql} AS stage"
+
+
+@dataclass(frozen=True)
+class _Deadlines:
+    """Rows with a deadline that the sweep chases: tasks, and integrity checklists (their campaign's)."""
+
+    model: type
+    column: str  # the Reminder column that points at a row of this source
+    alias: str
+    live: str  # SQL: the row is in a round the sweep watches
+    open: Q
+    overdue: Callable[[datetime], Q]
+
+
+def _task_deadlines(sql: _Fragments) -> _Deadlines:
+    return _Deadlines(Task, "task_id", "t", sql.where(Task, live_q(), "t", "live"), open_q(), overdue_q)
+
+
+def _checklist_deadlines(sql: _Fragments) -> _Deadlines:
+    live = sql.where(Checklist, in_active_campaign_q(), "k", "live")
+    return _Deadlines(Checklist, "checklist_id", "k", live, checklist_open_q(), checklist_overdue_q)
+
+
+def _deadline_candidates(source: _Deadlines, stages: Stages, now: datetime, sql: _Fragments) -> str:
+    a, model = source.alias, source.model
+    batch = f"FROM {model._meta.db_table} {a} WHERE {a}.id >= %(lo)s AND {a}.id < %(hi)s AND {source.live}"
     parts = []
     if stages.due_soon_days:
-        open_ = sql.where(Task, open_q() & due_soon_window_q(now, stages), "t", "soon_window")
-        stage = sql.add(expression_sql(Task, due_soon_stage_expression(now, stages), alias="t"), "soon_stage")
+        open_ = sql.where(model, source.open & due_soon_window_q(now, stages), a, "soon_window")
+        stage = sql.add(expression_sql(model, due_soon_stage_expression(now, stages), alias=a), "soon_stage")
         parts.append(
-            f"SELECT %(due_soon)s AS kind, t.id AS task_id, {NULL_ID} AS flag_id, {NULL_ID} AS urge_id, "
-            f"t.due_at AS due_at, {stage} AS stage {_BATCH} AND {open_} "
+            f"{_select('%(due_soon)s', source.column, f'{a}.id', f'{a}.due_at', stage)} {batch} AND {open_} "
             # "Due soon" after "overdue" for the same deadline would be a clock gone back, never news.
-            f"AND NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.task_id = t.id AND o.due_at = t.due_at "
-            f"AND o.kind = %(overdue)s)"
+            f"AND NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.{source.column} = {a}.id "
+            f"AND o.due_at = {a}.due_at AND o.kind = %(overdue)s)"
         )
-    overdue = sql.where(Task, overdue_q(now), "t", "overdue")
-    stage = sql.add(expression_sql(Task, overdue_stage_expression(now, stages), alias="t"), "overdue_stage")
-    parts.append(f"SELECT %(overdue)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, {stage} {_BATCH} AND {overdue}")
-    escalating = sql.where(Task, overdue_q(now) & escalation_q(now, stages), "t", "escalation")
+    overdue = sql.where(model, source.overdue(now), a, "overdue")
+    stage = sql.add(expression_sql(model, overdue_stage_expression(now, stages), alias=a), "overdue_stage")
+    parts.append(f"{_select('%(overdue)s', source.column, f'{a}.id', f'{a}.due_at', stage)} {batch} AND {overdue}")
+    escalating = sql.where(model, source.overdue(now) & escalation_q(now, stages), a, "escalation")
     parts.append(
-        f"SELECT %(escalation)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, {stages.escalation_days} {_BATCH} "
-        f"AND {escalating}"
+        f"{_select('%(escalation)s', source.column, f'{a}.id', f'{a}.due_at', str(stages.escalation_days))} "
+        f"{batch} AND {escalating}"
     )
     return " UNION ALL ".join(parts)
 
@@ -124,63 +154,72 @@ def _task_candidates(stages: Stages, now: datetime, sql: _Fragments) -> str:
 def _fetch_planned(sql: str, params: dict[str, Any]) -> list[Planned]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [
-            Planned(id=row[0], kind=row[1], stage=row[2], task_id=row[3], flag_id=row[4], urge_id=row[5])
-            for row in cursor.fetchall()
-        ]
+        return [Planned(*row) for row in cursor.fetchall()]
 
 
-def task_reminders_plan(*, now: datetime, lo: int, hi: int, stages: Stages | None = None) -> list[Planned]:
-    """Record the due reminders of the tasks with lo <= id < hi; returns the ones inserted now."""
+def _deadline_reminders_plan(
+    deadlines: Callable[[_Fragments], _Deadlines], *, now: datetime, lo: int, hi: int, stages: Stages | None
+) -> list[Planned]:
     stages = stages or Stages.from_settings()
     params: dict[str, Any] = {
         "now": _ts(now),
         "lo": lo,
         "hi": hi,
-        "active": CycleStatus.ACTIVE,
         "due_soon": K.DUE_SOON,
         "overdue": K.OVERDUE,
         "escalation": K.ESCALATION,
     }
-    candidates = _task_candidates(stages, now, _Fragments(params))
-    sql = _INSERT.format(candidates=candidates, same_key="r.task_id = s.task_id AND r.due_at = s.due_at")
-    return _fetch_planned(sql, params)
+    fragments = _Fragments(params)
+    source = deadlines(fragments)
+    candidates = _deadline_candidates(source, stages, now, fragments)
+    same_key = f"r.{source.column} = s.{source.column} AND r.due_at = s.due_at"
+    return _fetch_planned(_INSERT.format(candidates=candidates, same_key=same_key), params)
+
+
+def task_reminders_plan(*, now: datetime, lo: int, hi: int, stages: Stages | None = None) -> list[Planned]:
+    """Record the due reminders of the tasks with lo <= id < hi; returns the ones inserted now."""
+    return _deadline_reminders_plan(_task_deadlines, now=now, lo=lo, hi=hi, stages=stages)
+
+
+def checklist_reminders_plan(*, now: datetime, lo: int, hi: int, stages: Stages | None = None) -> list[Planned]:
+    """The same for the integrity checklists with lo <= id < hi, on their campaign's deadline."""
+    return _deadline_reminders_plan(_checklist_deadlines, now=now, lo=lo, hi=hi, stages=stages)
+
+
+def _in(column: str, ids: Iterable[int] | None) -> str:
+    if ids is None:
+        return ""
+    listed = [int(i) for i in ids] or [0]
+    return f" AND {column} IN ({', '.join(str(i) for i in listed)})"
 
 
 def flag_reminders_plan(
-    *, now: datetime, cycle_ids: Iterable[int] | None = None, school_ids: Iterable[int] | None = None
+    *,
+    now: datetime,
+    cycle_ids: Iterable[int] | None = None,
+    campaign_ids: Iterable[int] | None = None,
+    school_ids: Iterable[int] | None = None,
 ) -> list[Planned]:
-    """flag_opened for every open flag, flag_critical for every open flag that has been critical."""
-    params: dict[str, Any] = {
-        "now": _ts(now),
-        "active": CycleStatus.ACTIVE,
-        "opened": K.FLAG_OPENED,
-        "critical": K.FLAG_CRITICAL,
-    }
-    where = "c.status = %(active)s AND f.resolved_at IS NULL"
-    if cycle_ids is not None:
-        ids = [int(i) for i in cycle_ids] or [0]
-        where += f" AND f.cycle_id IN ({', '.join(str(i) for i in ids)})"
-    if school_ids is not None:
-        ids = [int(i) for i in school_ids] or [0]
-        where += f" AND f.school_id IN ({', '.join(str(i) for i in ids)})"
-    base = f"FROM tracker_flag f JOIN tracker_cycle c ON c.id = f.cycle_id WHERE {where}"
+    """flag_opened for every open flag, flag_critical for every open flag that has been critical
+    (of the listed cycles and campaigns only, when either list is given)."""
+    params: dict[str, Any] = {"now": _ts(now), "opened": K.FLAG_OPENED, "critical": K.FLAG_CRITICAL}
+    live = _Fragments(params).where(Flag, live_q(), "f", "live")
+    where = f"{live} AND f.resolved_at IS NULL"
+    if cycle_ids is not None or campaign_ids is not None:
+        rounds = [clause for clause in (_in("f.cycle_id", cycle_ids), _in("f.campaign_id", campaign_ids)) if clause]
+        where += " AND (" + " OR ".join(clause.removeprefix(" AND ") for clause in rounds) + ")"
+    where += _in("f.school_id", school_ids)
+    base = f"FROM tracker_flag f WHERE {where}"
     candidates = (
-        f"SELECT %(opened)s AS kind, {NULL_ID} AS task_id, f.id AS flag_id, {NULL_ID} AS urge_id, {NULL_TS} AS due_at, "
-        f"0 AS stage "
-        f"{base} UNION ALL "
-        f"SELECT %(critical)s, {NULL_ID}, f.id, {NULL_ID}, {NULL_TS}, 0 {base} AND f.escalated_at IS NOT NULL"
+        f"{_select('%(opened)s', 'flag_id', 'f.id', NULL_TS, '0')} {base} UNION ALL "
+        f"{_select('%(critical)s', 'flag_id', 'f.id', NULL_TS, '0')} {base} AND f.escalated_at IS NOT NULL"
     )
     return _fetch_planned(_INSERT.format(candidates=candidates, same_key="r.flag_id = s.flag_id"), params)
 
 
 def urge_reminders_plan(*, now: datetime) -> list[Planned]:
-    """urge_overdue once for every urge of an active cycle still unanswered after its respond_by."""
-    params: dict[str, Any] = {"now": _ts(now), "active": CycleStatus.ACTIVE, "kind": K.URGE_OVERDUE}
-    late = _Fragments(params).where(Urge, urge_overdue_q(now), "u", "late")
-    candidates = (
-        f"SELECT %(kind)s AS kind, {NULL_ID} AS task_id, {NULL_ID} AS flag_id, u.id AS urge_id, "
-        "u.respond_by AS due_at, 0 AS stage FROM tracker_urge u JOIN tracker_cycle c ON c.id = u.cycle_id "
-        f"WHERE c.status = %(active)s AND {late}"
-    )
+    """urge_overdue once for every urge of an active round still unanswered after its respond_by."""
+    params: dict[str, Any] = {"now": _ts(now), "kind": K.URGE_OVERDUE}
+    late = _Fragments(params).where(Urge, urge_overdue_q(now) & live_q(), "u", "late")
+    candidates = f"{_select('%(kind)s', 'urge_id', 'u.id', 'u.respond_by', '0')} FROM tracker_urge u WHERE {late}"
     return _fetch_planned(_INSERT.format(candidates=candidates, same_key="r.urge_id = s.urge_id"), params)

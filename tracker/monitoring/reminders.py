@@ -7,25 +7,34 @@ concurrently a sweep runs, each (task, kind, stage, due_at) is sent once (tracke
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
-from tracker.assessment.models import CycleStatus, Task
+from tracker.assessment.models import Task
 from tracker.assessment.rules import days_overdue, open_q
+from tracker.integrity.models import Check, Checklist
+from tracker.integrity.rules import checklist_open_q
 from tracker.notify.deliveries import deliveries_create, deliveries_enqueue
 from tracker.notify.models import Notification, NotificationKind
 from tracker.notify.texts import render
 
 from .audience import Audience
 from .models import Flag, Urge
-from .reminder_plans import Planned, flag_reminders_plan, task_reminders_plan, urge_reminders_plan
-from .rules import Stages
+from .reminder_plans import (
+    Planned,
+    checklist_reminders_plan,
+    flag_reminders_plan,
+    task_reminders_plan,
+    urge_reminders_plan,
+)
+from .rules import Stages, in_active_campaign_q, live_q
 
 K = NotificationKind
 
@@ -48,42 +57,75 @@ def _contexts(planned: list[Planned], now: datetime) -> dict[int, dict[str, Any]
     out: dict[int, dict[str, Any]] = {}
     by_task = {p.task_id: p for p in planned if p.task_id}
     task_rows = Task.objects.filter(id__in=list(by_task)).values(
-        "id", "school_id", "cycle_id", "due_at", "criterion__code", "criterion__title", "school__name"
+        "id",
+        "school_id",
+        "cycle_id",
+        "campaign_id",
+        "due_at",
+        "criterion__code",
+        "criterion__title",
+        "title",
+        "school__name",
     )
     task_info = {row["id"]: row for row in task_rows}
     flag_ids = [p.flag_id for p in planned if p.flag_id]
     flag_info = {
         row["id"]: row
         for row in Flag.objects.filter(id__in=flag_ids).values(
-            "id", "school_id", "cycle_id", "severity", "overdue_count", "max_days_overdue", "school__name"
+            "id",
+            "school_id",
+            "cycle_id",
+            "campaign_id",
+            "severity",
+            "overdue_count",
+            "max_days_overdue",
+            "school__name",
         )
     }
     urge_ids = [p.urge_id for p in planned if p.urge_id]
     urge_info = {
         row["id"]: row
         for row in Urge.objects.filter(id__in=urge_ids).values(
-            "id", "school_id", "cycle_id", "respond_by", "created_at", "message", "school__name"
+            "id", "school_id", "cycle_id", "campaign_id", "respond_by", "created_at", "message", "school__name"
         )
     }
+    checklist_info = _checklist_rows([p.checklist_id for p in planned if p.checklist_id])
     for p in planned:
         if p.task_id and p.task_id in task_info:
             row = task_info[p.task_id]
             out[p.id] = {
                 "school_id": row["school_id"],
                 "cycle_id": row["cycle_id"],
+                "campaign_id": row["campaign_id"],
                 "task_id": p.task_id,
                 "school": row["school__name"],
-                "code": row["criterion__code"],
-                "criterion": row["criterion__title"],
+                # A rectification has no criterion: its own title, without a code.
+                "code": row["criterion__code"] or "",
+                "criterion": row["criterion__title"] or row["title"],
                 "due_at": row["due_at"],
                 "stage": p.stage,
-                "days": -p.stage if p.kind == K.DUE_SOON else days_overdue(now, row["due_at"]),
+                "days": _days(p, now, row["due_at"]),
+            }
+        elif p.checklist_id and p.checklist_id in checklist_info:
+            row = checklist_info[p.checklist_id]
+            out[p.id] = {
+                "school_id": row["school_id"],
+                "cycle_id": None,
+                "campaign_id": row["campaign_id"],
+                "task_id": None,
+                "school": row["school__name"],
+                "campaign": row["campaign__title"],
+                "open": row["open"],
+                "due_at": row["due_at"],
+                "stage": p.stage,
+                "days": _days(p, now, row["due_at"]),
             }
         elif p.flag_id and p.flag_id in flag_info:
             row = flag_info[p.flag_id]
             out[p.id] = {
                 "school_id": row["school_id"],
                 "cycle_id": row["cycle_id"],
+                "campaign_id": row["campaign_id"],
                 "task_id": None,
                 "school": row["school__name"],
                 "severity": row["severity"],
@@ -95,6 +137,7 @@ def _contexts(planned: list[Planned], now: datetime) -> dict[int, dict[str, Any]
             out[p.id] = {
                 "school_id": row["school_id"],
                 "cycle_id": row["cycle_id"],
+                "campaign_id": row["campaign_id"],
                 "task_id": None,
                 "school": row["school__name"],
                 "respond_by": row["respond_by"],
@@ -102,6 +145,25 @@ def _contexts(planned: list[Planned], now: datetime) -> dict[int, dict[str, Any]
                 "message": row["message"],
             }
     return out
+
+
+def _days(p: Planned, now: datetime, due_at: datetime) -> int:
+    return -p.stage if p.kind == K.DUE_SOON else days_overdue(now, due_at)
+
+
+def _checklist_rows(ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each checklist's school, campaign and how many of its checks are still open."""
+    if not ids:
+        return {}
+    still_open = Check.objects.filter(
+        campaign_id=OuterRef("campaign_id"), school_id=OuterRef("school_id"), result__isnull=True
+    )
+    rows = (
+        Checklist.objects.filter(id__in=ids)
+        .annotate(open=Coalesce(Subquery(still_open.values("campaign_id").annotate(n=Count("id")).values("n")), 0))
+        .values("id", "school_id", "campaign_id", "campaign__title", "due_at", "open", "school__name")
+    )
+    return {row["id"]: row for row in rows}
 
 
 def reminders_deliver(
@@ -209,8 +271,11 @@ def _payload(p: Planned, ctx: dict[str, Any], now: datetime) -> dict[str, Any]:
         "body": body,
         "school": ctx["school_id"],
         "cycle": ctx["cycle_id"],
+        "campaign": ctx["campaign_id"],
         "task": ctx["task_id"],
     }
+    if p.checklist_id:
+        data["checklist"] = p.checklist_id
     if p.flag_id:
         data.update(flag=p.flag_id, severity=ctx.get("severity"), overdue_count=ctx.get("count"))
     if p.urge_id:
@@ -221,29 +286,46 @@ def _payload(p: Planned, ctx: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 # --- The sweep's reminder step --------------------------------------------------------------------
-def _task_id_bounds() -> tuple[int, int] | None:
-    bounds = Task.objects.filter(open_q(), cycle__status=CycleStatus.ACTIVE).aggregate(lo=Min("id"), hi=Max("id"))
+def _id_bounds(model: type, q: Q) -> tuple[int, int] | None:
+    bounds = model.objects.filter(q).aggregate(lo=Min("id"), hi=Max("id"))
     if bounds["lo"] is None:
         return None
     return bounds["lo"], bounds["hi"]
 
 
+def _in_batches(
+    plan: Callable[..., list[Planned]],
+    bounds: tuple[int, int] | None,
+    *,
+    now: datetime,
+    batch_size: int,
+    stages: Stages,
+    audience: Audience,
+) -> DeliveryReport:
+    """Plan and deliver in batches of ids, each batch its own transaction."""
+    report = DeliveryReport()
+    if bounds is None:
+        return report
+    lo, hi = bounds
+    while lo <= hi:
+        with transaction.atomic():
+            planned = plan(now=now, lo=lo, hi=lo + batch_size, stages=stages)
+            done = reminders_deliver(planned, now=now, audience=audience)
+            deliveries_enqueue(done.deliveries)
+        report += done
+        lo += batch_size
+    return report
+
+
 def reminders_run(*, now: datetime, batch_size: int | None = None, audience: Audience | None = None) -> DeliveryReport:
-    """Every reminder due as of `now`, in batches of task ids, each batch its own transaction."""
+    """Every reminder due as of `now`: tasks and integrity checklists in batches of ids, then flags and urges."""
     batch_size = batch_size or int(settings.TRACKER["SWEEP_BATCH_SIZE"])
     audience = audience or Audience()
     stages = Stages.from_settings()
-    report = DeliveryReport()
-    bounds = _task_id_bounds()
-    if bounds is not None:
-        lo, hi = bounds
-        while lo <= hi:
-            with transaction.atomic():
-                planned = task_reminders_plan(now=now, lo=lo, hi=lo + batch_size, stages=stages)
-                done = reminders_deliver(planned, now=now, audience=audience)
-                deliveries_enqueue(done.deliveries)
-            report += done
-            lo += batch_size
+    batches = {"now": now, "batch_size": batch_size, "stages": stages, "audience": audience}
+    report = _in_batches(task_reminders_plan, _id_bounds(Task, open_q() & live_q()), **batches)
+    live_checklists = checklist_open_q() & in_active_campaign_q()
+    report += _in_batches(checklist_reminders_plan, _id_bounds(Checklist, live_checklists), **batches)
     with transaction.atomic():
         planned = flag_reminders_plan(now=now) + urge_reminders_plan(now=now)
         done = reminders_deliver(planned, now=now, audience=audience)

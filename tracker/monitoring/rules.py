@@ -16,7 +16,26 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Mod
 
+from tracker.assessment.models import Cycle, CycleStatus
 from tracker.assessment.rules import DaysOverdue, days_overdue
+from tracker.integrity.models import Campaign, CampaignStatus
+
+
+# --- Live: in a round the sweep watches, an active cycle or an active integrity campaign ---------------------
+# Tasks, flags and urges each belong to a cycle or a campaign (rectification tasks, and the flags and urges
+# about them, to a campaign). Everything that asks "is this still chased?" asks it here.
+def in_active_campaign_q(prefix: str = "") -> Q:
+    """Of an active campaign (an integrity checklist is live when this holds)."""
+    return Q(**{f"{prefix}campaign_id__in": Campaign.objects.filter(status=CampaignStatus.ACTIVE).values("id")})
+
+
+def live_q(prefix: str = "") -> Q:
+    active_cycles = Cycle.objects.filter(status=CycleStatus.ACTIVE).values("id")
+    return Q(**{f"{prefix}cycle_id__in": active_cycles}) | in_active_campaign_q(prefix)
+
+
+def is_live(*, cycle_status: str | None, campaign_status: str | None) -> bool:
+    return cycle_status == CycleStatus.ACTIVE or campaign_status == CampaignStatus.ACTIVE
 
 
 # --- An urge's answer is overdue: not answered, and its respond_by has passed ------------------------------

@@ -12,6 +12,7 @@ from tracker.assessment.models import Cycle, CycleStatus
 from tracker.audit.events import event_record
 from tracker.audit.types import Actor, EventType
 from tracker.errors import InvalidState, ValidationFailed
+from tracker.integrity.models import Campaign, CampaignStatus
 from tracker.org.models import Unit, UnitKind
 from tracker.org.tree import ancestor_ids
 
@@ -21,23 +22,43 @@ from .rules import urge_is_overdue
 
 @transaction.atomic
 def urge_create(
-    *, actor: Actor, cycle: Cycle, school: Unit, message: str, respond_by: datetime, now: datetime | None = None
+    *,
+    actor: Actor,
+    cycle: Cycle | None = None,
+    campaign: Campaign | None = None,
+    school: Unit,
+    message: str,
+    respond_by: datetime,
+    now: datetime | None = None,
 ) -> Urge:
-    """Urge a school of the cycle's authority; the school is notified after commit (urge.created)."""
+    """Urge a school of the round's authority (a cycle, or an integrity campaign: one of the two); the
+    school is notified after commit (urge.created)."""
     now = now or timezone.now()
+    if (cycle is None) == (campaign is None):
+        raise ValidationFailed("an urge is about a cycle or a campaign (one of the two)", field="cycle")
+    round_ = cycle or campaign
+    name = "cycle" if cycle is not None else "campaign"
     if school.kind != UnitKind.SCHOOL:
         raise ValidationFailed("an urge goes to a school", field="school")
-    if cycle.authority_id not in ancestor_ids([school.pk], include_self=False):
-        raise ValidationFailed("the school is not under the cycle's authority", field="school")
+    if round_.authority_id not in ancestor_ids([school.pk], include_self=False):
+        raise ValidationFailed(f"the school is not under the {name}'s authority", field="school")
     if not message.strip():
         raise ValidationFailed("an urge needs a message", field="message")
     if respond_by <= now:
         raise ValidationFailed("respond_by must be in the future", field="respond_by")
-    cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
-    if cycle.status != CycleStatus.ACTIVE:
-        raise InvalidState(f"only an active cycle's schools can be urged (it is {cycle.status})", status=cycle.status)
+    round_ = type(round_).objects.select_for_update().get(pk=round_.pk)
+    if round_.status != (CycleStatus.ACTIVE if cycle is not None else CampaignStatus.ACTIVE):
+        raise InvalidState(
+            f"only an active {name}'s schools can be urged (it is {round_.status})", status=round_.status
+        )
     urge = Urge.objects.create(
-        cycle=cycle, school=school, message=message, respond_by=respond_by, created_by=actor, created_at=now
+        cycle=cycle,
+        campaign=campaign,
+        school=school,
+        message=message,
+        respond_by=respond_by,
+        created_by=actor,
+        created_at=now,
     )
     event_record(
         type=EventType.URGE_CREATED,
@@ -46,7 +67,7 @@ def urge_create(
         cycle=cycle,
         school=school,
         now=now,
-        data={"message": message, "respond_by": respond_by},
+        data={"message": message, "respond_by": respond_by, "campaign": urge.campaign_id},
     )
     return urge
 
@@ -58,7 +79,7 @@ def urge_respond(*, actor: Actor, urge: Urge | int, response: str, now: datetime
     if not response.strip():
         raise ValidationFailed("an answer needs a text", field="response")
     pk = urge if isinstance(urge, int) else urge.pk
-    urge = Urge.objects.select_for_update().select_related("cycle", "school").get(pk=pk)
+    urge = Urge.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=pk)
     if urge.responded_at is not None:
         raise InvalidState("this urge has already been answered", status="answered")
     late = urge_is_overdue(responded_at=urge.responded_at, respond_by=urge.respond_by, now=now)

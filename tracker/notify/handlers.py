@@ -16,28 +16,25 @@ REVIEW_KINDS = {EventType.TASK_RETURNED: NotificationKind.RETURNED, EventType.TA
 
 @handles(EventType.TASK_RETURNED)
 def notify_task_returned(event: Event) -> None:
-    criterion = event.task.criterion
     event_school_notify(
         event=event,
         kind=NotificationKind.RETURNED,
-        title=f"{criterion.code} {criterion.title}: returned for rework",
+        title=f"{event.task.label}: returned for rework",
         body=event.data.get("reason", ""),
     )
 
 
 @handles(EventType.TASK_APPROVED)
 def notify_task_approved(event: Event) -> None:
-    criterion = event.task.criterion
     event_school_notify(
         event=event,
         kind=NotificationKind.APPROVED,
-        title=f"{criterion.code} {criterion.title}: approved",
-        body=f"score {event.data.get('score')}",
+        title=f"{event.task.label}: approved",
+        body="" if event.data.get("score") is None else f"score {event.data['score']}",
     )
 
 
 @handles(*REVIEW_KINDS)
 def deliver_task_webhooks(event: Event) -> None:
-    criterion = event.task.criterion
     kind = REVIEW_KINDS[EventType(event.type)]
-    event_deliveries_create(event=event, kind=kind, title=f"{criterion.code} {criterion.title}: {kind}")
+    event_deliveries_create(event=event, kind=kind, title=f"{event.task.label}: {kind}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from .models import NotificationKind
 
 K = NotificationKind
 
+_DOUBLE_SPACE = re.compile(r" {2,}")
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
 KIND_LABELS = {
@@ -67,6 +69,28 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+# A school's self-inspection checklist (tracker.integrity) reminded on its campaign's deadline: the same
+# kinds as a task's, about the checklist (ctx has "campaign" and "open", the checks still to record).
+CHECKLIST_TEMPLATES: dict[str, tuple[str, str]] = {
+    K.DUE_SOON: (
+        gettext_noop(
+            "Self-inspection %(campaign)s: %(open)s item(s) still to check, due within %(days)s day(s), by %(due_at)s"
+        ),
+        "",
+    ),
+    K.OVERDUE: (
+        gettext_noop(
+            "Self-inspection %(campaign)s: %(open)s item(s) unchecked, %(days)s day(s) overdue (due %(due_at)s)"
+        ),
+        "",
+    ),
+    K.ESCALATION: (
+        gettext_noop("%(school)s: self-inspection %(campaign)s is %(days)s day(s) overdue, %(open)s item(s) unchecked"),
+        gettext_noop("Please follow up with the school."),
+    ),
+}
+
+
 @functools.lru_cache(maxsize=256)
 def translated(msgid: str, language: str) -> str:
     """One translation lookup per text and language, not per notification (a sweep renders 10^5)."""
@@ -78,12 +102,14 @@ def translated(msgid: str, language: str) -> str:
 
 def render(kind: str, ctx: dict[str, Any], language: str | None) -> tuple[str, str]:
     """(title, body) of a notification in the given language."""
-    if kind not in TEMPLATES:
+    templates = CHECKLIST_TEMPLATES if "campaign" in ctx else TEMPLATES
+    if kind not in templates:
         return kind, ""
     language = language_of(language)
     c = dict(ctx)
     for key in ("due_at", "respond_by", "created_at"):
         if key in c:
             c[key] = _when(c[key])
-    title, body = TEMPLATES[kind]
-    return translated(title, language) % c, translated(body, language) % c
+    title, body = templates[kind]
+    # A rectification task has no criterion code: no gap where the code would be.
+    return _DOUBLE_SPACE.sub(" ", translated(title, language) % c).strip(), translated(body, language) % c

@@ -15,10 +15,10 @@ from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from tracker.assessment.models import CycleStatus, Task
+from tracker.assessment.models import Task
 from tracker.assessment.rules import overdue_q
 from tracker.monitoring.models import Flag, FlagSeverity, Urge
-from tracker.monitoring.rules import urge_overdue_q
+from tracker.monitoring.rules import live_q, urge_overdue_q
 from tracker.notify.models import Notification
 from tracker.notify.texts import language_of
 from tracker.org.models import AUTHORITY_ROLES, Membership
@@ -29,14 +29,12 @@ from .models import DailyDigest
 
 def _scope_summary(authority_id: int, now: datetime) -> dict[str, int]:
     schools = sorted(school_ids_under([authority_id]))
-    flags = Flag.objects.filter(
-        school_id__in=schools, resolved_at__isnull=True, cycle__status=CycleStatus.ACTIVE
-    ).aggregate(
+    flags = Flag.objects.filter(live_q(), school_id__in=schools, resolved_at__isnull=True).aggregate(
         critical=Count("id", filter=Q(severity=FlagSeverity.CRITICAL)),
         warning=Count("id", filter=Q(severity=FlagSeverity.WARNING)),
     )
-    overdue = Task.objects.filter(overdue_q(now), school_id__in=schools, cycle__status=CycleStatus.ACTIVE).count()
-    urges = Urge.objects.filter(urge_overdue_q(now), school_id__in=schools, cycle__status=CycleStatus.ACTIVE).count()
+    overdue = Task.objects.filter(overdue_q(now), live_q(), school_id__in=schools).count()
+    urges = Urge.objects.filter(urge_overdue_q(now), live_q(), school_id__in=schools).count()
     return {**flags, "overdue": overdue, "urges": urges}
 
 

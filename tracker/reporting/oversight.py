@@ -14,6 +14,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from tracker.assessment.models import Cycle
+from tracker.integrity.models import Campaign
 from tracker.monitoring.models import Flag, Urge
 from tracker.org.tree import schools_under_sql
 
@@ -29,17 +30,22 @@ def _hours(later: datetime | None, earlier: datetime | None) -> float | None:
     return round((later - earlier).total_seconds() / 3600, 1)
 
 
-def flags_followed_up(*, cycle: Cycle, roots: Iterable[int], now: datetime) -> QuerySet[Flag]:
-    """The cycle's flags of the schools under `roots`, each with its first urge while it was open."""
+def of_round(round_: Cycle | Campaign) -> Q:
+    """Flags and urges of one round: a cycle, or an integrity campaign."""
+    return Q(campaign=round_) if isinstance(round_, Campaign) else Q(cycle=round_)
+
+
+def flags_followed_up(*, cycle: Cycle | Campaign, roots: Iterable[int], now: datetime) -> QuerySet[Flag]:
+    """The round's flags of the schools under `roots`, each with its first urge while it was open."""
     schools = RawSQL(*schools_under_sql(sorted(set(roots))))
     first_urge = Urge.objects.filter(
-        cycle_id=OuterRef("cycle_id"),
+        of_round(cycle),
         school_id=OuterRef("school_id"),
         created_at__gte=OuterRef("opened_at"),
         created_at__lte=Coalesce(OuterRef("resolved_at"), Value(now)),
     ).order_by("created_at", "id")
     return (
-        Flag.objects.filter(cycle=cycle, school_id__in=schools)
+        Flag.objects.filter(of_round(cycle), school_id__in=schools)
         .annotate(
             first_urge_id=Subquery(first_urge.values("id")[:1]),
             first_urge_at=Subquery(first_urge.values("created_at")[:1]),
@@ -51,7 +57,8 @@ def flags_followed_up(*, cycle: Cycle, roots: Iterable[int], now: datetime) -> Q
     )
 
 
-def oversight_report(*, cycle: Cycle, roots: Iterable[int], now: datetime) -> dict[str, Any]:
+def oversight_report(*, cycle: Cycle | Campaign, roots: Iterable[int], now: datetime) -> dict[str, Any]:
+    """For a cycle (`cycle` in the report) or an integrity campaign (`campaign`)."""
     urge_sla, response_sla = sla()
     flags = flags_followed_up(cycle=cycle, roots=roots, now=now)
     totals = flags.aggregate(
@@ -84,7 +91,7 @@ def oversight_report(*, cycle: Cycle, roots: Iterable[int], now: datetime) -> di
         for flag in flags
     ]
     return {
-        "cycle": cycle.pk,
+        "campaign" if isinstance(cycle, Campaign) else "cycle": cycle.pk,
         "generated_at": now,
         "sla": {"urge_days": urge_sla / timedelta(days=1), "response_days": response_sla / timedelta(days=1)},
         "totals": totals,

@@ -30,8 +30,14 @@ def due_passed_q(now: datetime, prefix: str = "") -> Q:
     return Q(**{f"{prefix}due_at__lt": now})
 
 
+def submitted_in_time_q(prefix: str = "") -> Q:
+    """The latest submission came at or before the due time then in force (also: a rectification closed
+    on time, once approved)."""
+    return Q(**{f"{prefix}submitted_at__lte": F(f"{prefix}submitted_due_at")})
+
+
 def on_time_q(now: datetime, prefix: str = "") -> Q:
-    return due_passed_q(now, prefix) & Q(**{f"{prefix}submitted_at__lte": F(f"{prefix}submitted_due_at")})
+    return due_passed_q(now, prefix) & submitted_in_time_q(prefix)
 
 
 def task_count_aggregates(now: datetime, prefix: str = "") -> dict[str, Any]:
