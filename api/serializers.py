@@ -14,8 +14,9 @@ from tracker.audit.models import Event
 from tracker.org.models import Membership, Role, Unit, UnitKind
 
 
-def validated(serializer_class, request, **kwargs):
-    """The request body validated by `serializer_class`; references resolve within the caller's scope."""
+def validated(serializer_class: type[serializers.Serializer], request, **kwargs) -> dict:
+    """The request body validated by `serializer_class` (400 otherwise); references resolve within the
+    caller's scope (the serializer gets the request)."""
     serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -211,12 +212,8 @@ class SchoolRefSerializer(serializers.ModelSerializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    criterion = CriterionRefSerializer(read_only=True, allow_null=True)
+    criterion = CriterionRefSerializer(read_only=True)
     school = SchoolRefSerializer(read_only=True)
-    # An assessment task's criterion's title and requirement; a rectification's own (its finding or case).
-    title = serializers.CharField(source="heading", read_only=True)
-    requirement = serializers.CharField(source="requirement_text", read_only=True)
-    min_evidence = serializers.IntegerField(read_only=True)
     is_overdue = serializers.SerializerMethodField()
     days_overdue = serializers.SerializerMethodField()
     evidence_count = serializers.IntegerField(read_only=True)
@@ -225,12 +222,8 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = [
             "id",
-            "kind",
             "cycle",
-            "campaign",
             "criterion",
-            "title",
-            "requirement",
             "school",
             "status",
             "due_at",
@@ -246,7 +239,6 @@ class TaskSerializer(serializers.ModelSerializer):
             "is_overdue",
             "days_overdue",
             "evidence_count",
-            "min_evidence",
             "updated_at",
         ]
         read_only_fields = fields
