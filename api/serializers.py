@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tracker import scope
@@ -212,8 +213,12 @@ class SchoolRefSerializer(serializers.ModelSerializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    criterion = CriterionRefSerializer(read_only=True)
+    criterion = serializers.SerializerMethodField()  # null for a rectification
     school = SchoolRefSerializer(read_only=True)
+    # An assessment task's criterion's title and requirement; a rectification's own (its finding or case).
+    title = serializers.CharField(source="heading", read_only=True)
+    requirement = serializers.CharField(source="requirement_text", read_only=True)
+    min_evidence = serializers.IntegerField(read_only=True)
     is_overdue = serializers.SerializerMethodField()
     days_overdue = serializers.SerializerMethodField()
     evidence_count = serializers.IntegerField(read_only=True)
@@ -222,8 +227,12 @@ class TaskSerializer(serializers.ModelSerializer):
         model = Task
         fields = [
             "id",
+            "kind",
             "cycle",
+            "campaign",
             "criterion",
+            "title",
+            "requirement",
             "school",
             "status",
             "due_at",
@@ -239,12 +248,17 @@ class TaskSerializer(serializers.ModelSerializer):
             "is_overdue",
             "days_overdue",
             "evidence_count",
+            "min_evidence",
             "updated_at",
         ]
         read_only_fields = fields
 
     def _now(self):
         return self.context.setdefault("now", timezone.now())
+
+    @extend_schema_field(CriterionRefSerializer(allow_null=True))
+    def get_criterion(self, task: Task) -> dict | None:
+        return CriterionRefSerializer(task.criterion).data if task.criterion_id else None
 
     def get_is_overdue(self, task: Task) -> bool:
         return task_is_overdue(task, self._now())

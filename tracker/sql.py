@@ -52,3 +52,13 @@ def named(sql: str, params: Sequence[Any], prefix: str) -> tuple[str, dict[str, 
     if len(values) != len(params):
         raise ValueError(f"{len(params)} parameters for {len(values)} placeholders")
     return out, values
+
+
+def rows_written(cursor: Any) -> int:
+    """How many rows the statement just run inserted, updated or deleted (conflicts skipped by ON CONFLICT
+    DO NOTHING not counted). Python's sqlite3 reports no rowcount for a statement that starts with WITH,
+    so on SQLite this asks SQLite itself (changes())."""
+    if connection.vendor == "sqlite":
+        cursor.execute("SELECT changes()")
+        return int(cursor.fetchone()[0])
+    return max(cursor.rowcount, 0)

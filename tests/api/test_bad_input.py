@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tests.samples import upload
 from tracker import models as m
+from tracker.integrity.campaign_services import campaign_activate, campaign_create
+from tracker.integrity.register_services import risk_create
 
 pytestmark = pytest.mark.django_db
 
@@ -72,17 +76,84 @@ WRITES = [
         {"due_at": "2026-09-01T00:00:00+08:00", "reason": "flood"},
     ),
     Write("post", "/api/v1/auth/token/", "anonymous", {"username": "nobody", "password": "wrong"}),
+    # Integrity programme
+    Write(
+        "post",
+        "/api/v1/integrity/items/",
+        "supervisor",
+        {
+            "unit": "{bureau}",
+            "list": "micro_power",
+            "code": "Z9",
+            "title": "新事项",
+            "category": "人事",
+            "basis": "省清单",
+        },
+    ),
+    Write("patch", "/api/v1/integrity/items/{item}/", "supervisor", {"title": "改名"}),
+    Write(
+        "post",
+        "/api/v1/integrity/risks/",
+        "school_a_user",
+        {
+            "item": "{item}",
+            "post": "leader",
+            "description": "招生中优亲厚友",
+            "level": "high",
+            "measures": ["集体研究"],
+            "process_map": [
+                {"step": "申请", "role": "教师", "control": False},
+                {"step": "审批", "role": "校务会", "control": True},
+            ],
+        },
+    ),
+    Write("patch", "/api/v1/integrity/risks/{risk}/", "school_a_user", {"description": "改"}),
+    Write("post", "/api/v1/integrity/registers/{school_a}/return/", "supervisor", {"reason": "补充"}),
+    Write(
+        "post",
+        "/api/v1/integrity/campaigns/",
+        "supervisor",
+        {"authority": "{bureau}", "title": "自查", "lists": ["micro_power"], "due_at": "2030-01-01T00:00:00+08:00"},
+    ),
+    Write("post", "/api/v1/integrity/campaigns/{campaign}/activate/", "supervisor", {}),
+    Write(
+        "post",
+        "/api/v1/integrity/checks/{check}/",
+        "school_a_user",
+        {
+            "result": "finding",
+            "note": "查",
+            "finding": {"description": "问题", "rectify_by": "2030-01-01T00:00:00+08:00"},
+        },
+    ),
 ]
 IDS = [f"{w.method}-{w.path}" for w in WRITES]
 
 
 def _ids(district, task_a) -> dict[str, int]:
+    d = district
+    item = m.ListItem.objects.create(unit=d.bureau, list="micro_power", code="M1", title="招生录取")
+    campaign = campaign_create(
+        actor=d.supervisor,
+        authority=d.bureau,
+        title="自查",
+        lists=["micro_power"],
+        due_at=timezone.now() + timedelta(30),
+    )
+    campaign_activate(actor=d.supervisor, campaign=campaign)
+    risk = risk_create(
+        actor=d.school_a_user, school=d.school_a, item=item, post="leader", description="r", level="low", measures=["m"]
+    )
     return {
-        "bureau": district.bureau.pk,
-        "school_a": district.school_a.pk,
-        "cycle": district.cycle.pk,
-        "criterion": district.criterion.pk,
+        "bureau": d.bureau.pk,
+        "school_a": d.school_a.pk,
+        "cycle": d.cycle.pk,
+        "criterion": d.criterion.pk,
         "task_a": task_a.pk,
+        "item": item.pk,
+        "risk": risk.pk,
+        "campaign": campaign.pk,
+        "check": m.Check.objects.get(campaign=campaign, school=d.school_a).pk,
     }
 
 
@@ -279,6 +350,29 @@ TYPE_CASES = [
     ("/api/v1/criteria/{criterion}/", "cycle", "{cycle}"),
     ("/api/v1/criteria/{criterion}/", "due_at", None),
     ("/api/v1/criteria/{criterion}/", "min_evidence", "many"),
+    ("/api/v1/integrity/items/", "list", "blacklist"),
+    ("/api/v1/integrity/items/", "code", ""),
+    ("/api/v1/integrity/items/", "unit", "abc"),
+    ("/api/v1/integrity/items/{item}/", "list", "negative"),  # an item never changes list
+    ("/api/v1/integrity/risks/", "level", "extreme"),
+    ("/api/v1/integrity/risks/", "post", "janitor"),
+    ("/api/v1/integrity/risks/", "measures", []),
+    ("/api/v1/integrity/risks/", "measures", "集体研究"),
+    ("/api/v1/integrity/risks/", "process_map", []),  # high risk without a process map
+    ("/api/v1/integrity/risks/", "process_map", [{"step": "审批", "role": "校长", "control": False}] * 2),
+    ("/api/v1/integrity/risks/", "process_map", [{"step": "审批"}]),
+    ("/api/v1/integrity/risks/", "process_map", "steps"),
+    ("/api/v1/integrity/risks/{risk}/", "school", "{school_a}"),
+    ("/api/v1/integrity/registers/{school_a}/return/", "reason", ""),
+    ("/api/v1/integrity/campaigns/", "lists", []),
+    ("/api/v1/integrity/campaigns/", "lists", ["positive"]),
+    ("/api/v1/integrity/campaigns/", "due_at", "soon"),
+    ("/api/v1/integrity/campaigns/", "due_at", "2001-01-01T00:00:00Z"),  # in the past
+    ("/api/v1/integrity/campaigns/", "authority", "{school_a}"),
+    ("/api/v1/integrity/checks/{check}/", "result", "maybe"),
+    ("/api/v1/integrity/checks/{check}/", "finding", {"description": "问题"}),  # a finding without a deadline
+    ("/api/v1/integrity/checks/{check}/", "finding", None),
+    ("/api/v1/integrity/checks/{check}/", "finding", {"description": " ", "rectify_by": "2030-01-01T00:00:00Z"}),
 ]
 
 
@@ -298,7 +392,7 @@ def test_wrong_types_and_values_are_400_naming_the_field(send):
 
 
 def test_each_missing_required_field_is_400_naming_it(send):
-    optional = {"note", "comment", "deductions", "rework_due_at", "deduction_rules", "parent"}
+    optional = {"note", "comment", "deductions", "rework_due_at", "deduction_rules", "parent", "category", "basis"}
     failures = []
     for write in WRITES:
         if write.method != "post" or write.who == "anonymous":

@@ -22,8 +22,12 @@ from rest_framework.authtoken.models import Token
 from tests.conftest import District
 from tracker import models as m
 from tracker.assessment.evidence_services import evidence_add
+from tracker.integrity.campaign_services import campaign_activate, campaign_create
+from tracker.integrity.check_services import check_record
+from tracker.integrity.register_services import risk_create
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 # Where an object lives. Authority-level objects are split into what a school of that district may read
 # (the district's cycles and criteria) and what only the authority's staff may (its webhooks).
@@ -241,13 +245,17 @@ def world(district: District) -> World:
             recipient=role,
         )
 
-    # Events: every one recorded so far, homed by the school or cycle it concerns.
+    _integrity_objects(d, add, homes)
+
+    # Events: every one recorded so far, homed by the school, cycle or authority (data.unit) it concerns.
     for event in m.Event.objects.all():
         if event.school_id in homes:
             home = homes[event.school_id]
-        elif event.cycle_id == d.cycle.pk:
+        elif event.cycle_id == d.cycle.pk or (event.cycle_id is None and event.data.get("unit") == d.bureau.pk):
             home = D1_STAFF
-        elif event.cycle_id == d.other_cycle.pk:
+        elif event.cycle_id == d.other_cycle.pk or (
+            event.cycle_id is None and event.data.get("unit") == d.other_bureau.pk
+        ):
             home = D2_STAFF
         else:
             continue
@@ -265,6 +273,53 @@ def world(district: District) -> World:
     for user, home in user_homes.items():
         w.objects.append(Obj(get_user_model()._meta.model_name, user.pk, home))
     return w
+
+
+def _integrity_objects(d: District, add, homes: dict[int, str]) -> None:
+    """The integrity programme's objects on each side: each district's list item and campaign (which its
+    schools may read), each school's own item, risk point, check with a finding, and the rectification
+    task the finding became."""
+    users = {d.school_a.pk: d.school_a_user, d.school_b.pk: d.school_b_user, d.other_school.pk: d.other_school_user}
+    authorities = ((d.bureau, d.supervisor, D1_SHARED), (d.other_bureau, d.other_supervisor, D2_SHARED))
+    district_items = {}
+    for authority, supervisor, home in authorities:
+        district_items[authority.pk] = add(
+            m.ListItem.objects.create(unit=authority, list="micro_power", code="W1", title="区清单事项"), home, "title"
+        )
+        campaign = campaign_create(
+            actor=supervisor, authority=authority, title="自查", lists=["micro_power"], due_at=NOW + 30 * DAY, now=NOW
+        )
+        add(campaign, home, "title")
+    for school_id, home in homes.items():
+        school = m.Unit.objects.get(pk=school_id)
+        add(m.ListItem.objects.create(unit=school, list="micro_power", code="S1", title="校本事项"), home, "title")
+    for authority, supervisor, _home in authorities:
+        campaign_activate(actor=supervisor, campaign=m.Campaign.objects.get(authority=authority), now=NOW)
+    for school_id, home in homes.items():
+        school, user = m.Unit.objects.get(pk=school_id), users[school_id]
+        item = m.ListItem.objects.get(pk=district_items[school.parent_id].pk)
+        risk = risk_create(
+            actor=user,
+            school=school,
+            item=item,
+            post="leader",
+            description="风险",
+            level="low",
+            measures=["措施"],
+            now=NOW,
+        )
+        add(risk, home, "description")
+        check = m.Check.objects.filter(school=school, item=item).get()
+        check = check_record(
+            actor=user,
+            check=check,
+            result="finding",
+            note="自查",
+            finding={"description": "问题", "rectify_by": NOW + 20 * DAY},
+            now=NOW,
+        )
+        add(check, home, "finding")
+        add(check.task, home, "title")
 
 
 PUBLIC_TEST_ADDRESS = "93.184.215.14"  # a public address (example.org's), never contacted by these tests

@@ -47,10 +47,29 @@ KIND_BY_SEGMENT = {
     "snapshots": "dailysnapshot",
     "accounts": "user",
     "users": "user",
+    "items": "listitem",
+    "item": "listitem",
+    "risks": "riskpoint",
+    "registers": "unit",  # /integrity/registers/{school_id}/
+    "campaigns": "campaign",
+    "campaign": "campaign",
+    "checks": "check",
 }
 
 # Body and query fields that name another object.
-REFERENCE_FIELDS = ("school", "unit", "authority", "parent", "cycle", "criterion", "task", "urge", "flag")
+REFERENCE_FIELDS = (
+    "school",
+    "unit",
+    "authority",
+    "parent",
+    "cycle",
+    "criterion",
+    "task",
+    "urge",
+    "flag",
+    "campaign",
+    "item",
+)
 
 _counter = itertools.count(1)
 

@@ -49,7 +49,7 @@ def own_refs(world: World, role: str) -> dict[str, int]:
         "school": world.own_unit(role, "school").pk,
         "authority": world.own_unit(role).pk,
     }
-    for kind in ("task", "criterion", "urge", "flag"):
+    for kind in ("task", "criterion", "urge", "flag", "campaign", "listitem"):
         own = [o for o in world.own(role, kind) if role != "anonymous"]
         if own:
             refs[kind] = own[0].pk

@@ -6,12 +6,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from tracker import models as m
 from tracker.audit.events import events_verify
 from tracker.demo.catalogue import CATEGORIES
+from tracker.integrity.selectors import register_summaries
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def test_seed_demo_builds_the_seed_district_with_a_mixed_history():
     assert m.Criterion.objects.count() == 19
     assert len(CATEGORIES) == 5
     assert set(m.Criterion.objects.values_list("category", flat=True)) == set(CATEGORIES)
-    assert m.Task.objects.count() == 17 * 19
+    assert m.Task.objects.filter(kind=m.TaskKind.ASSESSMENT).count() == 17 * 19
     statuses = set(m.Task.objects.values_list("status", flat=True))
     assert {m.TaskStatus.APPROVED, m.TaskStatus.NOT_STARTED, m.TaskStatus.IN_PROGRESS} <= statuses
     assert m.Evidence.objects.exists()
@@ -41,6 +42,40 @@ def test_seed_demo_builds_the_seed_district_with_a_mixed_history():
     assert not m.Notification.objects.exists()
     printed = out.getvalue()
     assert "bureau" in printed and "jjz" in printed and "school17" in printed
+
+
+def test_seed_demo_adds_the_integrity_programme_of_the_seed():
+    call_command("seed_demo", stdout=StringIO())
+
+    # The province's two lists, inherited by the bureau's schools.
+    province = m.Unit.objects.get(code="ZJ-EDU")
+    assert m.Unit.objects.get(code="PT-EDU").parent == province
+    lists = dict(m.ListItem.objects.filter(unit=province).values_list("list").annotate(n=Count("id")))
+    assert lists["micro_power"] >= 25 and lists["negative"] >= 10
+    # The seed's school: 25 power items, 47 risk points, 20 high-risk points with process maps.
+    school = m.Unit.objects.get(code="PT-S01")
+    year = timezone.localdate().year
+    summary = register_summaries(school_ids=[school.pk], year=year)[school.pk]
+    assert (summary["items"], summary["risk_points"], summary["by_level"]["high"]) == (25, 47, 20)
+    assert summary["high_with_process_map"] == 20 and summary["status"] == "approved"
+    # The other schools at every stage of the review.
+    statuses = set(m.Register.objects.values_list("status", flat=True))
+    assert statuses == {"draft", "submitted", "returned", "approved"}
+    assert m.Unit.objects.filter(kind="school").exclude(registers__isnull=False).exists()  # some have none yet
+    # A finished campaign: every check recorded, findings rectified, some late, some still open.
+    finished = m.Campaign.objects.get(due_at__lt=timezone.now())
+    assert not m.Check.objects.filter(campaign=finished, result__isnull=True).exists()
+    rectifications = m.Task.objects.filter(campaign=finished, kind=m.TaskKind.RECTIFICATION)
+    assert rectifications.count() == m.Check.objects.filter(campaign=finished, result="finding").count() > 5
+    approved = rectifications.filter(status=m.TaskStatus.APPROVED)
+    assert approved.filter(submitted_at__lte=F("submitted_due_at")).exists()
+    assert approved.filter(submitted_at__gt=F("submitted_due_at")).exists()  # closed late
+    assert rectifications.exclude(status=m.TaskStatus.APPROVED).exists()
+    # And one under way.
+    current = m.Campaign.objects.get(due_at__gt=timezone.now())
+    assert m.Check.objects.filter(campaign=current, result__isnull=True).exists()
+    assert m.Check.objects.filter(campaign=current, result="ok").exists()
+    assert events_verify().ok
 
 
 def test_seed_demo_refuses_a_second_run_unless_if_empty():

@@ -7,7 +7,6 @@ schools ahead, schools behind, work due soon and work overdue.
 
 from __future__ import annotations
 
-import io
 import random
 import sys
 from collections.abc import Callable
@@ -28,6 +27,9 @@ from tracker.org.models import Role, Unit, UnitKind
 from tracker.org.services import account_create
 
 from .catalogue import BUREAU, CRITERIA, SCHOOLS
+from .files import demo_pdf
+from .integrity_catalogue import PROVINCE
+from .integrity_seed import seed_integrity
 
 DEMO_PASSWORD = "qinglian-demo"
 User = get_user_model()
@@ -56,11 +58,6 @@ def _local(day: datetime, hour: int = 17) -> datetime:
     return timezone.make_aware(datetime.combine(day.date(), time(hour, 0)))
 
 
-def _pdf(title: str) -> io.BytesIO:
-    body = f"Qinglian demo evidence: {title}".encode()
-    return io.BytesIO(b"%PDF-1.4\n% demo\n1 0 obj << /Type /Catalog >> endobj\n" + body + b"\n%%EOF\n")
-
-
 def seed_district(*, now: datetime | None = None, out: Callable[[str], None] = print) -> None:
     """The seed's district: one bureau, an inspector, 17 schools, 19 criteria, a year of history.
 
@@ -76,7 +73,9 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
     start = now - timedelta(days=330)
     with transaction.atomic():
         User.objects.create_superuser("admin", "admin@example.org", DEMO_PASSWORD)
-        bureau = Unit.objects.create(name=BUREAU[0], code=BUREAU[1], kind=UnitKind.AUTHORITY)
+        # The province issues the two lists (tracker.demo.integrity_seed); the bureau runs the district.
+        province = Unit.objects.create(name=PROVINCE[0], code=PROVINCE[1], kind=UnitKind.AUTHORITY)
+        bureau = Unit.objects.create(name=BUREAU[0], code=BUREAU[1], kind=UnitKind.AUTHORITY, parent=province)
         admin = User.objects.get(username="admin")
         supervisor = account_create(
             actor=admin,
@@ -134,6 +133,10 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
                 _play_history(task=task, school_user=user, supervisor=supervisor, diligence=diligence, rng=rng, now=now)
         _progress(index + 1, len(schools), "history")
     sys.stderr.write("\n")
+    with transaction.atomic():
+        seed_integrity(
+            province=province, bureau=bureau, supervisor=supervisor, schools=schools, now=now, rng=rng, out=out
+        )
 
 
 def _play_history(*, task: Task, school_user, supervisor, diligence: float, rng: random.Random, now: datetime) -> None:
@@ -154,7 +157,7 @@ def _play_history(*, task: Task, school_user, supervisor, diligence: float, rng:
         at = opened + timedelta(days=4 + k)
         if at >= now:
             return
-        data = _pdf(f"{criterion.title} {k + 1}")
+        data = demo_pdf(f"{criterion.title} {k + 1}")
         evidence_add(
             task=task,
             actor=school_user,

@@ -21,6 +21,7 @@ from tracker.audit.types import Actor, EventType
 from tracker.errors import InvalidState, ValidationFailed
 from tracker.org.models import Unit, UnitKind
 from tracker.org.tree import SCHOOL, UNIT_TABLE, ancestry_cte, subtree_cte
+from tracker.sql import rows_written
 
 from .models import Campaign, CampaignKind, CampaignStatus, Check, Checklist, ListItem, ListKind
 from .rules import register_year
@@ -83,7 +84,7 @@ def checks_materialise(*, campaign: Campaign) -> int:
     in_lists = ", ".join(f"%(list_{i})s" for i in range(len(lists))) or "NULL"
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_CHECKS_SQL.format(lists=in_lists), params)
-        created = max(cursor.rowcount, 0)
+        created = rows_written(cursor)
         cursor.execute(_INSERT_CHECKLISTS_SQL, params)
         if created:
             cursor.execute(_REOPEN_CHECKLISTS_SQL, params)

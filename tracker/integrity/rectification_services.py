@@ -79,6 +79,8 @@ def rectification_create(
         requirement=description.strip(),
         status=TaskStatus.NOT_STARTED,
         due_at=rectify_by,
+        # Its creation is the first thing that happened to it (and the first event of its history).
+        last_activity_at=now,
     )
     event_record(
         type=EventType.RECTIFICATION_CREATED,
