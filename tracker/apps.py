@@ -8,3 +8,4 @@ class TrackerConfig(AppConfig):
     def ready(self) -> None:
         # Event handlers register themselves on import.
         from . import handlers  # noqa: F401
+        from .inspections import handlers as inspection_handlers  # noqa: F401

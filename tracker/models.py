@@ -21,9 +21,7 @@ class Unit(models.Model):
     name = models.CharField(max_length=200)
     code = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=UnitKind.choices)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -79,9 +77,7 @@ class Cycle(models.Model):
     class Meta:
         ordering = ["-starts_on", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(ends_on__gte=models.F("starts_on")), name="cycle_dates_ordered"
-            )
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="cycle_dates_ordered")
         ]
 
     def __str__(self) -> str:
@@ -160,12 +156,8 @@ class Task(models.Model):
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["school", "criterion"], name="task_one_per_school_criterion"),
-            models.CheckConstraint(
-                condition=Q(progress__gte=0) & Q(progress__lte=100), name="task_progress_0_100"
-            ),
-            models.CheckConstraint(
-                condition=Q(score__isnull=True) | Q(score__gte=0), name="task_score_non_negative"
-            ),
+            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=100), name="task_progress_0_100"),
+            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__gte=0), name="task_score_non_negative"),
         ]
         indexes = [
             models.Index(fields=["cycle", "school", "status"]),
@@ -189,9 +181,7 @@ class Evidence(models.Model):
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     content_type = models.CharField(max_length=100)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField()
 
     class Meta:
@@ -300,6 +290,7 @@ class NotificationKind(models.TextChoices):
     URGE_OVERDUE = "urge_overdue", "urge answer overdue"
     RETURNED = "returned", "returned"
     APPROVED = "approved", "approved"
+    NOTICE_PUBLISHED = "notice_published", "notice published"
 
 
 class Reminder(models.Model):
@@ -308,9 +299,7 @@ class Reminder(models.Model):
     kind = models.CharField(max_length=16, choices=NotificationKind.choices)
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
-    urge = models.ForeignKey(
-        "Urge", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
-    )
+    urge = models.ForeignKey("Urge", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     # Days relative to due_at: -7, -1 (due_soon), 0, 3, 6 (overdue), 7 (escalation); 0 for flags and urges.
     stage = models.IntegerField(default=0)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -332,16 +321,12 @@ class Reminder(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["created_at"], condition=Q(delivered_at__isnull=True), name="reminder_undelivered"
-            )
+            models.Index(fields=["created_at"], condition=Q(delivered_at__isnull=True), name="reminder_undelivered")
         ]
 
 
 class Notification(models.Model):
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=NotificationKind.choices)
     title = models.CharField(max_length=300)
     body = models.TextField(blank=True, default="")
@@ -373,9 +358,7 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["recipient", "read_at"]),
-            models.Index(
-                fields=["created_at"], condition=Q(emailed_at__isnull=True), name="notification_unmailed"
-            ),
+            models.Index(fields=["created_at"], condition=Q(emailed_at__isnull=True), name="notification_unmailed"),
         ]
 
 
@@ -386,9 +369,7 @@ class Urge(models.Model):
     school = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="urges")
     message = models.TextField()
     respond_by = models.DateTimeField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()
     response = models.TextField(blank=True, default="")
     responded_at = models.DateTimeField(null=True, blank=True)
@@ -422,9 +403,7 @@ class WebhookDelivery(models.Model):
     """One message to one webhook; the same id on every attempt (Standard Webhooks `webhook-id`)."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    notification = models.ForeignKey(
-        Notification, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     message_id = models.CharField(max_length=64, unique=True)
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
@@ -462,9 +441,7 @@ class DailySnapshot(models.Model):
 
     class Meta:
         ordering = ["date", "school"]
-        constraints = [
-            models.UniqueConstraint(fields=["cycle", "school", "date"], name="snapshot_one_per_day")
-        ]
+        constraints = [models.UniqueConstraint(fields=["cycle", "school", "date"], name="snapshot_one_per_day")]
 
 
 class DailyDigest(models.Model):
@@ -477,6 +454,18 @@ class DailyDigest(models.Model):
     sent_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "unit", "day"], name="daily_digest_once_per_day")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "unit", "day"], name="daily_digest_once_per_day")]
+
+
+# Contexts with their own models module; imported here so Django registers them under this app.
+from .inspections.models import (  # noqa: E402, F401
+    Case,
+    CaseRead,
+    CaseStatus,
+    CaseType,
+    Inspection,
+    InspectionKind,
+    InspectionTarget,
+    Notice,
+    TargetKind,
+)

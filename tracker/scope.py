@@ -29,9 +29,7 @@ def ancestor_ids(unit_ids: Iterable[int], *, include_self: bool = True) -> set[i
     frontier = set(unit_ids)
     found = set(frontier) if include_self else set()
     while frontier:
-        parents = set(
-            Unit.objects.filter(id__in=frontier, parent__isnull=False).values_list("parent_id", flat=True)
-        )
+        parents = set(Unit.objects.filter(id__in=frontier, parent__isnull=False).values_list("parent_id", flat=True))
         frontier = parents - found
         found |= frontier
     return found

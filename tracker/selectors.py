@@ -58,9 +58,5 @@ def supervisors_of(unit_id: int) -> QuerySet:
 
 def membership_language(user_id: int) -> str:
     return (
-        Membership.objects.filter(user_id=user_id)
-        .exclude(language="")
-        .values_list("language", flat=True)
-        .first()
-        or ""
+        Membership.objects.filter(user_id=user_id).exclude(language="").values_list("language", flat=True).first() or ""
     )

@@ -22,9 +22,7 @@ TRANSITIONS: dict[str, Transition] = {
     "submit": Transition(Role.SCHOOL, frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.RETURNED}), S.SUBMITTED),
     "approve": Transition(Role.SUPERVISOR, frozenset({S.SUBMITTED}), S.APPROVED),
     "return": Transition(Role.SUPERVISOR, frozenset({S.SUBMITTED}), S.RETURNED),
-    "extend": Transition(
-        Role.SUPERVISOR, frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.SUBMITTED, S.RETURNED}), None
-    ),
+    "extend": Transition(Role.SUPERVISOR, frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.SUBMITTED, S.RETURNED}), None),
 }
 
 

@@ -31,9 +31,7 @@ ON CONFLICT (school_id, criterion_id) DO NOTHING
 """
 
 
-def tasks_materialise(
-    *, cycle: Cycle, criterion: Criterion | None = None, now: datetime | None = None
-) -> int:
+def tasks_materialise(*, cycle: Cycle, criterion: Criterion | None = None, now: datetime | None = None) -> int:
     """Create the missing tasks of a cycle (or of one criterion); returns how many were created."""
     params: dict[str, Any] = {
         "authority": cycle.authority_id,
@@ -50,16 +48,12 @@ def tasks_materialise(
 
 
 @transaction.atomic
-def cycle_create(
-    *, actor, authority: Unit, name: str, starts_on: date, ends_on: date, **thresholds: Any
-) -> Cycle:
+def cycle_create(*, actor, authority: Unit, name: str, starts_on: date, ends_on: date, **thresholds: Any) -> Cycle:
     if authority.kind != UnitKind.AUTHORITY:
         raise ValidationFailed("a cycle belongs to an authority", field="authority")
     if ends_on < starts_on:
         raise ValidationFailed("ends_on is before starts_on", field="ends_on")
-    cycle = Cycle.objects.create(
-        authority=authority, name=name, starts_on=starts_on, ends_on=ends_on, **thresholds
-    )
+    cycle = Cycle.objects.create(authority=authority, name=name, starts_on=starts_on, ends_on=ends_on, **thresholds)
     event_record(
         type="cycle.created",
         subject=cycle,
