@@ -95,7 +95,7 @@ def _counts(keys: list[str], name: str) -> type[serializers.Serializer]:
 
 
 class InspectionStatsSerializer(serializers.Serializer):
-    authority = serializers.IntegerField()
+    authority = serializers.IntegerField(source="authority_id")
     year = serializers.IntegerField()
     rounds = serializers.IntegerField()
     person_visits = serializers.IntegerField(help_text="the sum of `inspectors` over the rounds")

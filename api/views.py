@@ -354,4 +354,11 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
             )
             # Accounts created at an authority in scope (a school's accounts carry the school).
             | Q(school__isnull=True, cycle__isnull=True, subject_type="user", data__unit__in=list(units_in_scope))
+            # Rounds and cases (their events carry their authority; a case's also its school, if any).
+            | Q(
+                school__isnull=True,
+                cycle__isnull=True,
+                subject_type__in=["inspection", "case"],
+                data__authority__in=list(units_in_scope),
+            )
         ).select_related("actor")
