@@ -77,7 +77,7 @@ class InspectionWriteSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=InspectionKind.choices)
     held_on = DayField()
     inspectors = serializers.IntegerField(min_value=1, max_value=10_000)
-    targets = TargetInputSerializer(many=True, allow_empty=False, max_length=200)
+    targets = serializers.ListField(child=TargetInputSerializer(), min_length=1, max_length=200)
     summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
 
 

@@ -32,7 +32,7 @@ from .test_authz_matrix import own_refs
 
 pytestmark = pytest.mark.django_db
 
-CALLERS = ("supervisor_d1", "school_a")
+CALLERS = ("supervisor_d1", "school_a", "inspector_d1")  # the inspector writes cases
 STAMP = "2001-02-03T04:05:06Z"
 SENTINEL_HASH = "f" * 64
 MIN_EFFECTIVE_SHARE = 0.75  # of write operations, the share that must have a working control request
