@@ -19,13 +19,13 @@ from rest_framework.response import Response
 
 from tracker import scope
 from tracker.inspections import selectors
+from tracker.inspections.case_services import NAME_MAX_LENGTH, case_create, case_publish, case_reads_record, case_update
 from tracker.inspections.models import Case, CaseRead, CaseStatus, CaseType, Inspection
-from tracker.inspections.services import NAME_MAX_LENGTH, case_create, case_publish, case_reads_record, case_update
-from tracker.models import Role, Unit, UnitKind
+from tracker.org.models import AUTHORITY_ROLES, Role, Unit, UnitKind
 
 from .filters import StrictBooleanFilter, YearFilter, authorities_in_scope, units_in_scope
 from .notices import NoticeSerializer
-from .scoping import AUTHORITY_ROLES, require_any_role, require_role
+from .scoping import require_any_role, require_role
 from .serializers import DayField, EmptySerializer, ScopedPrimaryKeyRelatedField, StrictSerializer
 
 TEXT_MAX = 10_000
@@ -62,7 +62,7 @@ class CaseSerializer(serializers.ModelSerializer):
 
 
 def _inspections_in_scope(user):
-    return selectors.inspections_visible(user)
+    return scope.inspections_visible(user)
 
 
 def inspections_in_scope(request):
@@ -140,7 +140,7 @@ class CaseViewSet(
     ordering = ["-occurred_on", "-id"]
 
     def get_queryset(self):
-        return selectors.cases_visible(self.request.user).select_related("notice")
+        return scope.cases_visible(self.request.user).select_related("notice")
 
     def get_serializer_class(self):
         if self.action == "create":

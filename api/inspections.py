@@ -19,12 +19,13 @@ from rest_framework.response import Response
 
 from tracker import scope
 from tracker.inspections import selectors
+from tracker.inspections.inspection_services import TargetInput, inspection_create, inspection_update
 from tracker.inspections.models import CaseType, Inspection, InspectionKind, InspectionTarget, TargetKind
-from tracker.inspections.services import TargetInput, inspection_create, inspection_update
-from tracker.models import Role, Unit, UnitKind
+from tracker.org.models import AUTHORITY_ROLES, Role, Unit, UnitKind
+from tracker.org.tree import descendant_ids
 
 from .filters import YearFilter, authorities_in_scope
-from .scoping import AUTHORITY_ROLES, require_any_role, require_one_of_roles
+from .scoping import require_any_role, require_one_of_roles
 from .serializers import DayField, ScopedPrimaryKeyRelatedField, StrictSerializer
 
 WRITERS = (Role.INSPECTOR, Role.SUPERVISOR)
@@ -134,7 +135,7 @@ class InspectionViewSet(
     ordering = ["-held_on", "-id"]
 
     def get_queryset(self):
-        return selectors.inspections_visible(self.request.user)
+        return scope.inspections_visible(self.request.user).prefetch_related("targets")
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -209,6 +210,6 @@ class InspectionViewSet(
             raise NotFound("no such authority")
         year = query.validated_data.get("year") or timezone.localdate().year
         stats = selectors.inspection_stats(
-            authority_ids=scope.descendant_ids([authority.pk]), authority_id=authority.pk, year=year
+            authority_ids=descendant_ids([authority.pk]), authority_id=authority.pk, year=year
         )
         return Response(InspectionStatsSerializer(stats).data)

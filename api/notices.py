@@ -9,7 +9,7 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
-from tracker.inspections import selectors
+from tracker import scope
 from tracker.inspections.models import CaseType, Notice
 from tracker.inspections.texts import notice_body, notice_title
 
@@ -51,4 +51,4 @@ class NoticeViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["-published_at", "-id"]
 
     def get_queryset(self):
-        return selectors.notices_visible(self.request.user)
+        return scope.notices_visible(self.request.user)

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tracker import models as m
-from tracker.services.cycles import cycle_activate
+from tracker.assessment.cycle_services import cycle_activate
 
 from .factories import (
     CriterionFactory,
@@ -134,7 +134,8 @@ def casework(district) -> Casework:
     """A round with two cases in the district (one published) and a published case next door."""
     from datetime import date
 
-    from tracker.inspections.services import TargetInput, case_create, case_publish, case_update, inspection_create
+    from tracker.inspections.case_services import case_create, case_publish, case_update
+    from tracker.inspections.inspection_services import TargetInput, inspection_create
 
     d = district
     now = CASEWORK_NOW

@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import FULL_NAMES
 from tests.factories import MembershipFactory, UnitFactory
 from tracker import models as m
-from tracker.handlers import event_handle
+from tracker.audit.dispatch import event_handle
 
 pytestmark = pytest.mark.django_db
 

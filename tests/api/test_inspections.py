@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.factories import MembershipFactory, UnitFactory
 from tracker import models as m
-from tracker.inspections.services import TargetInput, inspection_create
+from tracker.inspections.inspection_services import TargetInput, inspection_create
 
 pytestmark = pytest.mark.django_db
 

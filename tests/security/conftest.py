@@ -21,8 +21,9 @@ from rest_framework.authtoken.models import Token
 
 from tests.conftest import District
 from tracker import models as m
-from tracker.inspections.services import TargetInput, case_create, case_publish, case_update, inspection_create
-from tracker.services.evidence import evidence_add
+from tracker.assessment.evidence_services import evidence_add
+from tracker.inspections.case_services import case_create, case_publish, case_update
+from tracker.inspections.inspection_services import TargetInput, inspection_create
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 # Full names of the people in the world's cases, per district: no school may ever read one of them.

@@ -11,7 +11,7 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from tracker import models as m
-from tracker.handlers import event_handle
+from tracker.audit.dispatch import event_handle
 
 from .conftest import CASE_PERSONS, World
 from .openapi import operations, response_text, sample_body, sample_query, send

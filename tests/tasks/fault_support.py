@@ -34,9 +34,9 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
 from tracker import models as m
-from tracker.flags import flags_judge
+from tracker.assessment.task_services import task_submit
 from tracker.models import EventDispatch
-from tracker.services.tasks import task_submit
+from tracker.monitoring.flags import flags_judge
 
 from .conftest import CeleryProcess, broker_reconnect, wait_for
 

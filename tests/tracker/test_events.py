@@ -19,8 +19,8 @@ from django.db import DatabaseError, connection, transaction
 
 from tests.factories import EvidenceFactory
 from tracker import models as m
-from tracker.events import GENESIS_HASH, canonical, event_record, events_verify
-from tracker.services import tasks as task_services
+from tracker.assessment import task_services
+from tracker.audit.events import GENESIS_HASH, canonical, event_record, events_verify
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

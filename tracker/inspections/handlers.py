@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from ..handlers import on
-from ..models import Event, Membership, Notification, NotificationKind
-from ..notifications import language_of
-from ..scope import descendant_ids
+from tracker.audit.models import Event
+from tracker.audit.registry import handles
+from tracker.audit.types import EventType
+from tracker.notify.models import Notification, NotificationKind
+from tracker.notify.texts import language_of
+from tracker.org.models import Membership
+from tracker.org.tree import descendant_ids
+
 from .models import Notice
 from .texts import notice_texts
 
 BATCH = 1000
 
 
-@on("case.published")
+@handles(EventType.CASE_PUBLISHED)
 def notify_notice_published(event: Event) -> None:
     """`notice_published` to every active account of the authority and of every unit under it,
     schools included, in each one's language. The unique (recipient, event, kind) makes it once."""

@@ -1,9 +1,6 @@
-"""Reads of inspections, cases and notices, each scoped for the caller.
+"""Reads of inspections and cases with a rule in them. Who sees what is tracker.scope's
+(inspections_visible, cases_visible, notices_visible).
 
-Who sees what (CONTRACT section 9):
-- rounds and cases: the supervisors and inspectors of the authority or of one above it; schools never;
-- notices: every account of the authority or of a unit under it, schools included, and the staff of
-  the authorities above it.
 The statistics are counted by the database (COUNT/SUM with GROUP BY), never by loading rows.
 """
 
@@ -14,43 +11,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from ..models import Role
-from ..scope import AUTHORITY_ROLES, ancestor_ids, unit_ids_for
-from .models import Case, CaseRead, CaseType, Inspection, InspectionKind, InspectionTarget, Notice, TargetKind
-
-
-def _authority_scope(user) -> set[int] | None:
-    """Units the user reaches as a supervisor or inspector; None means every unit (superuser)."""
-    return unit_ids_for(user, AUTHORITY_ROLES)
-
-
-def inspections_visible(user) -> QuerySet[Inspection]:
-    ids = _authority_scope(user)
-    qs = Inspection.objects.all() if ids is None else Inspection.objects.filter(authority_id__in=ids)
-    return qs.select_related("authority").prefetch_related("targets")
-
-
-def cases_visible(user) -> QuerySet[Case]:
-    """The cases a user may read: never a school account's, whatever the case (404 for them)."""
-    ids = _authority_scope(user)
-    return Case.objects.all() if ids is None else Case.objects.filter(authority_id__in=ids)
-
-
-def cases_writable(user) -> QuerySet[Case]:
-    """The cases a user may change: the inspectors' of the authority or above it."""
-    ids = unit_ids_for(user, [Role.INSPECTOR])
-    return Case.objects.all() if ids is None else Case.objects.filter(authority_id__in=ids)
-
-
-def notices_visible(user) -> QuerySet[Notice]:
-    """Notices of the authorities above the user's units, and of those in the user's scope."""
-    if not user.is_authenticated:
-        return Notice.objects.none()
-    if user.is_superuser:
-        return Notice.objects.all()
-    own = set(user.memberships.values_list("unit_id", flat=True))
-    below = unit_ids_for(user) or set()
-    return Notice.objects.filter(Q(authority_id__in=ancestor_ids(own)) | Q(authority_id__in=below))
+from .models import Case, CaseRead, CaseType, Inspection, InspectionKind, InspectionTarget, TargetKind
 
 
 def case_reads(case: Case) -> QuerySet[CaseRead]:

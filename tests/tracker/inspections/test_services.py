@@ -14,19 +14,12 @@ from tests.conftest import CASEWORK_NOW, FULL_NAMES
 from tests.factories import MembershipFactory
 from tracker import models as m
 from tracker.errors import AlreadyPublished, CasePublished, InvalidTransition, ValidationFailed
-from tracker.handlers import event_handle
+from tracker.audit.dispatch import event_handle
 from tracker.inspections.handlers import notify_notice_published
 from tracker.inspections.selectors import inspection_stats
-from tracker.inspections.services import (
-    TargetInput,
-    case_create,
-    case_publish,
-    case_reads_record,
-    case_update,
-    inspection_create,
-    inspection_update,
-)
-from tracker.notifications import digests_send
+from tracker.inspections.case_services import case_create, case_publish, case_reads_record, case_update
+from tracker.inspections.inspection_services import TargetInput, inspection_create, inspection_update
+from tracker.notify.digests import digests_send
 
 pytestmark = pytest.mark.django_db
 NOW = CASEWORK_NOW
