@@ -73,9 +73,10 @@ class UnitViewSet(
         require_any_role(request.user, (Role.SUPERVISOR,), "create units")
         data = _validated(s.UnitSerializer, request)
         parent = data.get("parent")
-        if not request.user.is_superuser:
-            if parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR):
-                raise ValidationError({"parent": ["must be an authority in your scope"]})
+        if not request.user.is_superuser and (
+            parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR)
+        ):
+            raise ValidationError({"parent": ["must be an authority in your scope"]})
         unit = org_services.unit_create(
             actor=request.user, name=data["name"], code=data["code"], kind=data["kind"], parent=parent
         )
@@ -320,7 +321,7 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, views
         if not path.exists():
             raise NotFound("the file is missing from storage")
         response = FileResponse(
-            open(path, "rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
+            path.open("rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
         )
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -28,6 +28,8 @@ from tracker.monitoring.rules import (
     due_soon_stage,
     due_soon_stage_expression,
     due_soon_window_q,
+    overdue_stage,
+    overdue_stage_expression,
     urge_is_overdue,
     urge_overdue_q,
 )
@@ -161,6 +163,20 @@ def test_due_soon_stages_in_the_database_and_in_python(tasks):
     by_due = {t.due_at: expected[t.pk] for t in tasks}
     assert (by_due[NOW], by_due[NOW + DAY], by_due[NOW + DAY + TINY], by_due[NOW + 7 * DAY]) == (-1, -1, -7, -7)
     assert by_due[NOW - TINY] is None and by_due[NOW + 7 * DAY + TINY] is None
+
+
+@pytest.mark.parametrize("every", [1, 3, 4])
+def test_overdue_stages_in_the_database_and_in_python(tasks, every):
+    stages = Stages(due_soon_days=(1, 7), overdue_every_days=every, escalation_days=7)
+    overdue = [t for t in tasks if task_is_overdue(t, NOW)]
+    rows = dict(
+        m.Task.objects.filter(pk__in=[t.pk for t in overdue])
+        .annotate(stage=overdue_stage_expression(NOW, stages))
+        .values_list("id", "stage")
+    )
+    assert rows == {t.pk: overdue_stage(NOW, t.due_at, stages) for t in overdue}
+    assert all(stage % every == 0 for stage in rows.values())
+    assert len(set(rows.values())) > 2
 
 
 def test_urge_overdue_in_the_database_and_in_python(district):

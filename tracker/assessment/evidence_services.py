@@ -13,13 +13,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tracker.audit.events import event_record
 from tracker.audit.types import Actor, EventType
 from tracker.errors import FileTooLarge, InvalidState, UnsupportedFileType
 
 from .filetypes import CONTENT_TYPES, EXTENSIONS, sniff
 from .models import Evidence, Task
 from .rules import is_open
+from .task_events import task_event_record
 
 CHUNK = 64 * 1024
 
@@ -31,7 +31,7 @@ def evidence_path(evidence: Evidence) -> Path:
 
 def display_filename(name: str, kind: str) -> str:
     """A name safe to show and to put in Content-Disposition: no paths, controls or double extensions."""
-    base = os.path.basename(name.replace("\\", "/"))
+    base = os.path.basename(name.replace("\\", "/"))  # noqa: PTH119 - "a/b/" must give "", as os.path does
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().strip(".")
     stem = base.split(".")[0][:100] or "evidence"
     return stem + EXTENSIONS[kind]
@@ -75,7 +75,7 @@ def evidence_add(
     digest = hashlib.sha256()
     written = 0
     file.seek(0)
-    with open(path, "xb") as out:
+    with path.open("xb") as out:
         while chunk := file.read(CHUNK):
             written += len(chunk)
             if written > settings.EVIDENCE_MAX_BYTES:
@@ -89,13 +89,11 @@ def evidence_add(
     try:
         evidence.save()
         _touch(task, now)
-        event_record(
+        task_event_record(
+            task,
             type=EventType.EVIDENCE_UPLOADED,
             subject=evidence,
             actor=actor,
-            cycle=task.cycle,
-            school=task.school,
-            task=task,
             now=now,
             data={
                 "filename": evidence.filename,
@@ -121,15 +119,6 @@ def evidence_delete(*, evidence: Evidence, actor: Actor, now: datetime | None = 
     path = evidence_path(evidence)
     data = {"filename": evidence.filename, "sha256": evidence.sha256, "evidence": evidence.pk}
     _touch(task, now)
-    event_record(
-        type=EventType.EVIDENCE_DELETED,
-        subject=evidence,
-        actor=actor,
-        cycle=task.cycle,
-        school=task.school,
-        task=task,
-        now=now,
-        data=data,
-    )
+    task_event_record(task, type=EventType.EVIDENCE_DELETED, subject=evidence, actor=actor, now=now, data=data)
     evidence.delete()
     transaction.on_commit(lambda: path.unlink(missing_ok=True))

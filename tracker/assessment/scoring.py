@@ -6,13 +6,15 @@ import math
 from datetime import datetime
 from decimal import Decimal
 
+from .rules import DAY_SECONDS
+
 ZERO = Decimal("0")
 
 
 def days_late(*, submitted_at: datetime, due_at: datetime) -> int:
     """Whole days, rounded up, that a submission came after its due time (0 when on time)."""
     seconds = (submitted_at - due_at).total_seconds()
-    return math.ceil(seconds / 86400) if seconds > 0 else 0
+    return math.ceil(seconds / DAY_SECONDS) if seconds > 0 else 0
 
 
 def late_penalty(*, per_day: Decimal, cap: Decimal, submitted_at: datetime, due_at: datetime) -> Decimal:

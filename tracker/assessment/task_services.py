@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from tracker.audit.events import event_record
 from tracker.audit.types import Actor, EventType
 from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
 
 from .models import Task
 from .scoring import late_penalty, score_compute
+from .task_events import task_event_record
 from .transitions import TRANSITIONS, TaskAction, allowed_actions
 
 
@@ -54,26 +53,13 @@ def _move(task: Task, action: TaskAction, now: datetime) -> list[str]:
     return ["status", "last_activity_at", "updated_at"]
 
 
-def _record(task: Task, *, type: EventType, actor: Actor, now: datetime, data: dict[str, Any]) -> None:
-    event_record(
-        type=type,
-        subject=task,
-        actor=actor,
-        cycle=task.cycle,
-        school=task.school,
-        task=task,
-        now=now,
-        data=data,
-    )
-
-
 @transaction.atomic
 def task_start(*, task: Task | int, actor: Actor, now: datetime | None = None) -> Task:
     now = now or timezone.now()
     task = _lock_for(task, TaskAction.START)
     previous = task.status
     task.save(update_fields=_move(task, TaskAction.START, now))
-    _record(task, type=EventType.TASK_STARTED, actor=actor, now=now, data={"from": previous})
+    task_event_record(task, type=EventType.TASK_STARTED, actor=actor, now=now, data={"from": previous})
     return task
 
 
@@ -93,7 +79,7 @@ def task_progress(
         task.note = note
         fields.append("note")
     task.save(update_fields=fields)
-    _record(
+    task_event_record(
         task,
         type=EventType.TASK_PROGRESSED,
         actor=actor,
@@ -119,7 +105,7 @@ def task_submit(*, task: Task | int, actor: Actor, now: datetime | None = None) 
     task.submitted_at = now
     task.submitted_due_at = task.due_at
     task.save(update_fields=[*fields, "submitted_at", "submitted_due_at"])
-    _record(
+    task_event_record(
         task,
         type=EventType.TASK_SUBMITTED,
         actor=actor,
@@ -163,7 +149,7 @@ def task_approve(
     task.save(
         update_fields=[*fields, "score", "deductions", "late_penalty", "review_comment", "reviewed_at", "reviewed_by"]
     )
-    _record(
+    task_event_record(
         task,
         type=EventType.TASK_APPROVED,
         actor=actor,
@@ -195,7 +181,7 @@ def task_return(
         task.has_own_due = True
         fields += ["due_at", "has_own_due"]
     task.save(update_fields=fields)
-    _record(
+    task_event_record(
         task,
         type=EventType.TASK_RETURNED,
         actor=actor,
@@ -216,7 +202,7 @@ def task_extend(*, task: Task | int, actor: Actor, due_at: datetime, reason: str
     task.due_at = due_at
     task.has_own_due = True
     task.save(update_fields=[*fields, "due_at", "has_own_due"])
-    _record(
+    task_event_record(
         task,
         type=EventType.TASK_EXTENDED,
         actor=actor,

@@ -26,12 +26,19 @@ from django.db import connection
 from django.db.models import Q
 
 from tracker.assessment.models import CycleStatus, Task
-from tracker.assessment.rules import DaysOverdue, open_q, overdue_q
+from tracker.assessment.rules import open_q, overdue_q
 from tracker.notify.models import NotificationKind
 from tracker.sql import expression_sql, named, where_sql
 
 from .models import Urge
-from .rules import Stages, due_soon_stage_expression, due_soon_window_q, escalation_q, urge_overdue_q
+from .rules import (
+    Stages,
+    due_soon_stage_expression,
+    due_soon_window_q,
+    escalation_q,
+    overdue_stage_expression,
+    urge_overdue_q,
+)
 
 K = NotificationKind
 
@@ -104,12 +111,8 @@ def _task_candidates(stages: Stages, now: datetime, sql: _Fragments) -> str:
             f"AND o.kind = %(overdue)s)"
         )
     overdue = sql.where(Task, overdue_q(now), "t", "overdue")
-    days = sql.add(expression_sql(Task, DaysOverdue(now), alias="t"), "days")
-    every = stages.overdue_every_days
-    parts.append(
-        f"SELECT %(overdue)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, ({days}) - (({days}) %% {every}) {_BATCH} "
-        f"AND {overdue}"
-    )
+    stage = sql.add(expression_sql(Task, overdue_stage_expression(now, stages), alias="t"), "overdue_stage")
+    parts.append(f"SELECT %(overdue)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, {stage} {_BATCH} AND {overdue}")
     escalating = sql.where(Task, overdue_q(now) & escalation_q(now, stages), "t", "escalation")
     parts.append(
         f"SELECT %(escalation)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, {stages.escalation_days} {_BATCH} "

@@ -148,14 +148,13 @@ def reminders_deliver(
     if batch:
         report.notifications += _notifications_insert(batch, now=now)
 
-    targets = []
-    for p in planned:
-        ctx = contexts.get(p.id)
-        if ctx is None:
-            continue
-        for unit_id in audience.units_for_kind(p.kind, ctx["school_id"]):
-            for webhook_id in audience.webhooks(unit_id):
-                targets.append((webhook_id, f"msg_r{p.id}w{webhook_id}", _payload(p, ctx, now)))
+    targets = [
+        (webhook_id, f"msg_r{p.id}w{webhook_id}", _payload(p, ctx, now))
+        for p in planned
+        if (ctx := contexts.get(p.id)) is not None
+        for unit_id in audience.units_for_kind(p.kind, ctx["school_id"])
+        for webhook_id in audience.webhooks(unit_id)
+    ]
     report.deliveries = deliveries_create(targets, now=now)
     return report
 

@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Mod
 
-from tracker.assessment.rules import days_overdue
+from tracker.assessment.rules import DaysOverdue, days_overdue
 
 
 # --- An urge's answer is overdue: not answered, and its respond_by has passed ------------------------------
@@ -65,8 +67,15 @@ def due_soon_stage(now: datetime, due_at: datetime, stages: Stages) -> int | Non
     return None
 
 
+def overdue_stage_expression(now: datetime, stages: Stages) -> CombinedExpression:
+    """The latest overdue stage a task has reached: its days overdue rounded down to a multiple of the
+    interval (0, 3, 6, ...)."""
+    days = DaysOverdue(now)
+    return days - Mod(days, Value(stages.overdue_every_days), output_field=IntegerField())
+
+
 def overdue_stage(now: datetime, due_at: datetime, stages: Stages) -> int:
-    """The latest overdue stage reached: days overdue rounded down to a multiple of the interval."""
+    """overdue_stage_expression in Python."""
     days = days_overdue(now, due_at)
     return days - days % stages.overdue_every_days
 

@@ -95,14 +95,12 @@ def nearest_authorities(unit_ids: Iterable[int]) -> dict[int, int | None]:
     ids = sorted(set(unit_ids))
     if not ids:
         return {}
-    found: dict[int, int | None] = dict.fromkeys(ids)
     sql = (
         f"WITH RECURSIVE {ancestry_cte(ids)} SELECT start_id, id FROM up "
         f"WHERE depth > 0 AND kind = '{AUTHORITY}' ORDER BY start_id, depth DESC"
     )
-    for start_id, authority_id in _ids(sql, ids):
-        found[start_id] = authority_id  # deepest-first order: the nearest is written last
-    return found
+    # Deepest first: of a unit's authorities, the nearest is written last.
+    return {**dict.fromkeys(ids), **dict(_ids(sql, ids))}
 
 
 def school_ids_under(roots: Iterable[int]) -> set[int]:

@@ -86,7 +86,7 @@ def oversight_report(*, cycle: Cycle, roots: Iterable[int], now: datetime) -> di
     return {
         "cycle": cycle.pk,
         "generated_at": now,
-        "sla": {"urge_days": urge_sla.total_seconds() / 86400, "response_days": response_sla.total_seconds() / 86400},
+        "sla": {"urge_days": urge_sla / timedelta(days=1), "response_days": response_sla / timedelta(days=1)},
         "totals": totals,
         "flags": rows,
     }
