@@ -44,7 +44,7 @@ def test_no_route_gives_a_school_a_full_name_or_an_unpublished_case(world: World
     assert len(unpublished) == 2
 
     found: list[str] = []
-    seen_redacted = {role: False for role in SCHOOL_ROLES}
+    seen_redacted = dict.fromkeys(SCHOOL_ROLES, False)
     requests = 0
     for role in SCHOOL_ROLES:
         client = APIClient()

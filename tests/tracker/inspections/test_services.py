@@ -13,12 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from tests.conftest import CASEWORK_NOW, FULL_NAMES
 from tests.factories import MembershipFactory
 from tracker import models as m
-from tracker.errors import AlreadyPublished, CasePublished, InvalidTransition, ValidationFailed
 from tracker.audit.dispatch import event_handle
-from tracker.inspections.handlers import notify_notice_published
-from tracker.inspections.selectors import inspection_stats
+from tracker.errors import AlreadyPublished, CasePublished, InvalidTransition, ValidationFailed
 from tracker.inspections.case_services import case_create, case_publish, case_reads_record, case_update
+from tracker.inspections.handlers import notify_notice_published
 from tracker.inspections.inspection_services import TargetInput, inspection_create, inspection_update
+from tracker.inspections.selectors import inspection_stats
 from tracker.notify.digests import digests_send
 
 pytestmark = pytest.mark.django_db
