@@ -65,14 +65,10 @@ def _event_value(value: Any) -> Any:
 
 
 def _case_record(case: Case, *, type: EventType, actor: Actor, now: datetime, data: dict[str, Any]) -> None:
-    event_record(
-        type=type,
-        subject=case,
-        actor=actor,
-        school=case.school,
-        now=now,
-        data={"authority": case.authority_id, **data},
-    )
+    # Not filed under the school (Event.school stays empty, the school id is in `data`): whatever lists
+    # a school's events must never tell it that a case about it exists. The authority's staff find
+    # these events through their `authority` (tracker.scope.events_visible).
+    event_record(type=type, subject=case, actor=actor, now=now, data={"authority": case.authority_id, **data})
 
 
 @transaction.atomic

@@ -352,3 +352,13 @@ def test_statistics_of_a_year_without_rounds_are_zero_everywhere(district):
     assert (stats.rounds, stats.person_visits, stats.cases) == (0, 0, 0)
     assert set(stats.targets_by_kind.values()) == {0}
     assert set(stats.cases_by_type.values()) == {0}
+
+
+def test_case_events_are_not_filed_under_the_school(casework):
+    # Whatever shows a school its own events must not reveal that a case about it exists.
+    events = m.Event.objects.filter(subject_type="case")
+    assert events.count() >= 6
+    assert not events.filter(school__isnull=False).exists()
+    assert not events.filter(cycle__isnull=False).exists()
+    created = events.get(type="case.created", subject_id=str(casework.reported.pk))
+    assert created.data["school"] == casework.reported.school_id
