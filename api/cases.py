@@ -26,7 +26,7 @@ from tracker.org.models import AUTHORITY_ROLES, Role, Unit, UnitKind
 from .filters import StrictBooleanFilter, YearFilter, authorities_in_scope, units_in_scope
 from .notices import NoticeSerializer
 from .scoping import require_any_role, require_role
-from .serializers import DayField, EmptySerializer, ScopedPrimaryKeyRelatedField, StrictSerializer
+from .serializers import DayField, EmptySerializer, ScopedPrimaryKeyRelatedField, StrictSerializer, validated
 
 TEXT_MAX = 10_000
 
@@ -167,9 +167,7 @@ class CaseViewSet(
     @extend_schema(request=CaseWriteSerializer, responses={201: CaseSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.INSPECTOR,), "report cases")
-        body = CaseWriteSerializer(data=request.data, context={"request": request})
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
+        data = dict(validated(CaseWriteSerializer, request))
         if not scope.has_role_over(request.user, data["authority"], Role.INSPECTOR):
             raise ValidationError({"authority": ["must be an authority you inspect"]})
         case = case_create(actor=request.user, **data)
@@ -179,9 +177,8 @@ class CaseViewSet(
     def partial_update(self, request, *args, **kwargs):
         case = self.get_object()
         require_role(request.user, case.authority_id, Role.INSPECTOR, "edit cases")
-        body = CaseUpdateSerializer(data=request.data, partial=True, context={"request": request})
-        body.is_valid(raise_exception=True)
-        case = case_update(actor=request.user, case=case, changes=dict(body.validated_data))
+        changes = dict(validated(CaseUpdateSerializer, request, partial=True))
+        case = case_update(actor=request.user, case=case, changes=changes)
         return Response(self._shown(case, "api.update"))
 
     @extend_schema(request=None, responses={201: NoticeSerializer})
@@ -189,7 +186,7 @@ class CaseViewSet(
     def publish(self, request, pk=None):
         case = self.get_object()
         require_role(request.user, case.authority_id, Role.INSPECTOR, "publish cases")
-        EmptySerializer(data=request.data).is_valid(raise_exception=True)
+        validated(EmptySerializer, request)
         notice = case_publish(actor=request.user, case=case)
         return Response(NoticeSerializer(notice).data, status=status.HTTP_201_CREATED)
 

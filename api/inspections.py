@@ -26,7 +26,7 @@ from tracker.org.tree import descendant_ids
 
 from .filters import YearFilter, authorities_in_scope
 from .scoping import require_any_role, require_one_of_roles
-from .serializers import DayField, ScopedPrimaryKeyRelatedField, StrictSerializer
+from .serializers import DayField, ScopedPrimaryKeyRelatedField, StrictSerializer, validated
 
 WRITERS = (Role.INSPECTOR, Role.SUPERVISOR)
 MAX_ID = 2**63 - 1
@@ -151,9 +151,7 @@ class InspectionViewSet(
     @extend_schema(request=InspectionWriteSerializer, responses={201: InspectionSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, WRITERS, "record inspection rounds")
-        body = InspectionWriteSerializer(data=request.data, context={"request": request})
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
+        data = dict(validated(InspectionWriteSerializer, request))
         authority = data.pop("authority")
         if not any(scope.has_role_over(request.user, authority, role) for role in WRITERS):
             raise ValidationError({"authority": ["must be an authority you inspect or supervise"]})
@@ -166,9 +164,7 @@ class InspectionViewSet(
     def partial_update(self, request, *args, **kwargs):
         inspection = self.get_object()
         require_one_of_roles(request.user, inspection.authority_id, WRITERS, "edit inspection rounds")
-        body = InspectionUpdateSerializer(data=request.data, partial=True, context={"request": request})
-        body.is_valid(raise_exception=True)
-        changes = dict(body.validated_data)
+        changes = dict(validated(InspectionUpdateSerializer, request, partial=True))
         if "targets" in changes:
             changes["targets"] = _targets(changes["targets"])
         inspection = inspection_update(actor=request.user, inspection=inspection, changes=changes)
