@@ -16,7 +16,6 @@ import re
 import time
 from collections import Counter
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils import timezone
 
+from tests.factories import criteria_add
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_create
 from tracker.notify.services import webhook_create
 
 from .fault_support import (
@@ -61,15 +60,7 @@ def test_two_beats_on_one_schedule_send_each_reminder_once(broker_view, district
     # given two tasks per school, nothing due yet, e-mail addresses, and a webhook on school A
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     far = timezone.now() + 100 * D
-    criterion_create(
-        actor=district.supervisor,
-        cycle=district.cycle,
-        code="B2",
-        title="Second criterion",
-        category="work style",
-        due_at=far,
-        max_score=Decimal("5"),
-    )
+    criteria_add(district, [far], prefix="B")
     m.Task.objects.update(due_at=far)
     for user in get_user_model().objects.all():
         user.email = f"{user.username}@example.org"

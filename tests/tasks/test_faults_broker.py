@@ -17,6 +17,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.factories import school_a_behind
 from tracker import models as m
 from tracker.assessment.task_services import task_return, task_submit
 from tracker.notify.services import webhook_create
@@ -29,7 +30,6 @@ from .fault_support import (
     mid_task,
     quiesce,
     schedule_fast,
-    school_a_behind,
     submit_then_lock,
     until,
     wait_done,
@@ -130,7 +130,7 @@ def test_a_redis_restart_during_a_task_lets_it_finish_once_and_the_worker_consum
     broker_view, redis_server, district, spawn
 ):
     # given the school's submission being handled by a worker, mid-task
-    task, flag = school_a_behind(district)
+    task, flag = school_a_behind(district, now=timezone.now())
     quiesce(broker_view)
     lock, event = submit_then_lock(district, task)
     worker = spawn.worker()
