@@ -95,7 +95,7 @@ def test_redis_down_while_a_school_submits_loses_nothing_and_does_it_once(
     # when Redis is back and the relay runs
     redis_server.start()
     broker_reconnect()
-    time.sleep(1.1)  # past EVENT_RELAY_GRACE of the relay below
+    # (two minutes on: past the event's next_send_at, which is its commit time + EVENT_RELAY_GRACE)
     assert events_relay(now=timezone.now() + timedelta(minutes=2)) >= 1
 
     # then the worker handles it: the flag is resolved, once

@@ -13,7 +13,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -94,7 +93,12 @@ def test_two_beats_on_one_schedule_send_each_reminder_once(broker_view, district
         for beat in beats:
             beat.stop()
         until(lambda: broker_view.queued() == 0 and not broker_view.unacked(), timeout=60, what="the workers to drain")
-        time.sleep(1)  # a webhook POST, if any, in flight
+        # every delivery finished: no POST in flight, none to retry
+        until(
+            lambda: not m.WebhookDelivery.objects.filter(status=m.DeliveryStatus.PENDING).exists(),
+            timeout=30,
+            what="every webhook delivery to finish",
+        )
         sweeps = [w.count(rf"Task {SWEEP}\[[0-9a-f-]+\] succeeded") for w in workers]
         sent = [b.count(rf"Sending due task .*\({SWEEP}\)") for b in beats]
         daily_sent = [b.count(r"Sending due task .*\(tracker\.daily_digest\)") for b in beats]

@@ -62,6 +62,15 @@ def done(events: list[m.Event]) -> bool:
     return m.EventDispatch.objects.filter(event__in=events, done_at__isnull=False).count() == len(events)
 
 
+def settled(broker_view) -> bool:
+    return (
+        broker_view.queued() == 0
+        and not broker_view.unacked()
+        and not m.EventDispatch.objects.filter(done_at__isnull=True).exists()
+        and not m.WebhookDelivery.objects.filter(status=m.DeliveryStatus.PENDING).exists()
+    )
+
+
 def test_redis_down_at_commit_and_restarted_three_times_loses_nothing_and_repeats_nothing(
     broker_view, redis_server, district, spawn, settings
 ):
@@ -106,7 +115,9 @@ def test_redis_down_at_commit_and_restarted_three_times_loses_nothing_and_repeat
             timings.append((round(took, 2), round(relayed_in, 1)))
 
         until(lambda: len(receiver.requests) >= len(returned), timeout=30, what="every webhook to reach the receiver")
-        time.sleep(1)  # a duplicate, if any, would arrive now
+        # Nothing left that could post again: no message queued or unacknowledged (a redelivery), no event
+        # unhandled (a relay), no delivery pending (a retry).
+        until(lambda: settled(broker_view), timeout=30, what="the broker, the relay and the deliveries to settle")
         beat_text = beat.text()
 
     # then every side effect happened exactly once: 0 lost, 0 duplicated
