@@ -3,7 +3,10 @@ from rest_framework.routers import DefaultRouter
 
 from . import dashboards, exports, integrity, integrity_campaigns, integrity_dashboard, views
 from .auth import TokenView
+from .cases import CaseViewSet
 from .flags import FlagViewSet
+from .inspections import InspectionViewSet
+from .notices import NoticeViewSet
 from .notifications import NotificationViewSet
 from .oversight import OversightView
 from .urges import UrgeViewSet
@@ -24,6 +27,9 @@ router.register("integrity/items", integrity.ListItemViewSet, basename="integrit
 router.register("integrity/risks", integrity.RiskPointViewSet, basename="integrity-risk")
 router.register("integrity/registers", integrity.RegisterViewSet, basename="integrity-register")
 router.register("integrity/campaigns", integrity_campaigns.CampaignViewSet, basename="integrity-campaign")
+router.register("inspections", InspectionViewSet, basename="inspection")
+router.register("cases", CaseViewSet, basename="case")
+router.register("notices", NoticeViewSet, basename="notice")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

@@ -72,3 +72,17 @@ class CheckRecorded(DomainError):
 
     code = "check_recorded"
     http_status = 409
+
+
+class AlreadyPublished(DomainError):
+    """A case is published once; its notice exists."""
+
+    code = "already_published"
+    http_status = 409
+
+
+class CasePublished(DomainError):
+    """A published case is frozen: its notice must keep saying what the case says."""
+
+    code = "case_published"
+    http_status = 409

@@ -175,6 +175,10 @@ SPECTACULAR_SETTINGS = {
         "FlagSeverityEnum": "tracker.models.FlagSeverity",
         "ListKindEnum": "tracker.models.ListKind",
         "RegisterStatusEnum": "tracker.models.RegisterStatus",
+        "InspectionKindEnum": "tracker.inspections.models.InspectionKind",
+        "TargetKindEnum": "tracker.inspections.models.TargetKind",
+        "CaseTypeEnum": "tracker.inspections.models.CaseType",
+        "CaseStatusEnum": "tracker.inspections.models.CaseStatus",
     },
     # Every operation documents its error answers too (api/schema.py), so clients and schema tests see them.
     "POSTPROCESSING_HOOKS": [

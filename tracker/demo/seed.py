@@ -28,6 +28,7 @@ from tracker.org.services import account_create
 
 from .catalogue import BUREAU, CRITERIA, SCHOOLS
 from .files import demo_pdf
+from .inspections import seed_inspections
 from .integrity_catalogue import PROVINCE
 from .integrity_seed import seed_integrity
 
@@ -85,9 +86,9 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
             role=Role.SUPERVISOR,
             language="zh-hans",
         ).user
-        account_create(
+        inspector = account_create(
             actor=admin, username="jjz", password=DEMO_PASSWORD, unit=bureau, role=Role.INSPECTOR, language="zh-hans"
-        )
+        ).user
         schools = []
         for i, name in enumerate(SCHOOLS, start=1):
             school = Unit.objects.create(name=name, code=f"PT-S{i:02d}", kind=UnitKind.SCHOOL, parent=bureau)
@@ -124,6 +125,7 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
                 late_penalty_cap=Decimal(max_score) / 2,
             )
         cycle_activate(actor=supervisor, cycle=cycle, now=start + timedelta(days=1))
+        seed_inspections(authority=bureau, inspector=inspector, out=out)
     out(f"  district: {bureau.name}, {len(schools)} schools, {len(CRITERIA)} criteria")
     for index, (school, user) in enumerate(schools):
         # Diligence: the first schools are ahead of the year, the last ones behind.
