@@ -171,3 +171,39 @@ class CaseReadAdmin(ReadOnlyAdmin):
     list_display = ["id", "case", "reader", "read_at", "via"]
     list_filter = ["via"]
     search_fields = ["reader__username"]
+
+
+# --- Integrity programme: read-only here, written only through tracker.integrity's services -------------
+@admin.register(m.ListItem)
+class ListItemAdmin(ReadOnlyAdmin):
+    list_display = ["id", "unit", "list", "code", "title", "category"]
+    list_filter = ["list", "category"]
+    search_fields = ["code", "title", "unit__name"]
+
+
+@admin.register(m.Register)
+class RegisterAdmin(ReadOnlyAdmin):
+    list_display = ["id", "school", "year", "status", "submitted_at", "reviewed_at"]
+    list_filter = ["status", "year"]
+    search_fields = ["school__name"]
+
+
+@admin.register(m.RiskPoint)
+class RiskPointAdmin(ReadOnlyAdmin):
+    list_display = ["id", "school", "item", "post", "level", "created_at"]
+    list_filter = ["level", "post"]
+    search_fields = ["school__name", "item__code", "description"]
+
+
+@admin.register(m.Campaign)
+class CampaignAdmin(ReadOnlyAdmin):
+    list_display = ["id", "authority", "kind", "title", "due_at", "status"]
+    list_filter = ["kind", "status"]
+    search_fields = ["title", "authority__name"]
+
+
+@admin.register(m.Check)
+class CheckAdmin(ReadOnlyAdmin):
+    list_display = ["id", "campaign", "school", "item", "result", "checked_at", "task"]
+    list_filter = ["result"]
+    search_fields = ["school__name", "item__code", "finding"]
