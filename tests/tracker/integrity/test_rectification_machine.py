@@ -5,11 +5,15 @@ the schools whose checklist is unfinished. None of it has code of its own for re
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from tests.factories import EvidenceFactory
 from tests.integrity_support import CAMPAIGN_DUE, NOW, D
+from tests.samples import pdf_bytes
 from tracker import models as m
+from tracker.assessment.evidence_services import evidence_add
 from tracker.assessment.task_services import task_approve, task_return, task_submit
 from tracker.audit.dispatch import event_handle
 from tracker.audit.selectors import task_history
@@ -65,7 +69,10 @@ def test_a_rectification_needs_evidence_to_submit_and_approval_to_close_and_carr
         task_submit(task=task, actor=d.school_a_user, now=NOW + D)
     assert refused.value.extra == {"required": 1, "have": 0}
 
-    EvidenceFactory(task=task, uploaded_by=d.school_a_user)
+    report = pdf_bytes("整改报告")
+    evidence_add(
+        task=task, actor=d.school_a_user, file=io.BytesIO(report), filename="整改报告.pdf", size=len(report), now=NOW
+    )
     task_submit(task=task, actor=d.school_a_user, now=NOW + D)
     task_return(task=task, actor=d.supervisor, reason="整改材料不全", now=NOW + 2 * D)
     task_submit(task=task, actor=d.school_a_user, now=NOW + 3 * D)
@@ -77,6 +84,7 @@ def test_a_rectification_needs_evidence_to_submit_and_approval_to_close_and_carr
     assert [e.type for e in task_history(task)] == [
         "rectification.created",
         "check.recorded",
+        "evidence.uploaded",
         "task.submitted",
         "task.returned",
         "task.submitted",
