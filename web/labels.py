@@ -1,0 +1,77 @@
+"""What a person reads for the domain's codes (statuses, actions, event types, kinds), in their language.
+
+The domain stores codes ("in_progress", "task.returned"); the pages show these labels. Chinese is the
+wording people read first (web/locale/zh_Hans), English its translation (the msgids).
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+STATUS = {
+    "not_started": _("Not started"),
+    "in_progress": _("In progress"),
+    "submitted": _("Submitted"),
+    "returned": _("Returned"),
+    "approved": _("Approved"),
+}
+
+ACTION = {
+    "start": _("start"),
+    "progress": _("report progress"),
+    "submit": _("submit"),
+    "approve": _("approve"),
+    "return": _("return"),
+    "extend": _("extend the deadline"),
+    "upload": _("upload evidence"),
+    "delete_evidence": _("delete evidence"),
+}
+
+SEVERITY = {
+    "warning": pgettext_lazy("flag severity", "Warning"),
+    "critical": pgettext_lazy("flag severity", "Critical"),
+}
+
+ROLE = {
+    "supervisor": _("Supervisor"),
+    "inspector": _("Inspector"),
+    "school": _("School"),
+}
+
+CYCLE_STATUS = {
+    "draft": pgettext_lazy("cycle status", "Draft"),
+    "active": pgettext_lazy("cycle status", "Active"),
+    "closed": pgettext_lazy("cycle status", "Closed"),
+}
+
+NOTIFICATION_KIND = {
+    "due_soon": _("Due soon"),
+    "overdue": _("Overdue"),
+    "escalation": _("Escalation"),
+    "flag_opened": _("Falling behind"),
+    "flag_critical": _("Critically behind"),
+    "urge": _("Urge"),
+    "urge_overdue": _("Urge answer overdue"),
+    "returned": _("Returned"),
+    "approved": _("Approved"),
+}
+
+EVENT = {
+    "task.started": _("Started the task"),
+    "task.progressed": _("Reported progress"),
+    "task.submitted": _("Submitted for review"),
+    "task.approved": _("Approved"),
+    "task.returned": _("Returned for rework"),
+    "task.extended": _("Extended the deadline"),
+    "task.due_moved": _("The criterion's deadline moved"),
+    "evidence.uploaded": _("Uploaded evidence"),
+    "evidence.deleted": _("Deleted evidence"),
+}
+
+
+def label(table: dict, code: str | None) -> str:
+    """The label of `code`, or the code itself for one the table does not know (never an error)."""
+    if code is None:
+        return ""
+    return str(table.get(code, code))

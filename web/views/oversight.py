@@ -1,0 +1,48 @@
+"""/oversight/: supervision of the supervision. For each flag of the cycle: when it opened, when the
+school was first urged and how long that took, when it answered; time-limit breaches first.
+
+The same report and access rules as GET /api/v1/dashboards/oversight/ (supervisors and inspectors).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from tracker.oversight import oversight_report
+
+from .. import charts
+from ..access import chosen_cycle, dashboard_roots, require_authority, visible_cycles
+from ..reports import oversight_rows
+
+PAGE_SIZE = 50
+
+
+@login_required
+def oversight(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    require_authority(user)
+    cycles = visible_cycles(user)
+    cycle = chosen_cycle(cycles, request.GET.get("cycle"))
+    context: dict = {"cycles": cycles, "cycle": cycle}
+    if cycle is not None:
+        roots = dashboard_roots(user, cycle)
+        now = timezone.now()
+        report = oversight_report(cycle=cycle, roots=roots, now=now)
+        rows = oversight_rows(report, now=now)
+        context.update(
+            {
+                "report": report,
+                "totals": report["totals"],
+                "sla": report["sla"],
+                "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+                "breaches": sum(1 for row in rows if row["breach"]),
+                "chart": charts.oversight(report["totals"]),
+            }
+        )
+    else:
+        context["chart"] = charts.oversight({})
+    return render(request, "web/oversight.html", context)
