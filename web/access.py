@@ -58,6 +58,13 @@ def chosen_cycle(cycles: list[Cycle], raw: str | None) -> Cycle | None:
     raise Http404
 
 
+def district_cycles(request) -> tuple[list[Cycle], Cycle | None]:
+    """For the district pages (supervisors and inspectors, 403 for others): the visible cycles and the chosen one."""
+    require_authority(request.user)
+    cycles = visible_cycles(request.user)
+    return cycles, chosen_cycle(cycles, request.GET.get("cycle"))
+
+
 def dashboard_roots(user, cycle: Cycle) -> tuple[int, ...]:
     """The units whose schools the person sees in this cycle's district pages (the API's rule): a cycle
     out of scope is 404, one where the person is no supervisor or inspector over its schools 403."""

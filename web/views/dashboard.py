@@ -21,7 +21,7 @@ from tracker import dashboards, scope
 from tracker.models import Unit, UnitKind
 
 from .. import charts
-from ..access import AUTHORITY_ROLES, chosen_cycle, dashboard_roots, require_authority, visible_cycles
+from ..access import AUTHORITY_ROLES, dashboard_roots, district_cycles
 from ..reports import trend_totals
 
 PAGE_SIZE = 50
@@ -57,9 +57,7 @@ def _trail(unit: Unit | None, top: int) -> list[Unit]:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
-    require_authority(user)
-    cycles = visible_cycles(user)
-    cycle = chosen_cycle(cycles, request.GET.get("cycle"))
+    cycles, cycle = district_cycles(request)
     context: dict = {"cycles": cycles, "cycle": cycle}
     if cycle is None:
         return render(request, "web/dashboard.html", context)

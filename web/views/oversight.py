@@ -15,7 +15,7 @@ from django.utils import timezone
 from tracker.oversight import oversight_report
 
 from .. import charts
-from ..access import chosen_cycle, dashboard_roots, require_authority, visible_cycles
+from ..access import dashboard_roots, district_cycles
 from ..reports import oversight_rows
 
 PAGE_SIZE = 50
@@ -24,9 +24,7 @@ PAGE_SIZE = 50
 @login_required
 def oversight(request: HttpRequest) -> HttpResponse:
     user = request.user
-    require_authority(user)
-    cycles = visible_cycles(user)
-    cycle = chosen_cycle(cycles, request.GET.get("cycle"))
+    cycles, cycle = district_cycles(request)
     context: dict = {"cycles": cycles, "cycle": cycle}
     if cycle is not None:
         roots = dashboard_roots(user, cycle)
