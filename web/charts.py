@@ -67,7 +67,7 @@ def completion(rows: list[dict[str, Any]], *, key: str) -> dict[str, Any]:
         "yAxis": {"type": "value", "min": 0, "max": 100, "axisLabel": {"formatter": "{value}%"}},
         "series": [{"type": "bar", "name": title, "data": values, "itemStyle": {"color": PRIMARY}, "barMaxWidth": 28}],
     }
-    return _empty(option, bool(rows))
+    return _empty(option, any(row["tasks"] for row in rows))
 
 
 def status(totals: dict[str, Any]) -> dict[str, Any]:
