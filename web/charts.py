@@ -63,7 +63,11 @@ def completion(rows: list[dict[str, Any]], *, key: str) -> dict[str, Any]:
         "title": {"text": title, "textStyle": {"fontSize": 14}},
         "tooltip": {"trigger": "axis", "valueFormatter": "percent"},
         "grid": _grid(),
-        "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 45 if len(names) > 6 else 0}},
+        "xAxis": {
+            "type": "category",
+            "data": names,
+            "axisLabel": {"interval": 0, "rotate": 40 if len(names) > 4 else 0, "width": 110, "overflow": "truncate"},
+        },
         "yAxis": {"type": "value", "min": 0, "max": 100, "axisLabel": {"formatter": "{value}%"}},
         "series": [{"type": "bar", "name": title, "data": values, "itemStyle": {"color": PRIMARY}, "barMaxWidth": 28}],
     }

@@ -22,6 +22,7 @@
       tooltip.valueFormatter = FORMATTERS[tooltip.valueFormatter];
     }
     parsed.textStyle = { fontFamily: getComputedStyle(document.body).fontFamily };
+    parsed.animationDuration = 400;
     if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
       parsed.animation = false;
     }
@@ -34,9 +35,17 @@
     }
     var elements = (root || document).querySelectorAll("[data-chart]");
     Array.prototype.forEach.call(elements, function (element) {
-      var chart = window.echarts.getInstanceByDom(element) || window.echarts.init(element, null, { renderer: "canvas" });
+      var chart = window.echarts.getInstanceByDom(element);
+      if (!chart) {
+        chart = window.echarts.init(element, null, { renderer: "canvas" });
+        // data-drawn: set once the chart has finished drawing (its animation included), for tests
+        // and screenshots to wait on.
+        chart.on("finished", function () {
+          element.setAttribute("data-drawn", "true");
+        });
+      }
+      element.removeAttribute("data-drawn");
       chart.setOption(option(element), true);
-      element.setAttribute("data-drawn", "true");
     });
   }
 
