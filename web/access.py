@@ -9,10 +9,9 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
-from tracker import dashboards, scope
+from tracker import scope
 from tracker.models import Cycle, CycleStatus, Role
-
-AUTHORITY_ROLES = (Role.SUPERVISOR, Role.INSPECTOR)
+from tracker.org.models import AUTHORITY_ROLES
 
 
 def home_url(user) -> str:
@@ -68,7 +67,7 @@ def district_cycles(request) -> tuple[list[Cycle], Cycle | None]:
 def dashboard_roots(user, cycle: Cycle) -> tuple[int, ...]:
     """The units whose schools the person sees in this cycle's district pages (the API's rule): a cycle
     out of scope is 404, one where the person is no supervisor or inspector over its schools 403."""
-    access = dashboards.dashboard_access(user=user, cycle_id=cycle.pk)
+    access = scope.dashboard_access(user=user, cycle_id=cycle.pk)
     if access.cycle is None:
         raise Http404
     if not access.roots:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from tracker.audit.types import EventType
+
 STATUS = {
     "not_started": _("Not started"),
     "in_progress": _("In progress"),
@@ -58,15 +60,15 @@ NOTIFICATION_KIND = {
 }
 
 EVENT = {
-    "task.started": _("Started the task"),
-    "task.progressed": _("Reported progress"),
-    "task.submitted": _("Submitted for review"),
-    "task.approved": _("Approved"),
-    "task.returned": _("Returned for rework"),
-    "task.extended": _("Extended the deadline"),
-    "task.due_moved": _("The criterion's deadline moved"),
-    "evidence.uploaded": _("Uploaded evidence"),
-    "evidence.deleted": _("Deleted evidence"),
+    EventType.TASK_STARTED: _("Started the task"),
+    EventType.TASK_PROGRESSED: _("Reported progress"),
+    EventType.TASK_SUBMITTED: _("Submitted for review"),
+    EventType.TASK_APPROVED: _("Approved"),
+    EventType.TASK_RETURNED: _("Returned for rework"),
+    EventType.TASK_EXTENDED: _("Extended the deadline"),
+    EventType.TASK_DUE_MOVED: _("The criterion's deadline moved"),
+    EventType.EVIDENCE_UPLOADED: _("Uploaded evidence"),
+    EventType.EVIDENCE_DELETED: _("Deleted evidence"),
 }
 
 

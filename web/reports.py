@@ -13,10 +13,10 @@ from typing import Any
 
 from django.db.models import Sum
 
-from tracker.dashboards import rate
 from tracker.models import Cycle, DailySnapshot
-from tracker.oversight import sla
-from tracker.scope import descendant_ids
+from tracker.org.tree import descendant_ids
+from tracker.reporting.oversight import sla
+from tracker.reporting.rules import rate
 
 
 def trend_totals(*, cycle: Cycle, roots: Sequence[int], since: date, until: date) -> list[dict[str, Any]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tracker.models import OPEN_STATUSES, Task
-from tracker.selectors import task_days_overdue, task_is_overdue
+from tracker.assessment.rules import is_open, task_days_overdue, task_is_overdue
+from tracker.models import Task
 
 
 def timing(task: Task, now: datetime) -> dict[str, Any]:
@@ -15,5 +15,5 @@ def timing(task: Task, now: datetime) -> dict[str, Any]:
     return {
         "is_overdue": overdue,
         "days_overdue": task_days_overdue(task, now),
-        "days_left": (task.due_at - now).days if task.status in OPEN_STATUSES and not overdue else None,
+        "days_left": (task.due_at - now).days if is_open(task.status) and not overdue else None,
     }

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from tests.factories import EvidenceFactory, SchoolFactory
 from tracker import models as m
-from tracker.services.snapshots import snapshots_take
-from tracker.services.tasks import task_approve, task_submit
-from tracker.services.urges import urge_create
+from tracker.assessment.cycle_services import cycle_activate
+from tracker.assessment.task_services import task_approve, task_submit
+from tracker.monitoring.services import urge_create
+from tracker.reporting.snapshots import snapshots_take
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +74,6 @@ def test_the_trend_sums_the_daily_snapshots(district, page_for, task_a):
 def test_the_ranking_is_paginated_and_the_chart_keeps_only_the_ends(district, page_for, monkeypatch):
     for n in range(60):
         SchoolFactory(name=f"Extra {n:02d}", parent=district.bureau)
-    from tracker.services.cycles import cycle_activate
-
     cycle_activate(actor=district.supervisor, cycle=district.cycle)
     html = page_for(district.supervisor).get("/dashboard/").content.decode()
     rows = re.findall(r'<td class="primary" data-label="学校">', html)
@@ -93,8 +92,6 @@ def test_drilling_down_lists_the_child_units(district, page_for):
     city = district.bureau
     district_unit = m.Unit.objects.create(name="Zhoushan North", code="ZN", kind="authority", parent=city)
     SchoolFactory(name="Northern School", parent=district_unit)
-    from tracker.services.cycles import cycle_activate
-
     cycle_activate(actor=district.supervisor, cycle=district.cycle)
     client = page_for(district.supervisor)
     html = client.get("/dashboard/").content.decode()

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from tracker.audit.types import EventType
+
 from .. import labels
 
 register = template.Library()
@@ -98,12 +100,12 @@ def event_detail(event) -> str:
     """The facts of a task event a reader needs (what was said, the new values), in their language."""
     data = event.data or {}
     kind = event.type
-    if kind == "task.progressed":
+    if kind == EventType.TASK_PROGRESSED:
         text = _("Progress %(progress)s%%") % {"progress": data.get("progress")}
         return f"{text}: {data['note']}" if data.get("note") else text
-    if kind == "task.submitted":
+    if kind == EventType.TASK_SUBMITTED:
         return _("On time") if data.get("on_time") else _("After the deadline")
-    if kind == "task.approved":
+    if kind == EventType.TASK_APPROVED:
         parts = [_("Score %(score)s") % {"score": score(data.get("score"))}]
         if data.get("deductions"):
             parts.append(_("deductions: %(codes)s") % {"codes": ", ".join(data["deductions"])})
@@ -112,17 +114,17 @@ def event_detail(event) -> str:
         if data.get("comment"):
             parts.append(data["comment"])
         return _("; ").join(parts)
-    if kind == "task.returned":
+    if kind == EventType.TASK_RETURNED:
         text = data.get("reason", "")
         if data.get("rework_due_at"):
             text += " " + _("(rework by %(due)s)") % {"due": when(data["rework_due_at"])}
         return text
-    if kind == "task.extended":
+    if kind == EventType.TASK_EXTENDED:
         return _("New deadline %(due)s: %(reason)s") % {
             "due": when(data.get("due_at")),
             "reason": data.get("reason", ""),
         }
-    if kind in ("evidence.uploaded", "evidence.deleted"):
+    if kind in (EventType.EVIDENCE_UPLOADED, EventType.EVIDENCE_DELETED):
         return data.get("filename", "")
     return ""
 

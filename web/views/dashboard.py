@@ -17,11 +17,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from tracker import dashboards, scope
+from tracker import scope
 from tracker.models import Unit, UnitKind
+from tracker.org.models import AUTHORITY_ROLES
+from tracker.reporting.overview import overview_schools, overview_units
 
 from .. import charts
-from ..access import AUTHORITY_ROLES, dashboard_roots, district_cycles
+from ..access import dashboard_roots, district_cycles
 from ..reports import trend_totals
 
 PAGE_SIZE = 50
@@ -38,7 +40,7 @@ def _unit(user, raw: str | None, cycle) -> Unit | None:
     unit = Unit.objects.filter(pk=pk).first()
     if unit is None or not any(scope.has_role_over(user, unit, role) for role in AUTHORITY_ROLES):
         raise Http404
-    if unit.kind != UnitKind.AUTHORITY or not dashboards.unit_in_cycle(unit=unit, cycle=cycle):
+    if unit.kind != UnitKind.AUTHORITY or not scope.unit_in_cycle(unit=unit, cycle=cycle):
         raise BadRequest("unit must be an authority of the cycle")
     return unit
 
@@ -65,9 +67,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     unit = _unit(user, request.GET.get("unit"), cycle)
     now = timezone.now()
     if unit is not None:
-        overview = dashboards.overview_units(cycle=cycle, unit=unit, now=now)
+        overview = overview_units(cycle=cycle, unit=unit, now=now)
     else:
-        overview = dashboards.overview_schools(cycle=cycle, roots=roots, now=now)
+        overview = overview_schools(cycle=cycle, roots=roots, now=now)
     key = "unit" if overview.rolled_up else "school"
     rows = overview.rows
     query = request.GET.get("q", "").strip()

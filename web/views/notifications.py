@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tracker.models import Notification
-from tracker.services.notifications import notification_read, notifications_read_all
+from tracker.notify.services import notification_read, notifications_read_all
 
 PAGE_SIZE = 30
 

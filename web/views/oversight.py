@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from tracker.oversight import oversight_report
+from tracker.reporting.oversight import oversight_report
 
 from .. import charts
 from ..access import dashboard_roots, district_cycles

@@ -10,9 +10,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from tracker import dashboards, scope
+from tracker import scope
 from tracker.models import Role, Task, Unit, UnitKind, Urge
-from tracker.selectors import nearest_authority
+from tracker.org.tree import ancestor_ids, nearest_authorities
+from tracker.reporting.overview import overview_schools
+from tracker.reporting.school import school_overview
 
 from ..access import chosen_cycle, visible_cycles
 from ..timing import timing
@@ -24,15 +26,15 @@ def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
     school = Unit.objects.select_related("parent").filter(pk=pk, kind=UnitKind.SCHOOL).first()
     if school is None or not any(scope.has_role_over(user, school, role) for role in Role.values):
         raise Http404
-    above = scope.ancestor_ids([school.pk])
+    above = ancestor_ids([school.pk])
     cycles = [cycle for cycle in visible_cycles(user) if cycle.authority_id in above]
     cycle = chosen_cycle(cycles, request.GET.get("cycle"))
     context = {"school": school, "cycles": cycles, "cycle": cycle}
     if cycle is not None:
         now = timezone.now()
-        summary = dashboards.school_overview(cycle=cycle, school=school, now=now)
-        authority = nearest_authority(school)
-        peers = dashboards.overview_schools(cycle=cycle, roots=[authority.pk], now=now).rows if authority else []
+        summary = school_overview(cycle=cycle, school=school, now=now)
+        authority_id = nearest_authorities([school.pk])[school.pk]
+        peers = overview_schools(cycle=cycle, roots=[authority_id], now=now).rows if authority_id else []
         mine = next((row for row in peers if row["school"]["id"] == school.pk), None)
         tasks = (
             Task.objects.filter(cycle=cycle, school=school)
@@ -44,7 +46,7 @@ def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "summary": summary,
                 "rank": mine["rank"] if mine else None,
                 "peers": len(peers),
-                "authority": authority,
+                "authority": Unit.objects.filter(pk=authority_id).first(),
                 "rows": [{"task": task, **timing(task, now)} for task in tasks],
                 "urges": list(Urge.objects.filter(cycle=cycle, school=school).order_by("-created_at", "-id")),
                 "can_urge": scope.has_role_over(user, school, Role.SUPERVISOR),

@@ -22,12 +22,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tracker import scope
+from tracker.assessment.evidence_services import evidence_add, evidence_delete
+from tracker.assessment.rules import is_open, overdue_q
+from tracker.assessment.task_services import (
+    task_approve,
+    task_extend,
+    task_progress,
+    task_return,
+    task_start,
+    task_submit,
+)
+from tracker.assessment.transitions import TRANSITIONS, TaskAction, allowed_actions
+from tracker.audit.selectors import task_history
 from tracker.errors import DomainError
-from tracker.models import OPEN_STATUSES, Event, Evidence, Role, Task
-from tracker.selectors import overdue_q
-from tracker.services.evidence import evidence_add, evidence_delete
-from tracker.services.tasks import task_approve, task_extend, task_progress, task_return, task_start, task_submit
-from tracker.transitions import TRANSITIONS, allowed_actions
+from tracker.models import Evidence, Role, Task
 
 from .. import forms as f
 from ..access import chosen_cycle, is_authority, visible_cycles
@@ -129,12 +137,12 @@ def _delete_evidence(task: Task, actor, data: dict) -> str:
 
 # The role of each transition is the transitions table's; evidence is the school's.
 ACTIONS: dict[str, Action] = {
-    "start": Action(TRANSITIONS["start"].role, None, _start),
-    "progress": Action(TRANSITIONS["progress"].role, f.ProgressForm, _progress),
-    "submit": Action(TRANSITIONS["submit"].role, None, _submit),
-    "approve": Action(TRANSITIONS["approve"].role, f.ApproveForm, _approve),
-    "return": Action(TRANSITIONS["return"].role, f.ReturnForm, _return),
-    "extend": Action(TRANSITIONS["extend"].role, f.ExtendForm, _extend),
+    TaskAction.START: Action(TRANSITIONS[TaskAction.START].role, None, _start),
+    TaskAction.PROGRESS: Action(TRANSITIONS[TaskAction.PROGRESS].role, f.ProgressForm, _progress),
+    TaskAction.SUBMIT: Action(TRANSITIONS[TaskAction.SUBMIT].role, None, _submit),
+    TaskAction.APPROVE: Action(TRANSITIONS[TaskAction.APPROVE].role, f.ApproveForm, _approve),
+    TaskAction.RETURN: Action(TRANSITIONS[TaskAction.RETURN].role, f.ReturnForm, _return),
+    TaskAction.EXTEND: Action(TRANSITIONS[TaskAction.EXTEND].role, f.ExtendForm, _extend),
     "upload": Action(Role.SCHOOL, f.UploadForm, _upload),
     "delete_evidence": Action(Role.SCHOOL, f.EvidenceDeleteForm, _delete_evidence),
 }
@@ -173,11 +181,11 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
         "criterion": task.criterion,
         "rules": rules,
         "evidence": list(task.evidence.order_by("uploaded_at", "id")),
-        "history": list(Event.objects.filter(task=task).select_related("actor").order_by("id")),
+        "history": list(task_history(task)),
         "can_school": can_school,
         "can_review": can_review,
         "allowed": allowed,
-        "evidence_open": task.status in OPEN_STATUSES,
+        "evidence_open": is_open(task.status),
         "forms": forms,
         "timing": timing(task, now),
     }

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_http_methods
 from tracker import scope
 from tracker.errors import DomainError
 from tracker.models import Cycle, CycleStatus, Role, Unit, UnitKind, Urge
-from tracker.services.urges import urge_create, urge_respond
+from tracker.monitoring.services import urge_create, urge_respond
+from tracker.org.tree import descendant_ids
 
 from .. import forms as f
 from ..access import chosen_cycle, visible_cycles
@@ -40,7 +41,7 @@ def _state(urge: Urge, now: datetime) -> str:
 
 def _urgeable(user, cycle: Cycle) -> QuerySet[Unit]:
     """The schools of the cycle the person may urge (as a supervisor over them)."""
-    schools = Unit.objects.filter(kind=UnitKind.SCHOOL, id__in=scope.descendant_ids([cycle.authority_id]))
+    schools = Unit.objects.filter(kind=UnitKind.SCHOOL, id__in=descendant_ids([cycle.authority_id]))
     mine = scope.school_ids_for(user, [Role.SUPERVISOR])
     return schools if mine is None else schools.filter(id__in=mine)
 

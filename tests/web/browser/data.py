@@ -17,15 +17,14 @@ from django.utils import timezone
 from tests.factories import UserFactory
 from tests.samples import pdf_bytes
 from tracker import models as m
-from tracker.events import events_imported
-from tracker.services.accounts import account_create
-from tracker.services.criteria import criterion_create
-from tracker.services.cycles import cycle_activate, cycle_create
-from tracker.services.evidence import evidence_add
-from tracker.services.snapshots import snapshots_take
-from tracker.services.tasks import task_approve, task_progress, task_start, task_submit
-from tracker.services.urges import urge_create, urge_respond
-from tracker.sweep import sweep_run
+from tracker.assessment.cycle_services import criterion_create, cycle_activate, cycle_create
+from tracker.assessment.evidence_services import evidence_add
+from tracker.assessment.task_services import task_approve, task_progress, task_start, task_submit
+from tracker.audit.events import events_imported
+from tracker.monitoring.services import urge_create, urge_respond
+from tracker.monitoring.sweep import sweep_run
+from tracker.org.services import account_create
+from tracker.reporting.snapshots import snapshots_take
 
 PASSWORD = "pw-Secret-123"
 SCHOOLS = ["沈家门第一小学", "沈家门第二小学", "东港中心小学", "勾山中学", "六横中学", "桃花中学"]
