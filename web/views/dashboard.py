@@ -21,10 +21,10 @@ from tracker import scope
 from tracker.models import Unit, UnitKind
 from tracker.org.models import AUTHORITY_ROLES
 from tracker.reporting.overview import overview_schools, overview_units
+from tracker.reporting.trends import trend_totals
 
 from .. import charts
 from ..access import dashboard_roots, district_cycles
-from ..reports import trend_totals
 
 PAGE_SIZE = 50
 TREND_DAYS = 90

@@ -16,7 +16,6 @@ from tracker.reporting.oversight import oversight_report
 
 from .. import charts
 from ..access import dashboard_roots, district_cycles
-from ..reports import oversight_rows
 
 PAGE_SIZE = 50
 
@@ -30,7 +29,10 @@ def oversight(request: HttpRequest) -> HttpResponse:
         roots = dashboard_roots(user, cycle)
         now = timezone.now()
         report = oversight_report(cycle=cycle, roots=roots, now=now)
-        rows = oversight_rows(report, now=now)
+        # time-limit breaches first, then open flags, oldest first
+        rows = sorted(
+            report["flags"], key=lambda row: (not row["breach"], row["resolved_at"] is not None, row["opened_at"])
+        )
         context.update(
             {
                 "report": report,

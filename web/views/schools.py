@@ -17,7 +17,7 @@ from tracker.reporting.overview import overview_schools
 from tracker.reporting.school import school_overview
 
 from ..access import chosen_cycle, visible_cycles
-from ..timing import timing
+from ..timing import timing, urge_state
 
 
 @login_required
@@ -48,9 +48,11 @@ def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "peers": len(peers),
                 "authority": Unit.objects.filter(pk=authority_id).first(),
                 "rows": [{"task": task, **timing(task, now)} for task in tasks],
-                "urges": list(Urge.objects.filter(cycle=cycle, school=school).order_by("-created_at", "-id")),
+                "urges": [
+                    {"urge": urge, "state": urge_state(urge, now)}
+                    for urge in Urge.objects.filter(cycle=cycle, school=school).order_by("-created_at", "-id")
+                ],
                 "can_urge": scope.has_role_over(user, school, Role.SUPERVISOR),
-                "now": now,
             }
         )
     return render(request, "web/school.html", context)

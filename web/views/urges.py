@@ -6,7 +6,6 @@ out of scope 404, wrong role 403, bad form 400, wrong state 409 (answered twice,
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -28,15 +27,10 @@ from tracker.org.tree import descendant_ids
 from .. import forms as f
 from ..access import chosen_cycle, visible_cycles
 from ..errors import refusal
+from ..timing import urge_state
 
 PAGE_SIZE = 30
 LIST_ALL_SCHOOLS_UP_TO = 200  # above this, the form lists the flagged schools (and one chosen elsewhere)
-
-
-def _state(urge: Urge, now: datetime) -> str:
-    if urge.responded_at is not None:
-        return "late" if urge.responded_at > urge.respond_by else "answered"
-    return "overdue" if urge.respond_by < now else "awaiting"
 
 
 def _urgeable(user, cycle: Cycle) -> QuerySet[Unit]:
@@ -88,7 +82,7 @@ def urge_list(request: HttpRequest) -> HttpResponse:
         "cycles": cycles,
         "cycle": cycle,
         "page": page,
-        "rows": [{"urge": urge, "state": _state(urge, now), "can_answer": urge.pk in answerable} for urge in page],
+        "rows": [{"urge": urge, "state": urge_state(urge, now), "can_answer": urge.pk in answerable} for urge in page],
         "can_urge": can_urge,
         "urge_form": bound.get("urge") or (_urge_form(request, cycle) if can_urge else None),
         "respond_forms": bound.get("respond", {}),
