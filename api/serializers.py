@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from tracker import scope
@@ -14,6 +16,11 @@ from tracker.audit.models import Event
 from tracker.org.models import Membership, Role, Unit, UnitKind
 
 
+def does_not_exist(pk: object) -> str:
+    """DRF's own words for an id that matches nothing: an id outside the caller's scope reads the same."""
+    return str(serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]).format(pk_value=pk)
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know (mass assignment of school, status, score, actors...)."""
 
@@ -21,7 +28,7 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
+                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
         return super().to_internal_value(data)
 
 
@@ -31,7 +38,7 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(set(data) - writable)
             if unknown:
-                raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
+                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
         return serializers.ModelSerializer.to_internal_value(self, data)
 
 
@@ -41,7 +48,7 @@ class DeadlineField(serializers.DateTimeField):
 
     EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
     LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-    default_error_messages = {"out_of_range": "must be between 2000 and 2100"}
+    default_error_messages = {"out_of_range": gettext_lazy("Must be between 2000 and 2100.")}
 
     def to_internal_value(self, value):
         moment = super().to_internal_value(value)

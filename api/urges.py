@@ -18,7 +18,7 @@ from tracker.org.models import Role, Unit
 
 from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
 from .scoping import require_any_role, require_role
-from .serializers import StrictSerializer
+from .serializers import StrictSerializer, does_not_exist
 
 
 class UrgeSerializer(serializers.ModelSerializer):
@@ -87,9 +87,9 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         data = body.validated_data
         school, cycle = data["school"], data["cycle"]
         if not scope.has_role_over(request.user, school, Role.SUPERVISOR):
-            raise ValidationError({"school": [f'Invalid pk "{school.pk}" - object does not exist.']})
+            raise ValidationError({"school": [does_not_exist(school.pk)]})
         if not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
-            raise ValidationError({"cycle": [f'Invalid pk "{cycle.pk}" - object does not exist.']})
+            raise ValidationError({"cycle": [does_not_exist(cycle.pk)]})
         urge = urge_create(
             actor=request.user, cycle=cycle, school=school, message=data["message"], respond_by=data["respond_by"]
         )

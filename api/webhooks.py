@@ -5,6 +5,7 @@ The secret is shown once, in the answer to POST (or to a PATCH that sets a new o
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -19,7 +20,7 @@ from tracker.org.models import Role, Unit
 
 from .filters import StrictBooleanFilter, units_in_scope
 from .scoping import require_any_role, require_role
-from .serializers import StrictSerializer
+from .serializers import StrictSerializer, does_not_exist
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -116,7 +117,7 @@ class WebhookViewSet(
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if not scope.has_role_over(request.user, data["unit"], Role.SUPERVISOR):
-            raise ValidationError({"unit": [f'Invalid pk "{data["unit"].pk}" - object does not exist.']})
+            raise ValidationError({"unit": [does_not_exist(data["unit"].pk)]})
         webhook = webhook_create(actor=request.user, **data)
         return Response(WebhookWithSecretSerializer(webhook).data, status=status.HTTP_201_CREATED)
 
@@ -144,7 +145,8 @@ class WebhookViewSet(
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in DeliveryStatus.values:
-                raise ValidationError({"status": [f"one of {', '.join(DeliveryStatus.values)}"]})
+                choices = ", ".join(DeliveryStatus.values)
+                raise ValidationError({"status": [_("One of %(values)s.") % {"values": choices}]})
             qs = qs.filter(status=wanted)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)

@@ -9,26 +9,10 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from tracker.assessment.texts import STATUS_LABELS
 from tracker.audit.types import EventType
 
-STATUS = {
-    "not_started": _("Not started"),
-    "in_progress": _("In progress"),
-    "submitted": _("Submitted"),
-    "returned": _("Returned"),
-    "approved": _("Approved"),
-}
-
-ACTION = {
-    "start": _("start"),
-    "progress": _("report progress"),
-    "submit": _("submit"),
-    "approve": _("approve"),
-    "return": _("return"),
-    "extend": _("extend the deadline"),
-    "upload": _("upload evidence"),
-    "delete_evidence": _("delete evidence"),
-}
+STATUS = STATUS_LABELS  # the domain's, also used in its refusals
 
 SEVERITY = {
     "warning": pgettext_lazy("flag severity", "Warning"),

@@ -16,7 +16,7 @@ import polib
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["web", "tracker"]
+APPS = ["web", "tracker", "api"]
 
 
 def _catalogue(app: str) -> Path:

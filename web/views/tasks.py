@@ -218,7 +218,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         done = action.run(task, request.user, data)  # 409 / 413 / 415 from the service
     except DomainError as exc:
-        refused = refusal(exc, action=name)
+        refused = refusal(exc)
         messages.error(request, refused.message)
         task.refresh_from_db()
         return _page(request, task, status=refused.status)

@@ -110,7 +110,7 @@ def _post(request: HttpRequest, cycle: Cycle | None) -> tuple[int, dict[str, Any
                 actor=user, cycle=cycle, school=data["school"], message=data["message"], respond_by=data["respond_by"]
             )
         except DomainError as exc:
-            refused = refusal(exc, action="urge")
+            refused = refusal(exc)
             messages.error(request, refused.message)
             return refused.status, {"urge": form}
         messages.success(request, _("%(school)s has been urged.") % {"school": data["school"].name})
@@ -132,7 +132,7 @@ def _post(request: HttpRequest, cycle: Cycle | None) -> tuple[int, dict[str, Any
         try:
             urge_respond(actor=user, urge=urge, response=form.cleaned_data["response"])
         except DomainError as exc:
-            refused = refusal(exc, action="respond")
+            refused = refusal(exc)
             messages.error(request, refused.message)
             return refused.status, {}
         messages.success(request, _("Your answer has been sent."))
