@@ -6,9 +6,11 @@ worded in the caller's language (api/locale): each view names its action with on
 
 from __future__ import annotations
 
+from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework.exceptions import PermissionDenied
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from tracker import scope
 from tracker.org.models import Role, Unit
@@ -62,3 +64,10 @@ def require_any_role(user, roles: tuple[str, ...], action: str) -> None:
     if not (scope.roles_of(user) & set(roles)):
         who = _(" or ").join(str(ROLES.get(role, role)) for role in roles)
         raise PermissionDenied(_("Only %(role)s may %(action)s.") % {"role": who, "action": _said(action)})
+
+
+def unknown_reference(field: str, obj: models.Model) -> ValidationError:
+    """The 400 for a body that names an object outside the caller's scope: it reads exactly like an id
+    that does not exist (DRF's own message, in the caller's language)."""
+    message = str(serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"])
+    return ValidationError({field: [message.format(pk_value=obj.pk)]})

@@ -16,9 +16,12 @@ from tracker.audit.models import Event
 from tracker.org.models import Membership, Role, Unit, UnitKind
 
 
-def does_not_exist(pk: object) -> str:
-    """DRF's own words for an id that matches nothing: an id outside the caller's scope reads the same."""
-    return str(serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"]).format(pk_value=pk)
+def validated(serializer_class: type[serializers.Serializer], request, **kwargs) -> dict:
+    """The request body validated by `serializer_class` (400 otherwise); references resolve within the
+    caller's scope (the serializer gets the request)."""
+    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class StrictSerializer(serializers.Serializer):
