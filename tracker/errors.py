@@ -43,3 +43,17 @@ class FileTooLarge(DomainError):
 class UnsupportedFileType(DomainError):
     code = "unsupported_file_type"
     http_status = 415
+
+
+class AlreadyPublished(DomainError):
+    """A case is published once; its notice exists."""
+
+    code = "already_published"
+    http_status = 409
+
+
+class CasePublished(DomainError):
+    """A published case is frozen: its notice must keep saying what the case says."""
+
+    code = "case_published"
+    http_status = 409

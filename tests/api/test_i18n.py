@@ -110,7 +110,9 @@ def test_exports_have_chinese_headers_and_sheets_by_default_and_english_ones_in_
 def test_the_admin_names_the_models_in_chinese(client):
     client.force_login(UserFactory(is_superuser=True, is_staff=True))
     html = client.get("/admin/").content.decode()
-    for name in ("清廉平台", "考评周期", "考评指标", "责任任务", "佐证材料", "滞后预警", "督办", "通知", "单位"):
+    names = ("清廉平台", "考评周期", "考评指标", "责任任务", "佐证材料", "滞后预警", "督办", "通知", "单位")
+    names += ("案例", "通报")
+    for name in names:
         assert name in html, name
     english = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Responsibility tasks" in english and "Assessment cycles" in english

@@ -12,6 +12,7 @@ from django.utils import timezone
 from tracker import models as m
 from tracker.audit.events import events_verify
 from tracker.demo.catalogue import CATEGORIES
+from tracker.inspections.selectors import inspection_stats
 from tracker.monitoring.sweep import sweep_run
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,19 @@ def test_the_seeded_year_has_flags_urges_snapshots_and_no_old_unread_reminders()
     # a sweep right after the seed finds the year already judged: no burst of reminders
     report = sweep_run(now=timezone.now())
     assert report.flags_opened == 0 and report.reminders < 20
+
+
+def test_seed_demo_has_the_seeds_2020_rounds_and_one_published_case():
+    call_command("seed_demo", stdout=StringIO())
+
+    bureau = m.Unit.objects.get(code="PT-EDU")
+    stats = inspection_stats(authority_ids={bureau.pk}, authority_id=bureau.pk, year=2020)
+    assert (stats.rounds, stats.person_visits) == (13, 44)  # SEED.md fact 5
+    assert stats.rounds_by_kind["announced"] > 0 and stats.rounds_by_kind["unannounced"] > 0
+    assert stats.targets_by_kind["neighbourhood"] > 0 and stats.targets_by_kind["tutoring_centre"] > 0
+    assert set(m.Case.objects.values_list("status", flat=True)) == {"reported", "investigating", "concluded"}
+    notice = m.Notice.objects.get()
+    assert notice.case.status == "concluded"
+    assert "王某" in notice.summary and "王建国" not in notice.summary + notice.disposition
+    assert m.Case.objects.filter(status="concluded", notice__isnull=True).exists()  # concluded, not published
+    assert events_verify().ok
