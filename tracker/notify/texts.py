@@ -65,6 +65,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         gettext_noop("Your answer to the urge of %(created_at)s is overdue (due %(respond_by)s)"),
         "%(message)s",
     ),
+    K.RETURNED: (gettext_noop("%(code)s %(criterion)s: returned for rework"), "%(reason)s"),
+    K.APPROVED: (gettext_noop("%(code)s %(criterion)s: approved with a score of %(score)s"), "%(comment)s"),
 }
 
 
