@@ -41,6 +41,7 @@ NOTIFICATION_KIND = {
     "urge_overdue": _("Urge answer overdue"),
     "returned": _("Returned"),
     "approved": _("Approved"),
+    "notice_published": _("Case notice"),
 }
 
 EVENT = {
