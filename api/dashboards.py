@@ -20,6 +20,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -53,7 +54,7 @@ class TrendQuerySerializer(DashboardQuerySerializer):
 
     def validate(self, attrs):
         if "since" in attrs and "until" in attrs and attrs["since"] > attrs["until"]:
-            raise serializers.ValidationError({"since": ["must not be after until"]})
+            raise serializers.ValidationError({"since": [_("Must not be after until.")]})
         return attrs
 
 
@@ -78,6 +79,21 @@ class DashboardRequest:
     params: dict[str, Any]
 
 
+def _texts(name: str) -> tuple[str, str, str]:
+    """The refusals of a round's district views, in the reader's language: not found, no role, unit outside."""
+    if name == "campaign":
+        return (
+            _("No such campaign."),
+            _("Only a supervisor or inspector over this campaign's schools may read its dashboards."),
+            _("Must be the campaign's authority or a unit under it."),
+        )
+    return (
+        _("No such cycle."),
+        _("Only a supervisor or inspector over this cycle's schools may read its dashboards."),
+        _("Must be the cycle's authority or a unit under it."),
+    )
+
+
 def _district_view(request, query_serializer, name: str, access) -> tuple[Any, tuple[int, ...], Unit | None, dict]:
     """Who may see what of one round (`name`: cycle or campaign), for every district view and export
     (see the module docstring for the order). `access(user, id)` -> (the round or None, its roots)."""
@@ -86,20 +102,21 @@ def _district_view(request, query_serializer, name: str, access) -> tuple[Any, t
     query = query_serializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     params = dict(query.validated_data)
+    not_found, no_role, outside = _texts(name)
     round_, roots = access(user, params[name])
     if round_ is None:
-        raise NotFound(f"no such {name}")
+        raise NotFound(not_found)
     if not roots:
-        raise PermissionDenied(f"only a supervisor or inspector over this {name}'s schools may read its dashboards")
+        raise PermissionDenied(no_role)
     unit = None
     if "unit" in params:
         unit = Unit.objects.filter(pk=params["unit"]).first()
         if unit is None or not any(scope.has_role_over(user, unit, role) for role in AUTHORITY_ROLES):
-            raise NotFound("no such unit")
+            raise NotFound(_("No such unit."))
         if unit.kind != UnitKind.AUTHORITY:
-            raise ValidationError({"unit": ["must be an authority (see /dashboards/schools/{id}/ for a school)"]})
+            raise ValidationError({"unit": [_("Must be an authority (see /dashboards/schools/{id}/ for a school).")]})
         if not scope.unit_in_cycle(unit=unit, cycle=round_):
-            raise ValidationError({"unit": [f"must be the {name}'s authority or a unit under it"]})
+            raise ValidationError({"unit": [outside]})
     return round_, roots, unit, params
 
 
@@ -368,10 +385,10 @@ class SchoolDashboardView(APIView):
         user = request.user
         school = Unit.objects.filter(pk=pk, kind=UnitKind.SCHOOL).first() if pk <= MAX_ID else None
         if school is None or not any(scope.has_role_over(user, school, role) for role in Role.values):
-            raise NotFound("no such school")
+            raise NotFound(_("No such school."))
         query = CycleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         cycle = scope.dashboard_access(user=user, cycle_id=query.validated_data["cycle"]).cycle
         if cycle is None or not scope.unit_in_cycle(unit=school, cycle=cycle):
-            raise NotFound("no such cycle for this school")
+            raise NotFound(_("No such cycle for this school."))
         return Response(school_overview(cycle=cycle, school=school, now=timezone.now()))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db.models import Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from tracker.assessment.models import Cycle, Task
 from tracker.audit.models import Event
@@ -21,7 +22,7 @@ from tracker.audit.types import Actor
 from tracker.inspections.models import Case, Inspection, Notice
 from tracker.integrity.models import Campaign, Check, ListItem, RiskPoint
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
-from tracker.org.tree import ancestor_ids, ancestor_map, descendant_ids
+from tracker.org.tree import ancestor_ids, ancestor_map, descendant_ids, units_under_sql
 
 M = TypeVar("M", bound=Model)
 
@@ -67,15 +68,24 @@ def tasks_visible(user: Actor) -> QuerySet[Task]:
     return _of_schools_in_scope(user, Task)
 
 
-def _in_scope_or_above(user: Actor, model: type[M], field: str) -> QuerySet[M]:
-    """Rows whose `field` unit is in the caller's scope or above one of the caller's units."""
+def _in_scope_or_above(
+    user: Actor, model: type[M], field: str, kinds: tuple[str, ...] = (UnitKind.AUTHORITY,)
+) -> QuerySet[M]:
+    """Rows whose `field` unit (of one of `kinds`) is in the caller's scope or above one of the caller's
+    units (a school sees its district's cycles and campaigns, and the lists of every authority above it)."""
     if not user.is_authenticated:
         return model.objects.none()
     if user.is_superuser:
         return model.objects.all()
     own = set(_memberships(user).values_list("unit_id", flat=True))
-    below = unit_ids_for(user) or set()
-    return model.objects.filter(Q(**{f"{field}__in": ancestor_ids(own)}) | Q(**{f"{field}__in": below}))
+    visible = Q(**{f"{field}__in": ancestor_ids(own)})
+    roots = set(_memberships(user, AUTHORITY_ROLES).values_list("unit_id", flat=True))
+    if roots:
+        # Walk the units of those kinds under the caller's roots in the database, not every school
+        # (12,000 ids for a province) when only authorities can hold the rows.
+        for kind in kinds:
+            visible |= Q(**{f"{field}__in": RawSQL(*units_under_sql(sorted(roots), kind))})
+    return model.objects.filter(visible)
 
 
 def _of_schools_in_scope(user: Actor, model: type[M]) -> QuerySet[M]:
@@ -96,13 +106,13 @@ def campaigns_visible(user: Actor) -> QuerySet[Campaign]:
 
 def units_visible_or_above(user: Actor) -> QuerySet[Unit]:
     """The units in the caller's scope and those above the caller's units (whose items apply to them)."""
-    return _in_scope_or_above(user, Unit, "id")
+    return _in_scope_or_above(user, Unit, "id", (UnitKind.AUTHORITY, UnitKind.SCHOOL))
 
 
 def list_items_visible(user: Actor) -> QuerySet[ListItem]:
     """The lists' items that apply to the caller's units (their authorities' and their own) and every
     item of a unit in the caller's scope. Another school's own items are not among them."""
-    return _in_scope_or_above(user, ListItem, "unit_id")
+    return _in_scope_or_above(user, ListItem, "unit_id", (UnitKind.AUTHORITY, UnitKind.SCHOOL))
 
 
 def risk_points_visible(user: Actor) -> QuerySet[RiskPoint]:

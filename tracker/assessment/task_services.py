@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.audit.types import Actor, EventType
 from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
@@ -18,6 +19,7 @@ from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
 from .models import Task
 from .scoring import late_penalty, score_compute
 from .task_events import task_event_record
+from .texts import action_label, actions_said, status_label
 from .transitions import TRANSITIONS, TaskAction, allowed_actions
 
 
@@ -29,10 +31,12 @@ def _lock(task: Task | int) -> Task:
 
 def _check(task: Task, action: TaskAction) -> None:
     if task.status not in TRANSITIONS[action].sources:
+        allowed = allowed_actions(task.status)
         raise InvalidTransition(
-            f"cannot {action} a task that is {task.status}",
+            _("The task's status is %(status)s: you cannot %(action)s now (possible now: %(allowed)s).")
+            % {"status": status_label(task.status), "action": action_label(action), "allowed": actions_said(allowed)},
             status=task.status,
-            allowed=allowed_actions(task.status),
+            allowed=allowed,
         )
 
 
@@ -69,7 +73,7 @@ def task_progress(
 ) -> Task:
     now = now or timezone.now()
     if not 0 <= progress <= 100:
-        raise ValidationFailed("progress must be between 0 and 100", field="progress")
+        raise ValidationFailed(_("Progress must be between 0 and 100."), field="progress")
     task = _lock_for(task, TaskAction.PROGRESS)
     previous = task.status
     fields = _move(task, TaskAction.PROGRESS, now)
@@ -96,7 +100,8 @@ def task_submit(*, task: Task | int, actor: Actor, now: datetime | None = None) 
     have = task.evidence.count()
     if have < task.min_evidence:
         raise EvidenceRequired(
-            f"this task needs at least {task.min_evidence} evidence file(s) to be submitted; it has {have}",
+            _("Upload at least %(required)s evidence file(s) before submitting; this task has %(have)s.")
+            % {"required": task.min_evidence, "have": have},
             required=task.min_evidence,
             have=have,
         )
@@ -128,7 +133,11 @@ def task_approve(
     chosen = list(dict.fromkeys(deductions))
     unknown = [code for code in chosen if code not in rules]
     if unknown:
-        raise ValidationFailed(f"unknown deduction rule(s) for {task.label}: {', '.join(unknown)}", field="deductions")
+        raise ValidationFailed(
+            _("Unknown deduction rule(s) for %(criterion)s: %(codes)s.")
+            % {"criterion": task.label, "codes": ", ".join(unknown)},
+            field="deductions",
+        )
     _check(task, TaskAction.APPROVE)  # a bad body is a 400 before a wrong state is a 409
     fields = _move(task, TaskAction.APPROVE, now)
     penalty = None
@@ -172,7 +181,7 @@ def task_return(
 ) -> Task:
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("a return needs a reason", field="reason")
+        raise ValidationFailed(_("A return needs a reason."), field="reason")
     task = _lock_for(task, TaskAction.RETURN)
     fields = [*_move(task, TaskAction.RETURN, now), "return_reason", "reviewed_at", "reviewed_by"]
     task.return_reason = reason
@@ -197,7 +206,7 @@ def task_return(
 def task_extend(*, task: Task | int, actor: Actor, due_at: datetime, reason: str, now: datetime | None = None) -> Task:
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("an extension needs a reason", field="reason")
+        raise ValidationFailed(_("An extension needs a reason."), field="reason")
     task = _lock_for(task, TaskAction.EXTEND)
     previous = task.due_at
     fields = _move(task, TaskAction.EXTEND, now)

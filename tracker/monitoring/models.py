@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from tracker.assessment.models import Cycle, Task
 from tracker.integrity.models import Campaign, Checklist
@@ -35,6 +36,8 @@ class Flag(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("flag")
+        verbose_name_plural = gettext_lazy("flags")
         ordering = ["-opened_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -68,6 +71,8 @@ class Reminder(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("reminder")
+        verbose_name_plural = gettext_lazy("reminders")
         constraints = [
             models.UniqueConstraint(
                 fields=["task", "kind", "stage", "due_at"],
@@ -105,6 +110,8 @@ class Urge(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("urge")
+        verbose_name_plural = gettext_lazy("urges")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=ONE_ROUND, name="urge_in_one_round")]
         indexes = [

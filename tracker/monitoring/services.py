@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.assessment.models import Cycle, CycleStatus
 from tracker.audit.events import event_record
@@ -35,22 +36,25 @@ def urge_create(
     school is notified after commit (urge.created)."""
     now = now or timezone.now()
     if (cycle is None) == (campaign is None):
-        raise ValidationFailed("an urge is about a cycle or a campaign (one of the two)", field="cycle")
+        raise ValidationFailed(_("An urge is about a cycle or a campaign (one of the two)."), field="cycle")
     round_ = cycle or campaign
-    name = "cycle" if cycle is not None else "campaign"
     if school.kind != UnitKind.SCHOOL:
-        raise ValidationFailed("an urge goes to a school", field="school")
+        raise ValidationFailed(_("An urge goes to a school."), field="school")
     if round_.authority_id not in ancestor_ids([school.pk], include_self=False):
-        raise ValidationFailed(f"the school is not under the {name}'s authority", field="school")
+        outside = _("Choose a school under this cycle's authority.")
+        if cycle is None:
+            outside = _("Choose a school under this campaign's authority.")
+        raise ValidationFailed(outside, field="school")
     if not message.strip():
-        raise ValidationFailed("an urge needs a message", field="message")
+        raise ValidationFailed(_("Write a message."), field="message")
     if respond_by <= now:
-        raise ValidationFailed("respond_by must be in the future", field="respond_by")
+        raise ValidationFailed(_("The answer deadline must be in the future."), field="respond_by")
     round_ = type(round_).objects.select_for_update().get(pk=round_.pk)
     if round_.status != (CycleStatus.ACTIVE if cycle is not None else CampaignStatus.ACTIVE):
-        raise InvalidState(
-            f"only an active {name}'s schools can be urged (it is {round_.status})", status=round_.status
-        )
+        inactive = _("Only the schools of an active cycle can be urged.")
+        if cycle is None:
+            inactive = _("Only the schools of an active campaign can be urged.")
+        raise InvalidState(inactive, status=round_.status)
     urge = Urge.objects.create(
         cycle=cycle,
         campaign=campaign,
@@ -77,11 +81,11 @@ def urge_respond(*, actor: Actor, urge: Urge | int, response: str, now: datetime
     """The school's answer; once only."""
     now = now or timezone.now()
     if not response.strip():
-        raise ValidationFailed("an answer needs a text", field="response")
+        raise ValidationFailed(_("Write an answer."), field="response")
     pk = urge if isinstance(urge, int) else urge.pk
     urge = Urge.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=pk)
     if urge.responded_at is not None:
-        raise InvalidState("this urge has already been answered", status="answered")
+        raise InvalidState(_("This urge has already been answered."), status="answered")
     late = urge_is_overdue(responded_at=urge.responded_at, respond_by=urge.respond_by, now=now)
     urge.response = response
     urge.responded_at = now

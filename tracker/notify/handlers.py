@@ -1,40 +1,35 @@
 """The notify context's event handlers: a school hears that its task was returned or approved, in the
-app and through its webhooks. Registered at app ready (tracker.apps)."""
+app (each account in its own language) and through its webhooks. Registered at app ready (tracker.apps)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 from tracker.audit.models import Event
 from tracker.audit.registry import handles
 from tracker.audit.types import EventType
 
-from .deliveries import event_deliveries_create
 from .models import NotificationKind
-from .services import event_school_notify
+from .services import event_school_notify_rendered
 
-REVIEW_KINDS = {EventType.TASK_RETURNED: NotificationKind.RETURNED, EventType.TASK_APPROVED: NotificationKind.APPROVED}
+
+def _criterion(event: Event) -> dict[str, Any]:
+    """What the task is about: its criterion's code and title, or a rectification's own title."""
+    task = event.task
+    return {"code": task.code, "criterion": task.heading, "rectification": task.criterion_id is None}
 
 
 @handles(EventType.TASK_RETURNED)
 def notify_task_returned(event: Event) -> None:
-    event_school_notify(
-        event=event,
-        kind=NotificationKind.RETURNED,
-        title=f"{event.task.label}: returned for rework",
-        body=event.data.get("reason", ""),
-    )
+    ctx = {**_criterion(event), "reason": event.data.get("reason", "")}
+    event_school_notify_rendered(event=event, kind=NotificationKind.RETURNED, ctx=ctx)
 
 
 @handles(EventType.TASK_APPROVED)
 def notify_task_approved(event: Event) -> None:
-    event_school_notify(
-        event=event,
-        kind=NotificationKind.APPROVED,
-        title=f"{event.task.label}: approved",
-        body="" if event.data.get("score") is None else f"score {event.data['score']}",
-    )
-
-
-@handles(*REVIEW_KINDS)
-def deliver_task_webhooks(event: Event) -> None:
-    kind = REVIEW_KINDS[EventType(event.type)]
-    event_deliveries_create(event=event, kind=kind, title=f"{event.task.label}: {kind}")
+    about = _criterion(event)
+    score = event.data.get("score")
+    shown = "" if score is None else f"{Decimal(str(score)).normalize():f}"  # a rectification has none
+    ctx = {**about, "score": shown, "comment": event.data.get("comment", "")}
+    event_school_notify_rendered(event=event, kind=NotificationKind.APPROVED, ctx=ctx)

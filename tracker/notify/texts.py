@@ -67,6 +67,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         gettext_noop("Your answer to the urge of %(created_at)s is overdue (due %(respond_by)s)"),
         "%(message)s",
     ),
+    K.RETURNED: (gettext_noop("%(code)s %(criterion)s: returned for rework"), "%(reason)s"),
+    K.APPROVED: (gettext_noop("%(code)s %(criterion)s: approved with a score of %(score)s"), "%(comment)s"),
 }
 
 
@@ -92,6 +94,19 @@ CHECKLIST_TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+# A rectification (an integrity finding's or a case's task) carries no score: approving closes it.
+RECTIFICATION_TEMPLATES: dict[str, tuple[str, str]] = {
+    **TEMPLATES,
+    K.APPROVED: (gettext_noop("%(code)s %(criterion)s: rectification approved"), "%(comment)s"),
+}
+
+
+def _templates(ctx: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    if "campaign" in ctx:
+        return CHECKLIST_TEMPLATES
+    return RECTIFICATION_TEMPLATES if ctx.get("rectification") else TEMPLATES
+
+
 @functools.lru_cache(maxsize=256)
 def translated(msgid: str, language: str) -> str:
     """One translation lookup per text and language, not per notification (a sweep renders 10^5)."""
@@ -103,7 +118,7 @@ def translated(msgid: str, language: str) -> str:
 
 def render(kind: str, ctx: dict[str, Any], language: str | None) -> tuple[str, str]:
     """(title, body) of a notification in the given language."""
-    templates = CHECKLIST_TEMPLATES if "campaign" in ctx else TEMPLATES
+    templates = _templates(ctx)
     if kind not in templates:
         return kind, ""
     language = language_of(language)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0009_inspections_cases_notices'),
+        ('tracker', '0010_verbose_names_in_both_languages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
