@@ -8,6 +8,7 @@ the wrong role, 400 a bad body, 409 the wrong state.
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -205,7 +206,7 @@ class RiskPointViewSet(viewsets.ModelViewSet):
         if school is None:
             own = list(scope.units_visible(request.user).filter(kind=UnitKind.SCHOOL, memberships__user=request.user))
             if len(own) != 1:
-                raise ValidationError({"school": ["name the school the risk point belongs to"]})
+                raise ValidationError({"school": [_("Name the school the risk point belongs to.")]})
             school = own[0]
         require_role(request.user, school, Role.SCHOOL, "write this school's risk points")
         risk = register_services.risk_create(actor=request.user, school=school, **data)

@@ -7,6 +7,7 @@ state (a check recorded twice, a closed campaign).
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -75,7 +76,7 @@ class CampaignViewSet(
         require_any_role(request.user, (Role.SUPERVISOR,), "launch campaigns")
         data = validated(CampaignCreateSerializer, request)
         if not scope.has_role_over(request.user, data["authority"], Role.SUPERVISOR):
-            raise ValidationError({"authority": ["must be an authority in your scope"]})
+            raise ValidationError({"authority": [_("Must be an authority in your scope.")]})
         campaign = campaign_services.campaign_create(actor=request.user, **data)
         return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
 
@@ -141,9 +142,9 @@ class CheckRecordSerializer(StrictSerializer):
 
     def validate(self, attrs):
         if attrs["result"] == CheckResult.FINDING and not attrs.get("finding"):
-            raise ValidationError({"finding": ["a finding needs {description, rectify_by}"]})
+            raise ValidationError({"finding": [_("A finding needs its description and the deadline to put it right.")]})
         if attrs["result"] == CheckResult.OK and attrs.get("finding"):
-            raise ValidationError({"finding": ["only a finding carries finding details"]})
+            raise ValidationError({"finding": [_("Only a finding carries the details of a finding.")]})
         return attrs
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext, pgettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -16,14 +18,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracker import scope
+from tracker.assessment.texts import STATUS_LABELS
 from tracker.integrity.models import Check, CheckResult, RegisterStatus
 from tracker.integrity.selectors import register_rows
+from tracker.integrity.texts import LEVEL_LABELS, LIST_LABELS, POST_LABELS, REGISTER_STATUS_LABELS, said
 from tracker.org.models import UnitKind
 from tracker.org.tree import schools_under_sql
 from tracker.reporting.integrity import integrity_schools, integrity_units
 
 from .dashboards import CAMPAIGN_PARAM, MAX_ID, UNIT_PARAM, CampaignRequest, campaign_request
-from .exports import COUNT, DATETIME, TEXT, XLSX_RESPONSE, XLSX_TYPE, Column, Sheet, _attachment, xlsx_bytes
+from .exports import (
+    COUNT,
+    DATETIME,
+    HEADERS,
+    SHEETS,
+    TEXT,
+    XLSX_RESPONSE,
+    XLSX_TYPE,
+    Column,
+    Sheet,
+    _attachment,
+    xlsx_bytes,
+)
 from .integrity import YEAR_PARAM, requested_year
 
 
@@ -99,8 +115,58 @@ class IntegrityDashboardView(APIView):
 
 
 # --- Exports ---------------------------------------------------------------------------------------------
+# The integrity columns and sheets, in the caller's language (api.exports writes every header through these).
+HEADERS.update(
+    {
+        "checks_done": pgettext_lazy("export column", "checks_done"),
+        "checks_total": pgettext_lazy("export column", "checks_total"),
+        "findings": pgettext_lazy("export column", "findings"),
+        "rectifications_open": pgettext_lazy("export column", "rectifications_open"),
+        "rectifications_overdue": pgettext_lazy("export column", "rectifications_overdue"),
+        "rectifications_closed": pgettext_lazy("export column", "rectifications_closed"),
+        "rectifications_closed_on_time": pgettext_lazy("export column", "rectifications_closed_on_time"),
+        "risk_points": pgettext_lazy("export column", "risk_points"),
+        "high_risk_points": pgettext_lazy("export column", "high_risk_points"),
+        "high_with_process_map": pgettext_lazy("export column", "high_with_process_map"),
+        "register_status": pgettext_lazy("export column", "register_status"),
+        "registers_draft": pgettext_lazy("export column", "registers_draft"),
+        "registers_submitted": pgettext_lazy("export column", "registers_submitted"),
+        "registers_returned": pgettext_lazy("export column", "registers_returned"),
+        "registers_approved": pgettext_lazy("export column", "registers_approved"),
+        "list": pgettext_lazy("export column", "list"),
+        "item_code": pgettext_lazy("export column", "item_code"),
+        "item": pgettext_lazy("export column", "item"),
+        "finding": pgettext_lazy("export column", "finding"),
+        "rectify_by": pgettext_lazy("export column", "rectify_by"),
+        "task": pgettext_lazy("export column", "task"),
+        "task_status": pgettext_lazy("export column", "task_status"),
+        "submitted_at": pgettext_lazy("export column", "submitted_at"),
+        "risk_point": pgettext_lazy("export column", "risk_point"),
+        "level": pgettext_lazy("export column", "level"),
+        "post": pgettext_lazy("export column", "post"),
+        "measures": pgettext_lazy("export column", "measures"),
+        "process_map": pgettext_lazy("export column", "process_map"),
+    }
+)
+SHEETS.update(
+    {
+        "Schools": pgettext_lazy("export sheet", "Schools"),
+        "Units": pgettext_lazy("export sheet", "Units"),
+        "Findings": pgettext_lazy("export sheet", "Findings"),
+        "Register": pgettext_lazy("export sheet", "Register"),
+    }
+)
+
+
 def _field(name: str):
     return lambda row: row[name]
+
+
+def _steps(risk) -> str:
+    control = pgettext("process map", "control")
+    return " → ".join(
+        f"{s['step']}({s['role']}){' [' + control + ']' if s.get('control') else ''}" for s in risk.process_map
+    )
 
 
 _COUNT_COLUMNS = [Column(name, _field(name), COUNT) for name in IntegrityCountsSerializer().fields]
@@ -108,7 +174,7 @@ SCHOOL_COLUMNS = [
     Column("school_id", lambda row: row["school"]["id"], COUNT, 10),
     Column("school", lambda row: row["school"]["name"], TEXT, 36),
     *_COUNT_COLUMNS,
-    Column("register_status", _field("register_status"), TEXT, 12),
+    Column("register_status", lambda row: said(REGISTER_STATUS_LABELS, row["register_status"]), TEXT, 12),
 ]
 UNIT_COLUMNS = [
     Column("unit_id", lambda row: row["unit"]["id"], COUNT, 10),
@@ -122,29 +188,24 @@ UNIT_COLUMNS = [
 ]
 FINDING_COLUMNS = [
     Column("school", lambda c: c.school.name, TEXT, 36),
-    Column("list", lambda c: c.item.list, TEXT, 12),
+    Column("list", lambda c: said(LIST_LABELS, c.item.list), TEXT, 16),
     Column("item_code", lambda c: c.item.code, TEXT, 10),
     Column("item", lambda c: c.item.title, TEXT, 30),
     Column("finding", lambda c: c.finding, TEXT, 48),
     Column("rectify_by", lambda c: c.rectify_by, DATETIME, 18),
     Column("task", lambda c: c.task_id, COUNT, 10),
-    Column("task_status", lambda c: c.task.status if c.task_id else "", TEXT, 14),
+    Column("task_status", lambda c: said(STATUS_LABELS, c.task.status) if c.task_id else "", TEXT, 14),
     Column("submitted_at", lambda c: c.task.submitted_at if c.task_id else None, DATETIME, 18),
 ]
 REGISTER_COLUMNS = [
-    Column("list", lambda r: r.item.list, TEXT, 12),
+    Column("list", lambda r: said(LIST_LABELS, r.item.list), TEXT, 16),
     Column("item_code", lambda r: r.item.code, TEXT, 10),
     Column("item", lambda r: r.item.title, TEXT, 30),
     Column("risk_point", lambda r: r.description, TEXT, 48),
-    Column("level", lambda r: r.level, TEXT, 8),
-    Column("post", lambda r: r.post, TEXT, 16),
+    Column("level", lambda r: said(LEVEL_LABELS, r.level), TEXT, 8),
+    Column("post", lambda r: said(POST_LABELS, r.post), TEXT, 16),
     Column("measures", lambda r: "\n".join(r.measures), TEXT, 48),
-    Column(
-        "process_map",
-        lambda r: " → ".join(f"{s['step']}({s['role']}){' ✓' if s.get('control') else ''}" for s in r.process_map),
-        TEXT,
-        48,
-    ),
+    Column("process_map", _steps, TEXT, 48),
 ]
 
 
@@ -193,7 +254,7 @@ class RegisterXlsxView(APIView):
             scope.units_visible(request.user).filter(pk=query.validated_data["school"], kind=UnitKind.SCHOOL).first()
         )
         if school is None:
-            raise NotFound("no such school")
+            raise NotFound(_("No such school."))
         year = requested_year(request)
         sheet = Sheet("Register", REGISTER_COLUMNS, list(register_rows(school_id=school.pk, year=year)), freeze="D2")
         return _attachment(xlsx_bytes([sheet]), XLSX_TYPE, f"integrity-register-{school.pk}-{year}.xlsx")

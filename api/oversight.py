@@ -6,6 +6,7 @@ other district dashboards."""
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -66,7 +67,7 @@ class OversightQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if ("cycle" in attrs) == ("campaign" in attrs):
-            raise serializers.ValidationError({"cycle": ["give a cycle or a campaign (one of the two)"]})
+            raise serializers.ValidationError({"cycle": [_("Name a cycle or a campaign (one of the two).")]})
         return attrs
 
 

@@ -44,6 +44,19 @@ ACTIONS = {
     "submit tasks": gettext_lazy("submit tasks"),
     "upload evidence": gettext_lazy("upload evidence"),
     "urge schools": gettext_lazy("urge schools"),
+    # Integrity programme
+    "write list items": gettext_lazy("write list items"),
+    "write this unit's list items": gettext_lazy("write this unit's list items"),
+    "write risk points": gettext_lazy("write risk points"),
+    "write this school's risk points": gettext_lazy("write this school's risk points"),
+    "delete this school's risk points": gettext_lazy("delete this school's risk points"),
+    "submit registers": gettext_lazy("submit registers"),
+    "approve registers": gettext_lazy("approve registers"),
+    "return registers": gettext_lazy("return registers"),
+    "launch campaigns": gettext_lazy("launch campaigns"),
+    "activate campaigns": gettext_lazy("activate campaigns"),
+    "close campaigns": gettext_lazy("close campaigns"),
+    "record checks": gettext_lazy("record checks"),
 }
 
 

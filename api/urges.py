@@ -4,6 +4,7 @@ POST /urges/{id}/respond/
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -57,7 +58,7 @@ class UrgeCreateSerializer(StrictSerializer):
 
     def validate(self, attrs):
         if (attrs.get("cycle") is None) == (attrs.get("campaign") is None):
-            raise serializers.ValidationError({"cycle": ["name a cycle or a campaign (one of the two)"]})
+            raise serializers.ValidationError({"cycle": [_("Name a cycle or a campaign (one of the two).")]})
         return attrs
 
 

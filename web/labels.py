@@ -11,6 +11,14 @@ from django.utils.translation import pgettext_lazy
 
 from tracker.assessment.texts import STATUS_LABELS
 from tracker.audit.types import EventType
+from tracker.integrity.texts import (
+    CAMPAIGN_STATUS_LABELS,
+    CHECK_RESULT_LABELS,
+    LEVEL_LABELS,
+    LIST_LABELS,
+    POST_LABELS,
+    REGISTER_STATUS_LABELS,
+)
 
 STATUS = STATUS_LABELS  # the domain's, also used in its refusals
 
@@ -55,6 +63,22 @@ EVENT = {
     EventType.EVIDENCE_UPLOADED: _("Uploaded evidence"),
     EventType.EVIDENCE_DELETED: _("Deleted evidence"),
 }
+
+
+# --- Integrity programme (the domain's labels, also used by its exports) --------------------------------
+LIST_KIND = LIST_LABELS
+POST = POST_LABELS
+LEVEL = LEVEL_LABELS
+REGISTER_STATUS = REGISTER_STATUS_LABELS
+CAMPAIGN_STATUS = CAMPAIGN_STATUS_LABELS
+CHECK_RESULT = CHECK_RESULT_LABELS
+
+EVENT.update(
+    {
+        EventType.RECTIFICATION_CREATED: _("Ordered the rectification"),
+        EventType.CHECK_RECORDED: _("Recorded the self-inspection check"),
+    }
+)
 
 
 def label(table: dict, code: str | None) -> str:

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import dashboard, home, notifications, oversight, schools, tasks, urges
+from .views import campaigns, dashboard, home, integrity, notifications, oversight, schools, tasks, urges
 
 app_name = "web"
 
@@ -22,4 +22,10 @@ urlpatterns = [
     path("urges/", urges.urge_list, name="urges"),
     path("oversight/", oversight.oversight, name="oversight"),
     path("notifications/", notifications.notification_list, name="notifications"),
+    # The integrity programme (CONTRACT section 8)
+    path("integrity/lists/", integrity.lists, name="lists"),
+    path("integrity/registers/", integrity.registers, name="registers"),
+    path("integrity/registers/<int:school_id>/", integrity.register, name="register"),
+    path("integrity/campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("integrity/campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
 ]

@@ -81,7 +81,7 @@ def year_play(*, cycle: Cycle, schools: list[tuple[Unit, Actor]], supervisor: Ac
     for index, (school, user) in enumerate(schools):
         # Diligence: the first schools are ahead of the year, the last ones behind.
         diligence = 1.0 - index / (len(schools) - 1) * 0.85
-        for task in Task.objects.filter(school=school).select_related("criterion").order_by("due_at"):
+        for task in Task.objects.filter(school=school, cycle=year.cycle).select_related("criterion").order_by("due_at"):
             _plan_task(year, task, user, diligence)
     first = timezone.localdate(cycle.activated_at) + timedelta(days=1)
     days = (timezone.localdate(now) - first).days

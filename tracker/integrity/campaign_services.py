@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.audit.events import event_record
 from tracker.audit.types import Actor, EventType
@@ -98,10 +99,11 @@ def _campaign_event(type_: EventType, campaign: Campaign, actor: Actor, now: dat
 def _check_lists(lists: list[str]) -> list[str]:
     chosen = list(dict.fromkeys(lists))
     if not chosen:
-        raise ValidationFailed("a campaign covers one or both lists", field="lists")
+        raise ValidationFailed(_("Choose one or both lists."), field="lists")
     unknown = [value for value in chosen if value not in ListKind.values]
     if unknown:
-        raise ValidationFailed(f"unknown list(s): {', '.join(map(str, unknown))}", field="lists")
+        listed = ", ".join(map(str, unknown))
+        raise ValidationFailed(_("Unknown list(s): %(lists)s.") % {"lists": listed}, field="lists")
     return chosen
 
 
@@ -111,11 +113,11 @@ def campaign_create(
 ) -> Campaign:
     now = now or timezone.now()
     if authority.kind != UnitKind.AUTHORITY:
-        raise ValidationFailed("a campaign belongs to an authority", field="authority")
+        raise ValidationFailed(_("A campaign belongs to an authority."), field="authority")
     if not title.strip():
-        raise ValidationFailed("a campaign needs a title", field="title")
+        raise ValidationFailed(_("Give the campaign a title."), field="title")
     if due_at <= now:
-        raise ValidationFailed("due_at must be in the future", field="due_at")
+        raise ValidationFailed(_("The deadline must be in the future."), field="due_at")
     campaign = Campaign.objects.create(
         authority=authority,
         title=title,
@@ -134,9 +136,9 @@ def campaign_activate(*, actor: Actor, campaign: Campaign, now: datetime | None 
     now = now or timezone.now()
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status == CampaignStatus.CLOSED:
-        raise InvalidState("a closed campaign cannot be activated", status=campaign.status)
+        raise InvalidState(_("A closed campaign cannot be activated."), status=campaign.status)
     if campaign.kind == CampaignKind.CASES:
-        raise InvalidState("a case-rectification campaign has no checks to activate", status=campaign.status)
+        raise InvalidState(_("A campaign of case rectifications has no checks to activate."), status=campaign.status)
     created = checks_materialise(campaign=campaign)
     if campaign.status == CampaignStatus.DRAFT:
         campaign.status, campaign.activated_at = CampaignStatus.ACTIVE, now
@@ -151,7 +153,7 @@ def campaign_close(*, actor: Actor, campaign: Campaign, now: datetime | None = N
     now = now or timezone.now()
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != CampaignStatus.ACTIVE:
-        raise InvalidState(f"only an active campaign can be closed (it is {campaign.status})", status=campaign.status)
+        raise InvalidState(_("Only an active campaign can be closed."), status=campaign.status)
     campaign.status, campaign.closed_at = CampaignStatus.CLOSED, now
     campaign.save(update_fields=["status", "closed_at"])
     _campaign_event(EventType.CAMPAIGN_CLOSED, campaign, actor, now)

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.audit.events import event_record
 from tracker.audit.types import Actor, EventType
@@ -22,13 +23,14 @@ from .rectification_services import rectification_check, rectification_create
 
 def _check_body(*, result: str, finding: dict[str, Any] | None, now: datetime) -> None:
     if result not in CheckResult.values:
-        raise ValidationFailed(f"result must be one of {', '.join(CheckResult.values)}", field="result")
+        raise ValidationFailed(_("The result is ok or finding."), field="result")
     if result == CheckResult.FINDING:
         if not finding:
-            raise ValidationFailed("a finding needs {description, rectify_by}", field="finding")
+            needs = _("A finding needs its description and the deadline to put it right.")
+            raise ValidationFailed(needs, field="finding")
         rectification_check(description=finding.get("description", ""), rectify_by=finding.get("rectify_by"), now=now)
     elif finding:
-        raise ValidationFailed("only a finding carries finding details", field="finding")
+        raise ValidationFailed(_("Only a finding carries the details of a finding."), field="finding")
 
 
 @transaction.atomic
@@ -49,12 +51,13 @@ def check_record(
     check = Check.objects.select_for_update(of=("self",)).select_related("campaign", "school", "item").get(pk=pk)
     if check.result is not None:
         raise CheckRecorded(
-            f"this check was recorded as {check.result} on {timezone.localtime(check.checked_at):%Y-%m-%d}; "
-            "a result is recorded once",
+            _("This check was recorded on %(day)s; a result is recorded once.")
+            % {"day": f"{timezone.localtime(check.checked_at):%Y-%m-%d}"},
             status=check.result,
         )
     if check.campaign.status != CampaignStatus.ACTIVE:
-        raise InvalidState(f"the campaign is {check.campaign.status}", status=check.campaign.status)
+        closed = _("The campaign is closed: its checks can no longer be recorded.")
+        raise InvalidState(closed, status=check.campaign.status)
     check.result, check.note, check.checked_at, check.checked_by = result, note, now, actor
     fields = ["result", "note", "checked_at", "checked_by"]
     if result == CheckResult.FINDING:

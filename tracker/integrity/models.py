@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from tracker.assessment.models import Task
 from tracker.org.models import Unit
@@ -34,6 +35,8 @@ class ListItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("list item")
+        verbose_name_plural = gettext_lazy("list items")
         ordering = ["list", "code", "id"]
         constraints = [models.UniqueConstraint(fields=["unit", "list", "code"], name="list_item_code_unique")]
         indexes = [models.Index(fields=["unit", "list"])]
@@ -80,6 +83,8 @@ class Register(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("risk register")
+        verbose_name_plural = gettext_lazy("risk registers")
         ordering = ["-year", "school", "id"]
         constraints = [models.UniqueConstraint(fields=["school", "year"], name="register_one_per_school_year")]
 
@@ -103,6 +108,8 @@ class RiskPoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("risk point")
+        verbose_name_plural = gettext_lazy("risk points")
         ordering = ["id"]
         indexes = [models.Index(fields=["school", "register"]), models.Index(fields=["register", "level"])]
 
@@ -138,6 +145,8 @@ class Campaign(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("self-inspection campaign")
+        verbose_name_plural = gettext_lazy("self-inspection campaigns")
         ordering = ["-due_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -161,6 +170,8 @@ class Checklist(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("self-inspection checklist")
+        verbose_name_plural = gettext_lazy("self-inspection checklists")
         ordering = ["campaign", "school", "id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "school"], name="checklist_one_per_school")]
         indexes = [models.Index(fields=["due_at"], condition=Q(completed_at__isnull=True), name="checklist_open_due")]
@@ -192,6 +203,8 @@ class Check(models.Model):
     task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="source_check")
 
     class Meta:
+        verbose_name = gettext_lazy("self-inspection check")
+        verbose_name_plural = gettext_lazy("self-inspection checks")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "school", "item"], name="check_one_per_school_item"),

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.assessment.models import Task, TaskKind, TaskStatus
 from tracker.audit.events import event_record
@@ -30,11 +31,11 @@ TITLE_LENGTH = 80
 def rectification_check(*, description: str, rectify_by: datetime | None, now: datetime) -> None:
     """The body's rules (400), judged before any state (409)."""
     if not description or not description.strip():
-        raise ValidationFailed("a rectification needs a description of the problem", field="description")
+        raise ValidationFailed(_("Describe the problem to put right."), field="description")
     if rectify_by is None:
-        raise ValidationFailed("a rectification needs a deadline (rectify_by)", field="rectify_by")
+        raise ValidationFailed(_("Set the deadline to put it right."), field="rectify_by")
     if rectify_by <= now:
-        raise ValidationFailed("rectify_by must be in the future", field="rectify_by")
+        raise ValidationFailed(_("The deadline to put it right must be in the future."), field="rectify_by")
 
 
 @transaction.atomic
@@ -58,19 +59,17 @@ def rectification_create(
     now = now or timezone.now()
     rectification_check(description=description, rectify_by=rectify_by, now=now)
     if school.kind != UnitKind.SCHOOL:
-        raise ValidationFailed("a rectification is a school's", field="school")
+        raise ValidationFailed(_("A rectification is a school's."), field="school")
     if campaign is None:
         authority_id = nearest_authorities([school.pk])[school.pk]
         if authority_id is None:
-            raise ValidationFailed("the school has no authority to hold its rectifications", field="school")
+            raise ValidationFailed(_("The school has no authority to hold its rectifications."), field="school")
         campaign = cases_campaign(authority=Unit.objects.get(pk=authority_id), year=register_year(now), now=now)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.authority_id not in ancestor_ids([school.pk], include_self=False):
-        raise ValidationFailed("the school is not under the campaign's authority", field="school")
+        raise ValidationFailed(_("Choose a school under this campaign's authority."), field="school")
     if campaign.status != CampaignStatus.ACTIVE:
-        raise InvalidState(
-            f"rectifications are ordered only in an active campaign (it is {campaign.status})", status=campaign.status
-        )
+        raise InvalidState(_("Rectifications are ordered only in an active campaign."), status=campaign.status)
     task = Task.objects.create(
         kind=TaskKind.RECTIFICATION,
         campaign=campaign,

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.assessment.transitions import allowed_actions
 from tracker.audit.events import event_record
@@ -20,6 +21,7 @@ from tracker.updates import model_update
 
 from .models import ListItem, Post, Register, RiskLevel, RiskPoint
 from .rules import register_year, risk_point_check
+from .texts import ACTION_LABELS, REGISTER_STATUS_LABELS, said
 from .transitions import EDITABLE, REGISTER_TRANSITIONS, RegisterAction
 
 RISK_UPDATABLE = ("item", "post", "description", "level", "measures", "process_map")
@@ -35,7 +37,7 @@ def _locked_register(*, school: Unit | int, year: int) -> Register:
 def _editable(register: Register) -> Register:
     if register.status not in EDITABLE:
         raise RegisterLocked(
-            f"the {register.year} register is {register.status}: its risk points are read-only until it is returned",
+            _("The register has been submitted: its risk points are read-only unless it is returned."),
             status=register.status,
         )
     return register
@@ -43,16 +45,16 @@ def _editable(register: Register) -> Register:
 
 def _check_item(item: ListItem, school_id: int) -> None:
     if item.unit_id not in ancestor_ids([school_id]):
-        raise ValidationFailed("the item is neither the school's own nor one of its authorities'", field="item")
+        raise ValidationFailed(_("Choose an item of the school's own or of one of its authorities."), field="item")
 
 
 def _check_fields(fields: dict[str, Any]) -> None:
     if fields["post"] not in Post.values:
-        raise ValidationFailed(f"post must be one of {', '.join(Post.values)}", field="post")
+        raise ValidationFailed(_("Unknown post."), field="post")
     if fields["level"] not in RiskLevel.values:
-        raise ValidationFailed(f"level must be one of {', '.join(RiskLevel.values)}", field="level")
+        raise ValidationFailed(_("The level is low, medium or high."), field="level")
     if not str(fields["description"]).strip():
-        raise ValidationFailed("a risk point needs a description", field="description")
+        raise ValidationFailed(_("Describe the risk point."), field="description")
     risk_point_check(level=fields["level"], measures=fields["measures"], process_map=fields["process_map"])
 
 
@@ -84,7 +86,7 @@ def risk_create(
     """A risk point in the school's register of this year (the year of `now` in TIME_ZONE)."""
     now = now or timezone.now()
     if school.kind != UnitKind.SCHOOL:
-        raise ValidationFailed("a risk point belongs to a school", field="school")
+        raise ValidationFailed(_("A risk point belongs to a school."), field="school")
     fields = {
         "post": post,
         "description": description,
@@ -136,7 +138,8 @@ def _transition(register: Register, action: RegisterAction) -> str:
     rule = REGISTER_TRANSITIONS[action]
     if register.status not in rule.sources:
         raise InvalidTransition(
-            f"cannot {action} a register that is {register.status}",
+            _("The register is %(status)s: it cannot be %(action)s now.")
+            % {"status": said(REGISTER_STATUS_LABELS, register.status), "action": said(ACTION_LABELS, action)},
             status=register.status,
             allowed=allowed_actions(register.status, REGISTER_TRANSITIONS),
         )
@@ -161,7 +164,7 @@ def register_submit(*, actor: Actor, school: Unit, year: int, now: datetime | No
     target = _transition(register, RegisterAction.SUBMIT)
     count = register.risk_points.count()
     if count == 0:
-        raise RegisterEmpty(f"the {year} register has no risk point to submit", status=register.status)
+        raise RegisterEmpty(_("The register has no risk point to submit."), status=register.status)
     register.status, register.submitted_at = target, now
     register.save(update_fields=["status", "submitted_at", "updated_at"])
     _review_event(EventType.REGISTER_SUBMITTED, register, actor, now, risk_points=count)
@@ -183,7 +186,7 @@ def register_approve(*, actor: Actor, school: Unit, year: int, now: datetime | N
 def register_return(*, actor: Actor, school: Unit, year: int, reason: str, now: datetime | None = None) -> Register:
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("a return needs a reason", field="reason")
+        raise ValidationFailed(_("A return needs a reason."), field="reason")
     register = _locked_register(school=school, year=year)
     register.status = _transition(register, RegisterAction.RETURN)
     register.reviewed_at, register.reviewed_by, register.return_reason = now, actor, reason

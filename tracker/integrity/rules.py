@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.errors import ProcessMapRequired, ValidationFailed
 
@@ -38,16 +39,19 @@ def has_process_map_q(prefix: str = "") -> Q:
 def risk_point_check(*, level: str, measures: list[str], process_map: list[dict[str, Any]]) -> None:
     """The rules of a risk point as a whole (shapes are the API's to check): 400 when one is broken."""
     if not [m for m in measures if str(m).strip()]:
-        raise ValidationFailed("a risk point needs at least one prevention measure", field="measures")
+        raise ValidationFailed(_("Write at least one prevention measure."), field="measures")
     for index, step in enumerate(process_map, start=1):
         if not str(step.get("step", "")).strip() or not str(step.get("role", "")).strip():
-            raise ValidationFailed(f"step {index} of the process map needs a step and a role", field="process_map")
+            raise ValidationFailed(
+                _("Step %(n)s of the process map needs what is done and who does it.") % {"n": index},
+                field="process_map",
+            )
     if level == RiskLevel.HIGH and not process_map_complete(process_map):
-        raise ProcessMapRequired(
-            f"a high risk point needs a process map of at least {PROCESS_MAP_MIN_STEPS} steps with at least "
-            f"{PROCESS_MAP_MIN_CONTROLS} control step",
-            errors={"process_map": ["a high risk point needs at least 2 steps, 1 of them a control step"]},
-        )
+        refusal = _(
+            "A high risk point needs a process map of at least %(steps)s steps, at least %(controls)s of them a "
+            "control step."
+        ) % {"steps": PROCESS_MAP_MIN_STEPS, "controls": PROCESS_MAP_MIN_CONTROLS}
+        raise ProcessMapRequired(refusal, errors={"process_map": [refusal]})
 
 
 # --- Registers -------------------------------------------------------------------------------------------

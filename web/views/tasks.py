@@ -35,7 +35,7 @@ from tracker.assessment.task_services import (
 from tracker.assessment.transitions import TRANSITIONS, TaskAction, allowed_actions
 from tracker.audit.selectors import task_history
 from tracker.errors import DomainError
-from tracker.models import Evidence, Role, Task
+from tracker.models import Evidence, Role, Task, TaskKind, TaskStatus
 
 from .. import forms as f
 from ..access import chosen_cycle, is_authority, visible_cycles
@@ -43,6 +43,7 @@ from ..errors import refusal
 from ..timing import timing
 
 PAGE_SIZE = 50
+RECTIFICATIONS_SHOWN = 100  # the rest through the campaigns' pages
 
 
 @login_required
@@ -68,6 +69,20 @@ def task_list(request: HttpRequest) -> HttpResponse:
             tasks = tasks.filter(status=status)
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"task": task, **timing(task, now)} for task in page]
+    # Beside the cycle's tasks, the open rectifications (integrity findings and cases): tasks like any.
+    rectifications = (
+        scope.tasks_visible(user)
+        .filter(kind=TaskKind.RECTIFICATION)
+        .exclude(status=TaskStatus.APPROVED)
+        .select_related("school", "campaign")
+        .annotate(late_first=Case(When(overdue_q(now), then=0), default=1, output_field=IntegerField()))
+        .order_by("late_first", "due_at", "school__name", "id")
+    )
+    if status == "overdue":
+        rectifications = rectifications.filter(overdue_q(now))
+    elif status:
+        rectifications = rectifications.filter(status=status)
+    open_rectifications = [{"task": task, **timing(task, now)} for task in rectifications[:RECTIFICATIONS_SHOWN]]
     return render(
         request,
         "web/tasks/list.html",
@@ -79,6 +94,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "show_school": is_authority(user),
+            "rectifications": open_rectifications,
         },
     )
 
@@ -108,6 +124,8 @@ def _submit(task: Task, actor, data: dict) -> str:
 
 def _approve(task: Task, actor, data: dict) -> str:
     done = task_approve(task=task, actor=actor, deductions=data["deductions"], comment=data["comment"])
+    if done.score is None:  # a rectification: closed, no score
+        return _("Approved: the rectification is closed.")
     return _("Approved. Score: %(score)s.") % {"score": done.score}
 
 
@@ -154,17 +172,50 @@ ROLE_REFUSALS = {
 
 
 def _scoped_task(user, pk: int) -> Task:
-    task = scope.tasks_visible(user).select_related("criterion", "school", "cycle").filter(pk=pk).first()
+    task = scope.tasks_visible(user).select_related("criterion", "school", "cycle", "campaign").filter(pk=pk).first()
     if task is None:
         raise Http404
     return task
+
+
+@dataclass(frozen=True)
+class Rectification:
+    """What the task page shows where an assessment task shows its criterion: a rectification's own
+    title, requirement and fixed rules (one file to submit, no score, no deductions, no late penalty)."""
+
+    code: str
+    title: str
+    category: str
+    requirement: str
+    min_evidence: int
+    max_score: int
+    due_at: Any
+    late_penalty_per_day: int = 0
+    late_penalty_cap: int = 0
+    deduction_rules: tuple = ()
+
+
+def _subject(task: Task) -> Any:
+    """The task's criterion, or what stands in for it on a rectification."""
+    if task.criterion_id is not None:
+        return task.criterion
+    return Rectification(
+        code="",
+        title=task.title,
+        category=_("Rectification"),
+        requirement=task.requirement,
+        min_evidence=task.min_evidence,
+        max_score=0,
+        due_at=task.due_at,
+    )
 
 
 def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
     """The task page (or, for htmx, its main fragment), with any bound form kept to show its errors."""
     user = request.user
     now = timezone.now()
-    rules = task.criterion.deduction_rules or []
+    subject = _subject(task)
+    rules = list(subject.deduction_rules or [])
     can_school = scope.has_role_over(user, task.school_id, Role.SCHOOL)
     can_review = scope.has_role_over(user, task.school_id, Role.SUPERVISOR)
     allowed = set(allowed_actions(task.status))
@@ -178,7 +229,8 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
     forms.update(bound or {})
     context = {
         "task": task,
-        "criterion": task.criterion,
+        "criterion": subject,
+        "is_rectification": task.criterion_id is None,
         "rules": rules,
         "evidence": list(task.evidence.order_by("uploaded_at", "id")),
         "history": list(task_history(task)),
@@ -209,7 +261,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return _page(request, task, status=403)
     data: dict[str, Any] = {}
     if action.form is not None:
-        kwargs = {"rules": task.criterion.deduction_rules or []} if action.form is f.ApproveForm else {}
+        kwargs = {"rules": list(_subject(task).deduction_rules or [])} if action.form is f.ApproveForm else {}
         form = action.form(request.POST, request.FILES, **kwargs)
         if not form.is_valid():  # 400 bad input
             messages.error(request, _("Please correct the form: %(fields)s.") % {"fields": _fields(form)})

@@ -143,29 +143,38 @@ def sheet_rows(response, title: str) -> list[tuple]:
 def test_a_school_exports_its_register_and_nobody_exports_anothers(integrity, story, client_for):
     d = integrity.d
     url = "/api/v1/exports/integrity/register.xlsx"
-    rows = sheet_rows(client_for(d.school_a_user).get(url, {"school": d.school_a.pk}), "Register")
+    rows = sheet_rows(
+        client_for(d.school_a_user).get(url, {"school": d.school_a.pk}, HTTP_ACCEPT_LANGUAGE="en"), "Register"
+    )
     assert rows[0][:7] == ("list", "item_code", "item", "risk_point", "level", "post", "measures")
-    assert [(r[1], r[4], r[5]) for r in rows[1:]] == [("M01", "high", "leader"), ("M02", "low", "class_teacher")]
-    assert rows[1][6] == "集体决策\n结果公示" and "集体审议(校务会) ✓" in rows[1][7]
+    assert [(r[1], r[4], r[5]) for r in rows[1:]] == [("M01", "High", "School leader"), ("M02", "Low", "Class teacher")]
+    assert rows[1][6] == "集体决策\n结果公示" and "集体审议(校务会) [control]" in rows[1][7]
+    # In Chinese (the default language), headers and labels are Chinese.
+    chinese = sheet_rows(client_for(d.school_a_user).get(url, {"school": d.school_a.pk}), "风险登记")
+    assert "风险等级" in chinese[0] and chinese[1][4] == "高"
     assert client_for(d.school_b_user).get(url, {"school": d.school_a.pk}).status_code == 404
     assert client_for(d.other_supervisor).get(url, {"school": d.school_a.pk}).status_code == 404
     assert client_for(d.supervisor).get(url).status_code == 400
-    assert len(sheet_rows(client_for(d.inspector).get(url, {"school": d.school_a.pk, "year": 2019}), "Register")) == 1
+    older = client_for(d.inspector).get(url, {"school": d.school_a.pk, "year": 2019}, HTTP_ACCEPT_LANGUAGE="en")
+    assert len(sheet_rows(older, "Register")) == 1  # the header row only: no risk point in 2019
 
 
 def test_the_campaign_results_export_has_the_dashboard_and_the_findings(integrity, story, client_for):
     d = integrity.d
     url = "/api/v1/exports/integrity/campaign.xlsx"
-    response = client_for(d.supervisor).get(url, {"campaign": story.pk})
+    response = client_for(d.supervisor).get(url, {"campaign": story.pk}, HTTP_ACCEPT_LANGUAGE="en")
     schools = sheet_rows(response, "Schools")
     assert schools[0][:3] == ("school_id", "school", "checks_done")
     assert {r[1]: r[2] for r in schools[1:]} == {"School A": 4, "School B": 1}
     findings = sheet_rows(response, "Findings")
     assert [(r[0], r[2], r[4], r[7]) for r in findings[1:]] == [
-        ("School A", "M01", "招生未公示", "approved"),
-        ("School A", "N01", "违规收取资料费", "not_started"),
+        ("School A", "M01", "招生未公示", "Approved"),
+        ("School A", "N01", "违规收取资料费", "Not started"),
     ]
-    units = sheet_rows(client_for(d.inspector).get(url, {"campaign": story.pk, "unit": d.bureau.pk}), "Units")
+    units = sheet_rows(
+        client_for(d.inspector).get(url, {"campaign": story.pk, "unit": d.bureau.pk}, HTTP_ACCEPT_LANGUAGE="en"),
+        "Units",
+    )
     assert {r[1] for r in units[1:]} == {"School A", "School B"}
     assert client_for(d.school_a_user).get(url, {"campaign": story.pk}).status_code == 403
     assert client_for(d.other_supervisor).get(url, {"campaign": story.pk}).status_code == 404

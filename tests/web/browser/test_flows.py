@@ -181,6 +181,9 @@ PAGES = {
         ("school", "/schools/{school}/"),
         ("urges", "/urges/"),
         ("notifications", "/notifications/"),
+        ("integrity-register", "/integrity/registers/{school}/"),
+        ("integrity-campaigns", "/integrity/campaigns/"),
+        ("integrity-lists", "/integrity/lists/"),
     ],
     "bureau": [
         ("dashboard", "/dashboard/"),
@@ -189,6 +192,9 @@ PAGES = {
         ("school", "/schools/{school}/"),
         ("urges", "/urges/"),
         ("oversight", "/oversight/"),
+        ("integrity-registers", "/integrity/registers/"),
+        ("integrity-campaigns", "/integrity/campaigns/"),
+        ("integrity-lists", "/integrity/lists/"),
     ],
     "jjz": [("oversight", "/oversight/"), ("dashboard", "/dashboard/"), ("notifications", "/notifications/")],
 }

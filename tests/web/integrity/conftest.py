@@ -1,0 +1,3 @@
+from tests.integrity_support import integrity
+
+__all__ = ["integrity"]
