@@ -190,8 +190,8 @@ def inspections(stats) -> dict[str, Any]:
             "textStyle": {"fontSize": 14},
         },
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "legend": {"top": 24, "left": 0, "data": [targets_name, cases_name]},
-        "grid": {**_grid(), "top": 64},
+        "legend": {"top": 30, "left": 0, "data": [targets_name, cases_name]},
+        "grid": {**_grid(), "top": 70},
         "xAxis": {"type": "value", "minInterval": 1},
         "yAxis": {
             "type": "category",
