@@ -11,8 +11,19 @@ from django.utils.translation import pgettext_lazy
 
 from tracker.assessment.texts import STATUS_LABELS
 from tracker.audit.types import EventType
+from tracker.inspections.texts import (
+    CASE_STATUS_LABELS,
+    CASE_TYPE_LABELS,
+    INSPECTION_KIND_LABELS,
+    TARGET_KIND_LABELS,
+)
 
 STATUS = STATUS_LABELS  # the domain's, also used in its refusals
+# Inspections and cases: the domain's labels (tracker/locale), also used in its notices
+INSPECTION_KIND = INSPECTION_KIND_LABELS
+TARGET_KIND = TARGET_KIND_LABELS
+CASE_TYPE = CASE_TYPE_LABELS
+CASE_STATUS = CASE_STATUS_LABELS
 
 SEVERITY = {
     "warning": pgettext_lazy("flag severity", "Warning"),

@@ -1,9 +1,9 @@
-"""The pages (CONTRACT section 6). /i18n/setlang/ and the API are routed in config/urls.py."""
+"""The pages (CONTRACT sections 6 and 9). /i18n/setlang/ and the API are routed in config/urls.py."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import dashboard, home, notifications, oversight, schools, tasks, urges
+from .views import cases, dashboard, home, inspections, notices, notifications, oversight, schools, tasks, urges
 
 app_name = "web"
 
@@ -22,4 +22,8 @@ urlpatterns = [
     path("urges/", urges.urge_list, name="urges"),
     path("oversight/", oversight.oversight, name="oversight"),
     path("notifications/", notifications.notification_list, name="notifications"),
+    path("inspections/", inspections.inspection_list, name="inspections"),
+    path("cases/", cases.case_list, name="cases"),
+    path("cases/<int:pk>/", cases.case_detail, name="case"),
+    path("notices/", notices.notice_list, name="notices"),
 ]

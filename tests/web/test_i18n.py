@@ -34,6 +34,7 @@ def _pages(district, task) -> dict[str, list[str]]:
             "/urges/",
             "/notifications/",
             f"/schools/{district.school_a.pk}/",
+            "/notices/",
         ],
         "supervisor": [
             "/dashboard/",
@@ -42,8 +43,11 @@ def _pages(district, task) -> dict[str, list[str]]:
             f"/tasks/{task.pk}/",
             "/urges/",
             f"/schools/{district.school_a.pk}/",
+            "/inspections/",
+            "/cases/",
+            "/notices/",
         ],
-        "inspector": ["/oversight/", "/dashboard/"],
+        "inspector": ["/oversight/", "/dashboard/", "/inspections/", "/cases/", "/notices/"],
     }
 
 

@@ -44,6 +44,26 @@ def cycle_status_label(code: str) -> str:
 
 
 @register.filter
+def inspection_kind_label(code: str) -> str:
+    return labels.label(labels.INSPECTION_KIND, code)
+
+
+@register.filter
+def target_kind_label(code: str) -> str:
+    return labels.label(labels.TARGET_KIND, code)
+
+
+@register.filter
+def case_type_label(code: str) -> str:
+    return labels.label(labels.CASE_TYPE, code)
+
+
+@register.filter
+def case_status_label(code: str) -> str:
+    return labels.label(labels.CASE_STATUS, code)
+
+
+@register.filter
 def pct(value: float | None) -> str:
     """A rate in [0, 1] as a percentage with one decimal; a dash when there is none."""
     if value is None or value == "":

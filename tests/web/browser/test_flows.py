@@ -133,6 +133,34 @@ def test_an_inspector_reads_the_oversight_in_english(demo, open_session):
     s.shot("urges")
 
 
+def test_an_inspector_works_a_case_and_a_school_reads_the_notice_on_a_phone(demo, open_session):
+    s = open_session(viewport=PHONE)
+    s.login("jjz")
+    s.go("/inspections/")
+    _assert_charts_drawn(s, {"inspections"})
+    expect(s.page.locator("tbody tr")).to_have_count(2)  # the two rounds of 2020
+    expect(s.page.locator(".kpis")).to_contain_text("7")  # person-visits: 4 + 3
+    s.shot("inspections")
+    s.go(f"/cases/{demo.case.pk}/")
+    s.page.select_option("#id_status", "investigating")
+    with s.page.expect_navigation():
+        s.page.click("button[name=action][value=status]")
+    expect(s.page.locator("#messages .success")).to_contain_text("案件已推进")
+    demo.case.refresh_from_db()
+    assert demo.case.status == m.CaseStatus.INVESTIGATING
+    s.shot("case")
+
+    school = open_session(viewport=PHONE)
+    school.watch.expected_statuses.add(404)
+    school.login("school6")
+    school.page.click("nav a[href='/notices/']")
+    expect(school.page.locator("h1")).to_have_text("通报")
+    expect(school.page.locator("main")).to_contain_text("张某")
+    assert "张三" not in school.page.content()
+    school.shot("notices")
+    school.go(f"/cases/{demo.published.pk}/", status=404)
+
+
 def test_another_schools_task_and_page_are_not_found(demo, open_session):
     s = open_session(viewport=PHONE)
     s.watch.expected_statuses.add(404)
@@ -181,6 +209,7 @@ PAGES = {
         ("school", "/schools/{school}/"),
         ("urges", "/urges/"),
         ("notifications", "/notifications/"),
+        ("notices", "/notices/"),
     ],
     "bureau": [
         ("dashboard", "/dashboard/"),
@@ -189,14 +218,33 @@ PAGES = {
         ("school", "/schools/{school}/"),
         ("urges", "/urges/"),
         ("oversight", "/oversight/"),
+        ("inspections", "/inspections/"),
+        ("cases", "/cases/"),
+        ("case-read", "/cases/{published}/"),
+        ("notices", "/notices/"),
     ],
-    "jjz": [("oversight", "/oversight/"), ("dashboard", "/dashboard/"), ("notifications", "/notifications/")],
+    "jjz": [
+        ("oversight", "/oversight/"),
+        ("dashboard", "/dashboard/"),
+        ("notifications", "/notifications/"),
+        ("inspections", "/inspections/"),
+        ("inspections-empty", "/inspections/?year=2021"),
+        ("cases", "/cases/"),
+        ("case", "/cases/{case}/"),
+        ("notices", "/notices/"),
+    ],
 }
 
 
 @pytest.mark.parametrize("username", list(PAGES))
 def test_every_page_fits_a_phone_and_a_desktop(demo, open_session, username):
-    ids = {"fresh": demo.fresh.pk, "submitted": demo.submitted.pk, "school": demo.schools[0].pk}
+    ids = {
+        "fresh": demo.fresh.pk,
+        "submitted": demo.submitted.pk,
+        "school": demo.schools[0].pk,
+        "case": demo.case.pk,
+        "published": demo.published.pk,
+    }
     for viewport, locale in ((PHONE, "zh-CN"), (DESKTOP, "en-US")):
         s = open_session(viewport=viewport, locale=locale, name=f"{username}-{viewport['width']}-{locale}")
         s.login(username)
