@@ -76,11 +76,23 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["unit", "role"]
 
 
+LANGUAGE_CHOICES = [("zh-hans", "zh-hans"), ("en", "en")]
+
+
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
+    email = serializers.EmailField(allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=[*LANGUAGE_CHOICES, ("", "")], help_text="of e-mails and notifications; empty: the site's"
+    )
     is_superuser = serializers.BooleanField()
     memberships = MembershipSerializer(many=True)
+
+
+class MeUpdateSerializer(StrictSerializer):
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
 
 
 class UnitSerializer(StrictModelSerializer):
@@ -99,7 +111,7 @@ class AccountCreateSerializer(StrictSerializer):
     unit = ScopedPrimaryKeyRelatedField(scoped=scope.units_visible, queryset=Unit.objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
     email = serializers.EmailField(required=False, default="")
-    language = serializers.ChoiceField(choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default="")
+    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False, default="")
 
 
 class AccountSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from . import dashboards, exports, views
-from .auth import TokenView
+from .auth import PasswordView, TokenView
 from .flags import FlagViewSet
 from .notifications import NotificationViewSet
 from .oversight import OversightView
@@ -24,6 +24,7 @@ router.register("webhooks", WebhookViewSet, basename="webhook")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/password/", PasswordView.as_view(), name="me-password"),
     path("accounts/", views.AccountCreateView.as_view(), name="account-create"),
     path("tasks/<int:pk>/evidence/", views.TaskEvidenceView.as_view(), name="task-evidence"),
     path("dashboards/oversight/", OversightView.as_view(), name="dashboard-oversight"),

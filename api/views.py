@@ -14,7 +14,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker import scope
+from tracker import scope, selectors
 from tracker.errors import FileTooLarge
 from tracker.filetypes import CONTENT_TYPES
 from tracker.models import Criterion, Event, Evidence, Role, Task
@@ -34,19 +34,29 @@ def _validated(serializer_class, request, **kwargs):
 
 
 class MeView(APIView):
-    @extend_schema(responses=s.MeSerializer)
-    def get(self, request):
-        memberships = request.user.memberships.select_related("unit")
+    def _me(self, user) -> Response:
         return Response(
             s.MeSerializer(
                 {
-                    "id": request.user.pk,
-                    "username": request.user.username,
-                    "is_superuser": request.user.is_superuser,
-                    "memberships": memberships,
+                    "id": user.pk,
+                    "username": user.username,
+                    "email": user.email,
+                    "language": selectors.membership_language(user.pk),
+                    "is_superuser": user.is_superuser,
+                    "memberships": user.memberships.select_related("unit"),
                 }
             ).data
         )
+
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        return self._me(request.user)
+
+    @extend_schema(request=s.MeUpdateSerializer, responses=s.MeSerializer)
+    def patch(self, request):
+        data = _validated(s.MeUpdateSerializer, request)
+        accounts.account_update(user=request.user, actor=request.user, **data)
+        return self._me(request.user)
 
 
 # --- Units ----------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api-auth/", include("rest_framework.urls")),
 ]
 
 # Under /api/, errors raised outside DRF's views (unknown URLs, malformed multipart) answer in JSON too.

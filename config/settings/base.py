@@ -34,7 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -53,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused login on any page into the lock-out answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -102,6 +105,51 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Logins: one throttle and lock-out policy for every way to log in (config/login_policy.py) ------
+# django-axes hooks django.contrib.auth.authenticate(), which the API's token view, the admin's and the
+# web app's login pages all call. Failures are counted in the shared cache (CACHES below; Redis in
+# production) per client address and per username across addresses, each against its own limit; a
+# limit reached locks that address or username for LOGIN_LOCKOUT_SECONDS, not extended by attempts
+# made while locked, so nobody can be locked out for good. Successful logins are never counted.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "config.login_policy.LoginPolicyBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=10)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# How many proxies of ours append to X-Forwarded-For. 0: the client address is REMOTE_ADDR and a client's
+# own X-Forwarded-For is ignored (else it could reset its login counters at will).
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
+AXES_HANDLER = "config.login_policy.LoginPolicyHandler"
+AXES_CLIENT_IP_CALLABLE = "config.login_policy.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.login_policy.lockout_response"
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_FAILURE_LIMIT = "config.login_policy.failure_limit"
+AXES_COOLOFF_TIME = "config.login_policy.cool_off"
+# An attempt refused while locked is not counted and does not extend the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ADMIN = False  # the counters live in the cache, not in axes' tables
+AXES_VERBOSE = False
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- API tokens (django-rest-knox): hashed at rest, several per user, expiring when idle -----------------
+# A token dies after API_TOKEN_IDLE_MINUTES without use and API_TOKEN_MAX_DAYS after it was issued,
+# whichever comes first; a password change or deactivation revokes every token of the user (api/tokens.py).
+# https://jazzband.github.io/django-rest-knox/settings/
+API_TOKEN_IDLE_MINUTES = env.int("API_TOKEN_IDLE_MINUTES", default=12 * 60)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=30)
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=10)  # a new login drops the oldest beyond this
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(minutes=API_TOKEN_IDLE_MINUTES),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=API_TOKEN_MAX_DAYS),
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
@@ -130,7 +178,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="qinglian@localhost")
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -147,14 +195,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        # Login attempts per client address and username, and per client address (api/auth.py).
-        "login": env("THROTTLE_LOGIN", default="10/min"),
-        "login_ip": env("THROTTLE_LOGIN_IP", default="30/min"),
-    },
-    # How many proxies of ours append to X-Forwarded-For. 0: the client address is REMOTE_ADDR and a
-    # client's own X-Forwarded-For is ignored (else it could reset its login throttle at will).
-    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
+    # Logins are throttled by the login policy above, not here.
+    "DEFAULT_THROTTLE_RATES": {},
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qinglian API",
