@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 from tracker import dashboards, scope
 from tracker.models import Cycle, Role, Unit, UnitKind
 
+from .fields import BoundedDateField
 from .scoping import AUTHORITY_ROLES, require_any_role
 
 MAX_ID = 2**63 - 1
@@ -43,8 +44,8 @@ class DashboardQuerySerializer(serializers.Serializer):
 
 
 class TrendQuerySerializer(DashboardQuerySerializer):
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
+    since = BoundedDateField(required=False)
+    until = BoundedDateField(required=False)
 
     def validate(self, attrs):
         if "since" in attrs and "until" in attrs and attrs["since"] > attrs["until"]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from django.db import models
 from django.utils import timezone
 from rest_framework import serializers
 
 from tracker import scope, selectors
 from tracker.models import Criterion, Cycle, Event, Evidence, Membership, Role, Task, Unit, UnitKind
+
+from .fields import BoundedDateField, BoundedDateTimeField, DeadlineField
 
 
 class StrictSerializer(serializers.Serializer):
@@ -23,6 +24,13 @@ class StrictSerializer(serializers.Serializer):
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    # Dates and moments of every model field are bounded (api/fields.py): no input overflows a conversion.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: BoundedDateField,
+        models.DateTimeField: BoundedDateTimeField,
+    }
+
     def to_internal_value(self, data):
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
@@ -30,21 +38,6 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
             if unknown:
                 raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
         return serializers.ModelSerializer.to_internal_value(self, data)
-
-
-class DeadlineField(serializers.DateTimeField):
-    """A deadline: a moment between 2000 and 2100. Anything else is a typo, and a moment before 1901
-    would come back in Asia/Shanghai's old local mean time (+08:05:43), which is no valid ISO 8601."""
-
-    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-    LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-    default_error_messages = {"out_of_range": "must be between 2000 and 2100"}
-
-    def to_internal_value(self, value):
-        moment = super().to_internal_value(value)
-        if not self.EARLIEST <= moment < self.LATEST:
-            self.fail("out_of_range")
-        return moment
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

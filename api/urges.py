@@ -14,6 +14,7 @@ from tracker import scope
 from tracker.models import Cycle, Role, Unit, Urge
 from tracker.services.urges import urge_create, urge_respond
 
+from .fields import DeadlineField
 from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
 from .scoping import require_any_role, require_role
 from .serializers import StrictSerializer
@@ -46,7 +47,7 @@ class UrgeCreateSerializer(StrictSerializer):
     cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all())
     school = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     message = serializers.CharField(max_length=5000)
-    respond_by = serializers.DateTimeField()
+    respond_by = DeadlineField()
 
 
 class UrgeRespondSerializer(StrictSerializer):
