@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -55,6 +56,13 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return queryset.filter(pk__in=self.scoped(request.user).values("pk"))
 
 
+def units_supervised(user) -> QuerySet[Unit]:
+    """Units the caller acts on as a supervisor: what a supervisor's write may name (webhooks, urges,
+    accounts). Anything else reads as an id that does not exist, in the same words."""
+    ids = scope.unit_ids_for(user, [Role.SUPERVISOR])
+    return Unit.objects.all() if ids is None else Unit.objects.filter(id__in=ids)
+
+
 class UnitRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Unit
@@ -101,7 +109,7 @@ class UnitSerializer(StrictModelSerializer):
 class AccountCreateSerializer(StrictSerializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    unit = ScopedPrimaryKeyRelatedField(scoped=scope.units_visible, queryset=Unit.objects.all())
+    unit = ScopedPrimaryKeyRelatedField(scoped=units_supervised, queryset=Unit.objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
     email = serializers.EmailField(required=False, default="")
     language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False, default="")

@@ -7,7 +7,6 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from tracker import scope
@@ -17,7 +16,7 @@ from tracker.services.urges import urge_create, urge_respond
 from .fields import DeadlineField
 from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
 from .scoping import require_any_role, require_role
-from .serializers import StrictSerializer
+from .serializers import ScopedPrimaryKeyRelatedField, StrictSerializer, units_supervised
 
 
 class UrgeSerializer(serializers.ModelSerializer):
@@ -44,8 +43,9 @@ class UrgeSerializer(serializers.ModelSerializer):
 
 
 class UrgeCreateSerializer(StrictSerializer):
-    cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all())
-    school = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    # Resolved within the caller's scope: a cycle or school outside it reads as one that does not exist.
+    cycle = ScopedPrimaryKeyRelatedField(scoped=scope.cycles_visible, queryset=Cycle.objects.all())
+    school = ScopedPrimaryKeyRelatedField(scoped=units_supervised, queryset=Unit.objects.all())
     message = serializers.CharField(max_length=5000)
     respond_by = DeadlineField()
 
@@ -81,14 +81,10 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(request=UrgeCreateSerializer, responses={201: UrgeSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "urge schools")
-        body = UrgeCreateSerializer(data=request.data)
+        body = UrgeCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = body.validated_data
         school, cycle = data["school"], data["cycle"]
-        if not scope.has_role_over(request.user, school, Role.SUPERVISOR):
-            raise ValidationError({"school": [f'Invalid pk "{school.pk}" - object does not exist.']})
-        if not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
-            raise ValidationError({"cycle": [f'Invalid pk "{cycle.pk}" - object does not exist.']})
         urge = urge_create(
             actor=request.user, cycle=cycle, school=school, message=data["message"], respond_by=data["respond_by"]
         )

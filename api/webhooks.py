@@ -18,7 +18,7 @@ from tracker.services.webhooks import webhook_create, webhook_delete, webhook_up
 
 from .filters import StrictBooleanFilter, units_in_scope
 from .scoping import require_any_role, require_role
-from .serializers import StrictSerializer
+from .serializers import ScopedPrimaryKeyRelatedField, StrictSerializer, units_supervised
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -35,7 +35,8 @@ class WebhookWithSecretSerializer(WebhookSerializer):
 
 
 class WebhookCreateSerializer(StrictSerializer):
-    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    # A unit the caller supervises; any other reads as one that does not exist.
+    unit = ScopedPrimaryKeyRelatedField(scoped=units_supervised, queryset=Unit.objects.all())
     url = serializers.URLField(max_length=500)
     secret = serializers.CharField(max_length=128, min_length=16, required=False)
     active = serializers.BooleanField(required=False, default=True)
@@ -111,11 +112,9 @@ class WebhookViewSet(
     @extend_schema(request=WebhookCreateSerializer, responses={201: WebhookWithSecretSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "manage webhooks")
-        body = WebhookCreateSerializer(data=request.data)
+        body = WebhookCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        if not scope.has_role_over(request.user, data["unit"], Role.SUPERVISOR):
-            raise ValidationError({"unit": [f'Invalid pk "{data["unit"].pk}" - object does not exist.']})
         webhook = webhook_create(actor=request.user, **data)
         return Response(WebhookWithSecretSerializer(webhook).data, status=status.HTTP_201_CREATED)
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from .conftest import ROLES, World
@@ -286,3 +287,62 @@ def test_evidence_download_is_served_only_within_scope(world: World) -> None:
         assert not getattr(response, "streaming", False)
     response = client_for(world, "anonymous").get(f"/api/v1/evidence/{world.evidence['a'].pk}/download/")
     assert response.status_code == 401
+
+
+# --- Existence oracle: a foreign id must read exactly like a missing one, wherever an id goes ----------
+def _answer(response) -> tuple[int, Any]:
+    return response.status_code, _normalised(response)
+
+
+def test_references_to_foreign_objects_read_exactly_like_missing_ones(world: World, public_dns: None) -> None:
+    """Every reference an operation takes (query parameter or body field), on collection and detail routes:
+    the answer for another school's or district's object equals the answer for an id that does not exist,
+    status and body, in the caller's language. A different message (or language) would tell that it exists.
+    """
+    before = fingerprint()
+    violations: list[str] = []
+    compared = 0
+    for language in ("zh-hans", "en"):
+        for role in ROLES:
+            if role == "anonymous":
+                continue
+            client = client_for(world, role)
+            client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+            refs = own_refs(world, role)
+            for op in operations():
+                if op.label in PUBLIC:
+                    continue
+                url = op.url()
+                if op.is_detail:
+                    own = world.own(role, op.resource_kind() or "")
+                    if not own:
+                        continue
+                    url = op.url(id=own[0].pk)
+                documented = {p["name"] for p in op.query_params()}
+                places = [("query", name) for name in sorted(documented) if name in REFERENCE_FIELDS]
+                if op.method != "get":
+                    places += [("body", name) for name in op.request_properties() if name in REFERENCE_FIELDS]
+                for where, name in places:
+                    kind = KIND_BY_SEGMENT[name]
+                    body, query = sample_body(op, refs), sample_query(op, refs)
+
+                    def call(value: int, where: str = where, name: str = name, body=body, query=query):
+                        if where == "query":
+                            return send(client, op, url, body=body, query={**query, name: value})
+                        return send(client, op, url, body={**body, name: value}, query=query)
+
+                    with transaction.atomic():
+                        missing = _answer(call(MISSING_ID))
+                        transaction.set_rollback(True)
+                    for obj in world.foreign(role, kind):
+                        with transaction.atomic():
+                            response = call(obj.pk)
+                            transaction.set_rollback(True)
+                        compared += 1
+                        where_ = f"[{language}] {role} {op.label} {where} {name}={obj.pk} ({obj.kind} of {obj.home})"
+                        if _answer(response) != missing:
+                            violations.append(f"{where_}: {_answer(response)} but {missing} for a missing id")
+    print(f"\nexistence oracle: {compared} foreign references compared with missing ones")
+    assert compared > 100
+    assert not violations, f"{len(violations)} violations:\n" + "\n".join(violations[:60])
+    assert fingerprint() == before
