@@ -294,6 +294,17 @@ def _answer(response) -> tuple[int, Any]:
     return response.status_code, _normalised(response)
 
 
+def _with_reference(client, op, url, where, name, value, body, query):
+    """`op` with the reference `name` (in the query or the body) set to `value`, rolled back after."""
+    with transaction.atomic():
+        if where == "query":
+            response = send(client, op, url, body=body, query={**query, name: value})
+        else:
+            response = send(client, op, url, body={**body, name: value}, query=query)
+        transaction.set_rollback(True)
+    return response
+
+
 def test_references_to_foreign_objects_read_exactly_like_missing_ones(world: World, public_dns: None) -> None:
     """Every reference an operation takes (query parameter or body field), on collection and detail routes:
     the answer for another school's or district's object equals the answer for an id that does not exist,
@@ -325,19 +336,9 @@ def test_references_to_foreign_objects_read_exactly_like_missing_ones(world: Wor
                 for where, name in places:
                     kind = KIND_BY_SEGMENT[name]
                     body, query = sample_body(op, refs), sample_query(op, refs)
-
-                    def call(value: int, where: str = where, name: str = name, body=body, query=query):
-                        if where == "query":
-                            return send(client, op, url, body=body, query={**query, name: value})
-                        return send(client, op, url, body={**body, name: value}, query=query)
-
-                    with transaction.atomic():
-                        missing = _answer(call(MISSING_ID))
-                        transaction.set_rollback(True)
+                    missing = _answer(_with_reference(client, op, url, where, name, MISSING_ID, body, query))
                     for obj in world.foreign(role, kind):
-                        with transaction.atomic():
-                            response = call(obj.pk)
-                            transaction.set_rollback(True)
+                        response = _with_reference(client, op, url, where, name, obj.pk, body, query)
                         compared += 1
                         where_ = f"[{language}] {role} {op.label} {where} {name}={obj.pk} ({obj.kind} of {obj.home})"
                         if _answer(response) != missing:
