@@ -304,9 +304,10 @@ TRACKER = {
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
-# Retries: exponential backoff from the base, full jitter, capped; failed after WEBHOOK_MAX_ATTEMPTS.
+# Retries: exponential backoff from the base, full jitter, capped; failed after WEBHOOK_MAX_ATTEMPTS. The
+# cap must stay below the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT): check qinglian.E001.
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
-WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=1800.0)
 
 LOGGING = {
     "version": 1,
