@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.login_policy import lockout_message, retry_after
-from tracker.services.accounts import account_password_change
+from tracker.org.services import account_password_change
 
 from .serializers import StrictSerializer
 

@@ -27,11 +27,15 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker import dashboards, scope
-from tracker.models import Cycle, Role, Unit, UnitKind
+from tracker import scope
+from tracker.assessment.models import Cycle
+from tracker.org.models import AUTHORITY_ROLES, Role, Unit, UnitKind
+from tracker.reporting.overview import Overview, overview_schools, overview_units
+from tracker.reporting.school import criteria_overview, school_overview
+from tracker.reporting.trends import trend_series
 
 from .fields import BoundedDateField
-from .scoping import AUTHORITY_ROLES, require_any_role
+from .scoping import require_any_role
 
 MAX_ID = 2**63 - 1
 TREND_DEFAULT_DAYS = 90
@@ -81,7 +85,7 @@ def dashboard_request(request, *, query_serializer=DashboardQuerySerializer) -> 
     query = query_serializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     params = dict(query.validated_data)
-    access = dashboards.dashboard_access(user=user, cycle_id=params["cycle"])
+    access = scope.dashboard_access(user=user, cycle_id=params["cycle"])
     if access.cycle is None:
         raise NotFound("no such cycle")
     if not access.roots:
@@ -93,19 +97,19 @@ def dashboard_request(request, *, query_serializer=DashboardQuerySerializer) -> 
             raise NotFound("no such unit")
         if unit.kind != UnitKind.AUTHORITY:
             raise ValidationError({"unit": ["must be an authority (see /dashboards/schools/{id}/ for a school)"]})
-        if not dashboards.unit_in_cycle(unit=unit, cycle=access.cycle):
+        if not scope.unit_in_cycle(unit=unit, cycle=access.cycle):
             raise ValidationError({"unit": ["must be the cycle's authority or a unit under it"]})
     return DashboardRequest(cycle=access.cycle, roots=access.roots, unit=unit, params=params)
 
 
-def overview_for(req: DashboardRequest, *, now) -> dashboards.Overview:
+def overview_for(req: DashboardRequest, *, now) -> Overview:
     """The one overview selector call, shared by the JSON view and the exports."""
     if req.unit is not None:
-        return dashboards.overview_units(cycle=req.cycle, unit=req.unit, now=now)
-    return dashboards.overview_schools(cycle=req.cycle, roots=req.roots, now=now)
+        return overview_units(cycle=req.cycle, unit=req.unit, now=now)
+    return overview_schools(cycle=req.cycle, roots=req.roots, now=now)
 
 
-def overview_response(overview: dashboards.Overview) -> HttpResponse:
+def overview_response(overview: Overview) -> HttpResponse:
     """The overview document, its rows spliced in as the database wrote them (no parse, no re-encode)."""
     head: dict[str, Any] = {
         "cycle": overview.cycle.pk,
@@ -281,7 +285,7 @@ class CriteriaView(APIView):
         req = dashboard_request(request)
         now = timezone.now()
         roots = (req.unit.pk,) if req.unit is not None else req.roots
-        rows = dashboards.criteria_overview(cycle=req.cycle, roots=roots, now=now)
+        rows = criteria_overview(cycle=req.cycle, roots=roots, now=now)
         return Response({"cycle": req.cycle.pk, "generated_at": timezone.localtime(now), "criteria": rows})
 
 
@@ -301,7 +305,7 @@ class TrendView(APIView):
         since: date = req.params.get("since") or min(until, timezone.localdate()) - timedelta(
             days=TREND_DEFAULT_DAYS - 1
         )
-        series = dashboards.trend_series(cycle=req.cycle, since=since, until=until, roots=req.roots, unit=req.unit)
+        series = trend_series(cycle=req.cycle, since=since, until=until, roots=req.roots, unit=req.unit)
         unit = req.unit
         return Response(
             {
@@ -325,7 +329,7 @@ class SchoolDashboardView(APIView):
             raise NotFound("no such school")
         query = CycleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        cycle = dashboards.dashboard_access(user=user, cycle_id=query.validated_data["cycle"]).cycle
-        if cycle is None or not dashboards.unit_in_cycle(unit=school, cycle=cycle):
+        cycle = scope.dashboard_access(user=user, cycle_id=query.validated_data["cycle"]).cycle
+        if cycle is None or not scope.unit_in_cycle(unit=school, cycle=cycle):
             raise NotFound("no such cycle for this school")
-        return Response(dashboards.school_overview(cycle=cycle, school=school, now=timezone.now()))
+        return Response(school_overview(cycle=cycle, school=school, now=timezone.now()))

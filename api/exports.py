@@ -32,7 +32,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from rest_framework.views import APIView
 
-from tracker import dashboards
+from tracker.reporting.overview import Overview
+from tracker.reporting.school import criteria_overview
 
 from .dashboards import CYCLE_PARAM, UNIT_PARAM, dashboard_request, overview_for
 
@@ -216,7 +217,7 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
 
 
 # --- Sheets --------------------------------------------------------------------------------------------
-def overview_sheet(overview: dashboards.Overview) -> Sheet:
+def overview_sheet(overview: Overview) -> Sheet:
     if overview.rolled_up:
         return Sheet("Overview", UNIT_COLUMNS, overview.rows, freeze="E2")
     return Sheet("Overview", SCHOOL_COLUMNS, overview.rows, freeze="D2")
@@ -228,7 +229,7 @@ def criteria_sheet(rows: list[dict[str, Any]]) -> Sheet:
 
 def _criteria_rows(req, now) -> list[dict[str, Any]]:
     roots = (req.unit.pk,) if req.unit is not None else req.roots
-    return dashboards.criteria_overview(cycle=req.cycle, roots=roots, now=now)
+    return criteria_overview(cycle=req.cycle, roots=roots, now=now)
 
 
 def _stem(req, view: str) -> str:

@@ -71,7 +71,10 @@ class BoundedIsoDateTimeFormField(filters.IsoDateTimeFilter.field_class):
     default_error_messages = {"out_of_range": OUT_OF_RANGE}
 
     def to_python(self, value):
-        parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
+        except ValueError:  # well-formed but no such date: the field's own check names it
+            parsed = None
         if parsed is not None and not roughly_in_range(parsed):
             raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
         moment = super().to_python(value)

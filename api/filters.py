@@ -8,8 +8,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
-from tracker import scope, selectors
-from tracker.models import Criterion, Cycle, Event, Task, TaskStatus, Unit, UnitKind
+from tracker import scope
+from tracker.assessment.models import Criterion, Cycle, Task, TaskStatus
+from tracker.assessment.rules import overdue_q
+from tracker.audit.models import Event
+from tracker.org.models import Unit, UnitKind
 
 from .fields import BoundedIsoDateTimeFilter
 
@@ -96,7 +99,7 @@ class TaskFilter(filters.FilterSet):
         fields = ["cycle", "school", "criterion", "status"]
 
     def filter_overdue(self, queryset, name, value):
-        q = selectors.overdue_q(timezone.now())
+        q = overdue_q(timezone.now())
         return queryset.filter(q) if value else queryset.exclude(q)
 
 

@@ -6,7 +6,7 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
 from tracker import scope
-from tracker.models import Flag, FlagSeverity
+from tracker.monitoring.models import Flag, FlagSeverity
 
 from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
 

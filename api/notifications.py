@@ -10,8 +10,8 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from tracker.models import Notification, NotificationKind
-from tracker.services.notifications import notification_read, notifications_read_all
+from tracker.notify.models import Notification, NotificationKind
+from tracker.notify.services import notification_read, notifications_read_all
 
 from .filters import StrictBooleanFilter
 

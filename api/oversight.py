@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker.oversight import oversight_report
+from tracker.reporting.oversight import oversight_report
 
 from .dashboards import CYCLE_PARAM, CycleQuerySerializer, dashboard_request
 from .serializers import SchoolRefSerializer

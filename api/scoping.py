@@ -8,7 +8,7 @@ from __future__ import annotations
 from rest_framework.exceptions import PermissionDenied
 
 from tracker import scope
-from tracker.models import Role, Unit
+from tracker.org.models import Unit
 
 
 def require_role(user, unit: Unit | int, role: str, action: str) -> None:
@@ -21,6 +21,3 @@ def require_any_role(user, roles: tuple[str, ...], action: str) -> None:
         return
     if not (scope.roles_of(user) & set(roles)):
         raise PermissionDenied(f"only a {' or '.join(roles)} may {action}")
-
-
-AUTHORITY_ROLES = (Role.SUPERVISOR, Role.INSPECTOR)

@@ -1,4 +1,4 @@
-"""Input and output shapes of CONTRACT section 3. Business rules live in tracker.services."""
+"""Input and output shapes of CONTRACT section 3. Business rules live in the services of tracker's contexts."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
-from tracker import scope, selectors
-from tracker.models import Criterion, Cycle, Event, Evidence, Membership, Role, Task, Unit, UnitKind
+from tracker import scope
+from tracker.assessment.models import Criterion, Cycle, Evidence, Task
+from tracker.assessment.rules import task_days_overdue, task_is_overdue
+from tracker.audit.models import Event
+from tracker.org.models import Membership, Role, Unit, UnitKind
 
 from .fields import BoundedDateField, BoundedDateTimeField, DeadlineField
 
@@ -249,10 +252,10 @@ class TaskSerializer(serializers.ModelSerializer):
         return self.context.setdefault("now", timezone.now())
 
     def get_is_overdue(self, task: Task) -> bool:
-        return selectors.task_is_overdue(task, self._now())
+        return task_is_overdue(task, self._now())
 
     def get_days_overdue(self, task: Task) -> int:
-        return selectors.task_days_overdue(task, self._now())
+        return task_days_overdue(task, self._now())
 
 
 class ProgressSerializer(StrictSerializer):

@@ -10,8 +10,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from tracker import scope
-from tracker.models import Cycle, Role, Unit, Urge
-from tracker.services.urges import urge_create, urge_respond
+from tracker.assessment.models import Cycle
+from tracker.monitoring.models import Urge
+from tracker.monitoring.services import urge_create, urge_respond
+from tracker.org.models import Role, Unit
 
 from .fields import DeadlineField
 from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope

@@ -14,16 +14,22 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker import scope, selectors
+from tracker import scope
+from tracker.assessment import cycle_services, evidence_services, task_services
+from tracker.assessment.evidence_services import evidence_path
+from tracker.assessment.filetypes import CONTENT_TYPES
+from tracker.assessment.models import Criterion, Evidence, Task
+from tracker.assessment.transitions import TRANSITIONS, TaskAction
+from tracker.audit.models import Event
+from tracker.audit.selectors import task_history
 from tracker.errors import FileTooLarge
-from tracker.filetypes import CONTENT_TYPES
-from tracker.models import Criterion, Event, Evidence, Role, Task
-from tracker.services import accounts, criteria, cycles, evidence, tasks, units
-from tracker.services.evidence import evidence_path
+from tracker.org import selectors as org_selectors
+from tracker.org import services as org_services
+from tracker.org.models import AUTHORITY_ROLES, Role
 
 from . import serializers as s
 from .filters import CriterionFilter, CycleFilter, EventFilter, TaskFilter, UnitFilter
-from .scoping import AUTHORITY_ROLES, require_any_role, require_role
+from .scoping import require_any_role, require_role
 
 
 def _validated(serializer_class, request, **kwargs):
@@ -41,7 +47,7 @@ class MeView(APIView):
                     "id": user.pk,
                     "username": user.username,
                     "email": user.email,
-                    "language": selectors.membership_language(user.pk),
+                    "language": org_selectors.account_language(user.pk),
                     "is_superuser": user.is_superuser,
                     "memberships": user.memberships.select_related("unit"),
                 }
@@ -55,7 +61,7 @@ class MeView(APIView):
     @extend_schema(request=s.MeUpdateSerializer, responses=s.MeSerializer)
     def patch(self, request):
         data = _validated(s.MeUpdateSerializer, request)
-        accounts.account_update(user=request.user, actor=request.user, **data)
+        org_services.account_update(user=request.user, actor=request.user, **data)
         return self._me(request.user)
 
 
@@ -78,10 +84,11 @@ class UnitViewSet(
         require_any_role(request.user, (Role.SUPERVISOR,), "create units")
         data = _validated(s.UnitSerializer, request)
         parent = data.get("parent")
-        if not request.user.is_superuser:
-            if parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR):
-                raise ValidationError({"parent": ["must be an authority in your scope"]})
-        unit = units.unit_create(
+        if not request.user.is_superuser and (
+            parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR)
+        ):
+            raise ValidationError({"parent": ["must be an authority in your scope"]})
+        unit = org_services.unit_create(
             actor=request.user, name=data["name"], code=data["code"], kind=data["kind"], parent=parent
         )
         return Response(s.UnitSerializer(unit).data, status=status.HTTP_201_CREATED)
@@ -97,7 +104,7 @@ class UnitViewSet(
             and (parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR))
         ):
             raise ValidationError({"parent": ["must be an authority in your scope"]})
-        unit = units.unit_update(actor=request.user, unit=unit, changes=dict(data))
+        unit = org_services.unit_update(actor=request.user, unit=unit, changes=dict(data))
         return Response(s.UnitSerializer(unit).data)
 
 
@@ -108,7 +115,7 @@ class AccountCreateView(APIView):
         require_any_role(request.user, (Role.SUPERVISOR,), "create accounts")
         data = _validated(s.AccountCreateSerializer, request)  # `unit`: one the caller supervises
         unit = data["unit"]
-        membership = accounts.account_create(actor=request.user, **data)
+        membership = org_services.account_create(actor=request.user, **data)
         body = {
             "id": membership.user_id,
             "username": membership.user.username,
@@ -141,14 +148,14 @@ class CycleViewSet(
         data = _validated(s.CycleSerializer, request)
         if not scope.has_role_over(request.user, data["authority"], Role.SUPERVISOR):
             raise ValidationError({"authority": ["must be an authority in your scope"]})
-        cycle = cycles.cycle_create(actor=request.user, **data)
+        cycle = cycle_services.cycle_create(actor=request.user, **data)
         return Response(s.CycleSerializer(cycle).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "edit cycles")
         data = _validated(s.CycleUpdateSerializer, request, partial=True)
-        cycle = cycles.cycle_update(actor=request.user, cycle=cycle, changes=dict(data))
+        cycle = cycle_services.cycle_update(actor=request.user, cycle=cycle, changes=dict(data))
         return Response(s.CycleSerializer(cycle).data)
 
     @extend_schema(request=None, responses=s.ActivateResultSerializer)
@@ -157,7 +164,7 @@ class CycleViewSet(
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "activate cycles")
         _validated(s.EmptySerializer, request)
-        created = cycles.cycle_activate(actor=request.user, cycle=cycle)
+        created = cycle_services.cycle_activate(actor=request.user, cycle=cycle)
         return Response({"tasks_created": created})
 
     @extend_schema(request=None, responses=s.CycleSerializer)
@@ -166,7 +173,7 @@ class CycleViewSet(
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "close cycles")
         _validated(s.EmptySerializer, request)
-        cycle = cycles.cycle_close(actor=request.user, cycle=cycle)
+        cycle = cycle_services.cycle_close(actor=request.user, cycle=cycle)
         return Response(s.CycleSerializer(cycle).data)
 
 
@@ -193,14 +200,14 @@ class CriterionViewSet(
         data = _validated(s.CriterionSerializer, request)
         cycle = data.pop("cycle")  # resolved within the caller's scope
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "create criteria")
-        criterion = criteria.criterion_create(actor=request.user, cycle=cycle, **data)
+        criterion = cycle_services.criterion_create(actor=request.user, cycle=cycle, **data)
         return Response(s.CriterionSerializer(criterion).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         criterion = self.get_object()
         require_role(request.user, criterion.cycle.authority_id, Role.SUPERVISOR, "edit criteria")
         data = _validated(s.CriterionUpdateSerializer, request, partial=True)
-        criterion = criteria.criterion_update(actor=request.user, criterion=criterion, changes=dict(data))
+        criterion = cycle_services.criterion_update(actor=request.user, criterion=criterion, changes=dict(data))
         return Response(s.CriterionSerializer(criterion).data)
 
 
@@ -218,9 +225,9 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
             .annotate(evidence_count=Count("evidence"))
         )
 
-    def _act(self, request, role: str, verb: str, service, serializer_class=None, **kwargs):
+    def _act(self, request, action: TaskAction, verb: str, service, serializer_class=None, **kwargs):
         task = self.get_object()  # 404 outside scope
-        require_role(request.user, task.school_id, role, verb)  # 403 wrong role
+        require_role(request.user, task.school_id, TRANSITIONS[action].role, verb)  # 403 wrong role (the table's)
         data = _validated(serializer_class or s.EmptySerializer, request)  # 400 bad body
         service(task=task, actor=request.user, **data, **kwargs)  # 409 wrong state
         return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
@@ -228,39 +235,40 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        return self._act(request, Role.SCHOOL, "start tasks", tasks.task_start)
+        return self._act(request, TaskAction.START, "start tasks", task_services.task_start)
 
     @extend_schema(request=s.ProgressSerializer, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"])
     def progress(self, request, pk=None):
-        return self._act(request, Role.SCHOOL, "report progress", tasks.task_progress, s.ProgressSerializer)
+        return self._act(
+            request, TaskAction.PROGRESS, "report progress", task_services.task_progress, s.ProgressSerializer
+        )
 
     @extend_schema(request=None, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        return self._act(request, Role.SCHOOL, "submit tasks", tasks.task_submit)
+        return self._act(request, TaskAction.SUBMIT, "submit tasks", task_services.task_submit)
 
     @extend_schema(request=s.ApproveSerializer, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._act(request, Role.SUPERVISOR, "approve tasks", tasks.task_approve, s.ApproveSerializer)
+        return self._act(request, TaskAction.APPROVE, "approve tasks", task_services.task_approve, s.ApproveSerializer)
 
     @extend_schema(request=s.ReturnSerializer, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request, pk=None):
-        return self._act(request, Role.SUPERVISOR, "return tasks", tasks.task_return, s.ReturnSerializer)
+        return self._act(request, TaskAction.RETURN, "return tasks", task_services.task_return, s.ReturnSerializer)
 
     @extend_schema(request=s.ExtendSerializer, responses=s.TaskSerializer)
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
-        return self._act(request, Role.SUPERVISOR, "extend tasks", tasks.task_extend, s.ExtendSerializer)
+        return self._act(request, TaskAction.EXTEND, "extend tasks", task_services.task_extend, s.ExtendSerializer)
 
     @extend_schema(responses=s.EventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def history(self, request, pk=None):
         task = self.get_object()
-        events = Event.objects.filter(task=task).select_related("actor").order_by("id")
-        return Response(s.EventSerializer(events, many=True).data)
+        return Response(s.EventSerializer(task_history(task), many=True).data)
 
 
 class TaskEvidenceView(APIView):
@@ -295,7 +303,7 @@ class TaskEvidenceView(APIView):
             raise ValidationError({"file": ["a multipart field named 'file' is required"]})
         if len(request.FILES) > 1 or len(request.FILES.getlist("file")) > 1:
             raise ValidationError({"file": ["upload one file per request"]})
-        item = evidence.evidence_add(
+        item = evidence_services.evidence_add(
             task=task, actor=request.user, file=upload, filename=upload.name or "", size=upload.size
         )
         return Response(s.EvidenceSerializer(item).data, status=status.HTTP_201_CREATED)
@@ -310,7 +318,7 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, views
     def destroy(self, request, *args, **kwargs):
         item = self.get_object()
         require_role(request.user, item.task.school_id, Role.SCHOOL, "delete evidence")
-        evidence.evidence_delete(evidence=item, actor=request.user)
+        evidence_services.evidence_delete(evidence=item, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     # The file goes out with the type sniffed at upload: document each one the download may carry.
@@ -322,7 +330,7 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, views
         if not path.exists():
             raise NotFound("the file is missing from storage")
         response = FileResponse(
-            open(path, "rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
+            path.open("rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
         )
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -342,24 +350,6 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        if user.is_superuser:
-            return Event.objects.select_related("actor")
-        if not (scope.roles_of(user) & set(AUTHORITY_ROLES)):
+        if not (user.is_superuser or scope.roles_of(user) & set(AUTHORITY_ROLES)):
             raise PermissionDenied("only supervisors and inspectors read the event log")
-        units_in_scope = scope.unit_ids_for(user, AUTHORITY_ROLES) or set()
-        cycles = scope.cycles_visible(user).values("id")
-        # Events about a school in scope, or about a cycle in scope that concern no school.
-        from django.db.models import Q
-
-        return Event.objects.filter(
-            Q(school_id__in=units_in_scope)
-            | Q(school__isnull=True, cycle_id__in=cycles)
-            | Q(
-                school__isnull=True,
-                cycle__isnull=True,
-                subject_type="unit",
-                subject_id__in=[str(i) for i in units_in_scope],
-            )
-            # Accounts created at an authority in scope (a school's accounts carry the school).
-            | Q(school__isnull=True, cycle__isnull=True, subject_type="user", data__unit__in=list(units_in_scope))
-        ).select_related("actor")
+        return scope.events_visible(user).select_related("actor")

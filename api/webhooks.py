@@ -13,8 +13,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from tracker import scope
-from tracker.models import DeliveryStatus, Role, Unit, Webhook, WebhookDelivery
-from tracker.services.webhooks import webhook_create, webhook_delete, webhook_update
+from tracker.notify.models import DeliveryStatus, Webhook, WebhookDelivery
+from tracker.notify.services import webhook_create, webhook_delete, webhook_update
+from tracker.org.models import Role, Unit
 
 from .filters import StrictBooleanFilter, units_in_scope
 from .scoping import require_any_role, require_role

@@ -9,9 +9,9 @@ it, generates a province (1 province > 10 cities > 12 districts each > the schoo
 per school, one supervisor per authority) and one cycle of --criteria criteria, then measures, in one
 run, each against its floor:
 
-* cycle activation (tracker.services.cycles.cycle_activate) against one plain INSERT ... SELECT of the
+* cycle activation (tracker.assessment.cycle_services.cycle_activate) against one plain INSERT ... SELECT of the
   same rows (no tree walk, no conflict check), target <= 2x;
-* the sweep (tracker.sweep.sweep_run), after a realistic mix of statuses has been set, against one
+* the sweep (tracker.monitoring.sweep.sweep_run), after a realistic mix of statuses has been set, against one
   set-based pass in SQL that makes the same flags, reminders and notifications and builds the same
   per-recipient digests, target <= 3x;
 * the overview endpoint (GET /api/v1/dashboards/overview/ through DRF's test client, as the province
@@ -219,8 +219,8 @@ ORDER BY s.id, c.id
 
 
 def bench_activation(cycle, supervisor, repeat: int) -> dict:
+    from tracker.assessment.cycle_services import cycle_activate
     from tracker.models import Cycle
-    from tracker.services.cycles import cycle_activate
 
     schools = [r[0] for r in fetch("SELECT id FROM tracker_unit WHERE kind = 'school' ORDER BY id")]
     crit = fetch("SELECT id, due_at FROM tracker_criterion WHERE cycle_id = %s ORDER BY id", [cycle.pk])
@@ -448,9 +448,9 @@ def reset_sweep() -> None:
 
 def bench_sweep(repeat: int) -> dict:
     try:
-        from tracker.sweep import sweep_run
+        from tracker.monitoring.sweep import sweep_run
     except ImportError as exc:  # the sweep belongs to another issue
-        log(f"  SWEEP NOT MEASURED: tracker.sweep.sweep_run is not importable ({exc})")
+        log(f"  SWEEP NOT MEASURED: tracker.monitoring.sweep.sweep_run is not importable ({exc})")
         return {"skipped": str(exc)}
     floors, runs = [], []
     floor_counts: dict = {}

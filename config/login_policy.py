@@ -35,6 +35,7 @@ from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.base import AbstractAxesHandler, AxesBaseHandler
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cache, get_client_username
 from axes.signals import user_locked_out
 from django.conf import settings
@@ -171,8 +172,6 @@ class LoginPolicyHandler(AbstractAxesHandler, AxesBaseHandler):
 
 def retry_after(request: HttpRequest, credentials: dict | None = None) -> int:
     """Whole seconds until the lock on this attempt ends (at least 1)."""
-    from axes.handlers.proxy import AxesProxyHandler
-
     handler = AxesProxyHandler.get_implementation()
     end = handler.locked_until(request, credentials) if isinstance(handler, LoginPolicyHandler) else None
     return max(1, math.ceil((end or time.time() + settings.LOGIN_LOCKOUT_SECONDS) - time.time()))

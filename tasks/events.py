@@ -1,24 +1,16 @@
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import OperationalError
+from tracker.audit.dispatch import HANDLE_EVENT_TASK, event_handle
+from tracker.audit.relay import events_relay
 
-from tracker.handlers import event_handle
-from tracker.relay import events_relay
+from .policy import job
 
 
-@shared_task(
-    name="tracker.handle_event",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=10,
-)
+@job(name=HANDLE_EVENT_TASK, max_retries=10)
 def handle_event(event_id: int) -> bool:
     return event_handle(event_id=event_id)
 
 
-@shared_task(name="tracker.relay_events")
+@job(name="tracker.relay_events")
 def relay_events() -> int:
     return events_relay()

@@ -1,20 +1,13 @@
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
 
-from tracker.sweep import sweep_run
+from tracker.monitoring.sweep import sweep_run
+
+from .policy import job
 
 
-@shared_task(
-    name="tracker.sweep",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-)
+@job(name="tracker.sweep")
 def run_sweep() -> dict:
     """Beat runs this every TRACKER["SWEEP_EVERY_MINUTES"]; a retry or a second beat sends nothing twice."""
     return sweep_run(now=timezone.now()).as_dict()

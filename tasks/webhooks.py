@@ -1,20 +1,11 @@
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import OperationalError
+from tracker.notify.deliveries import DELIVER_TASK, delivery_attempt
 
-from tracker.services.webhooks import delivery_attempt
+from .policy import job
 
 
-@shared_task(
-    bind=True,
-    name="tracker.deliver_webhook",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=None,
-)
+@job(name=DELIVER_TASK, max_retries=None, bind=True)
 def deliver_webhook(self, delivery_id: int) -> str | None:
     """One attempt; a failure retries after the service's backoff (exponential, jittered, capped)
     until WEBHOOK_MAX_ATTEMPTS, when the delivery is marked failed and stays visible in the API."""

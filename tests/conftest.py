@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tracker import models as m
-from tracker.services.cycles import cycle_activate
+from tracker.assessment.cycle_services import cycle_activate
 
 from .factories import (
     CriterionFactory,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import factory
@@ -55,8 +55,8 @@ class CycleFactory(factory.django.DjangoModelFactory):
 
     authority = factory.SubFactory(UnitFactory)
     name = factory.Sequence(lambda n: f"Cycle {n}")
-    starts_on = datetime(2026, 1, 1).date()
-    ends_on = datetime(2026, 12, 31).date()
+    starts_on = date(2026, 1, 1)
+    ends_on = date(2026, 12, 31)
     status = m.CycleStatus.DRAFT
 
 

@@ -43,7 +43,7 @@ def test_demo_worker_and_beat_sweep_by_themselves_on_sqlite(tmp_path):
     assert _count(db, "SELECT count(*) FROM tracker_flag") == 0
     assert _count(db, "SELECT count(*) FROM tracker_reminder") == 0
 
-    log = open(tmp_path / "worker.log", "w")
+    log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
         [
             str(BIN / "celery"),

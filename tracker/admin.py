@@ -99,7 +99,7 @@ class FlagAdmin(admin.ModelAdmin):
 
 @admin.register(m.Reminder)
 class ReminderAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "stage", "task", "flag", "urge", "due_at", "created_at", "delivered_at"]
+    list_display = ["id", "kind", "stage", "task", "flag", "urge", "due_at", "created_at"]
     list_filter = ["kind"]
     search_fields = ["task__school__name"]
     raw_id_fields = ["task", "flag", "urge"]

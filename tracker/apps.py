@@ -2,9 +2,16 @@ from django.apps import AppConfig
 
 
 class TrackerConfig(AppConfig):
+    """One Django app for the whole domain; its bounded contexts are packages inside it
+    (docs/architecture.md says why)."""
+
     name = "tracker"
     verbose_name = "Qinglian tracker"
 
     def ready(self) -> None:
-        # Event handlers register themselves on import.
-        from . import handlers  # noqa: F401
+        # Each context registers its event handlers in tracker.audit.registry on import; importing them
+        # here, once the models are loaded, is what fills the registry (the event log imports none).
+        from tracker.monitoring import handlers as monitoring_handlers
+        from tracker.notify import handlers as notify_handlers
+
+        del monitoring_handlers, notify_handlers

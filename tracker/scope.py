@@ -1,50 +1,34 @@
-"""Who sees what: the one scoping definition every view, dashboard and export goes through.
+"""Who sees what: the one scoping definition every view, dashboard, export and page goes through.
 
 A school account sees only its own school. A supervisor or inspector sees every unit under their
-authority, at any depth. Superusers see everything.
+authority, at any depth. Superusers see everything. Out of scope reads exactly like not found.
+
+Spans the contexts (units, cycles, tasks, the event log), so it sits above them; the tree walks
+themselves are tracker.org.tree's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from .models import Cycle, Membership, Role, Task, Unit, UnitKind
-
-AUTHORITY_ROLES = (Role.SUPERVISOR, Role.INSPECTOR)
-
-
-def descendant_ids(unit_ids: Iterable[int], *, include_self: bool = True) -> set[int]:
-    """All units under the given ones, one query per tree level."""
-    frontier = set(unit_ids)
-    found = set(frontier) if include_self else set()
-    while frontier:
-        frontier = set(Unit.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - found
-        found |= frontier
-    return found
+from tracker.assessment.models import Cycle, Task
+from tracker.audit.models import Event
+from tracker.audit.types import Actor
+from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
+from tracker.org.tree import ancestor_ids, ancestor_map, descendant_ids
 
 
-def ancestor_ids(unit_ids: Iterable[int], *, include_self: bool = True) -> set[int]:
-    frontier = set(unit_ids)
-    found = set(frontier) if include_self else set()
-    while frontier:
-        parents = set(
-            Unit.objects.filter(id__in=frontier, parent__isnull=False).values_list("parent_id", flat=True)
-        )
-        frontier = parents - found
-        found |= frontier
-    return found
-
-
-def _memberships(user, roles: Iterable[str] | None = None) -> QuerySet[Membership]:
+def _memberships(user: Actor, roles: Iterable[str] | None = None) -> QuerySet[Membership]:
     qs = Membership.objects.filter(user=user)
     if roles is not None:
         qs = qs.filter(role__in=list(roles))
     return qs
 
 
-def unit_ids_for(user, roles: Iterable[str] | None = None) -> set[int] | None:
+def unit_ids_for(user: Actor, roles: Iterable[str] | None = None) -> set[int] | None:
     """Ids of the units `user` reaches through the given roles; None means every unit (superuser)."""
     if not user.is_authenticated:
         return set()
@@ -62,24 +46,24 @@ def unit_ids_for(user, roles: Iterable[str] | None = None) -> set[int] | None:
     return ids
 
 
-def units_visible(user) -> QuerySet[Unit]:
+def units_visible(user: Actor) -> QuerySet[Unit]:
     ids = unit_ids_for(user)
     return Unit.objects.all() if ids is None else Unit.objects.filter(id__in=ids)
 
 
-def school_ids_for(user, roles: Iterable[str] | None = None) -> set[int] | None:
+def school_ids_for(user: Actor, roles: Iterable[str] | None = None) -> set[int] | None:
     ids = unit_ids_for(user, roles)
     if ids is None:
         return None
     return set(Unit.objects.filter(id__in=ids, kind=UnitKind.SCHOOL).values_list("id", flat=True))
 
 
-def tasks_visible(user) -> QuerySet[Task]:
+def tasks_visible(user: Actor) -> QuerySet[Task]:
     ids = school_ids_for(user)
     return Task.objects.all() if ids is None else Task.objects.filter(school_id__in=ids)
 
 
-def cycles_visible(user) -> QuerySet[Cycle]:
+def cycles_visible(user: Actor) -> QuerySet[Cycle]:
     """Cycles run by an authority in the caller's scope or above it (a school sees its district's)."""
     if not user.is_authenticated:
         return Cycle.objects.none()
@@ -90,7 +74,7 @@ def cycles_visible(user) -> QuerySet[Cycle]:
     return Cycle.objects.filter(Q(authority_id__in=ancestor_ids(own)) | Q(authority_id__in=below))
 
 
-def has_role_over(user, unit: Unit | int, role: str) -> bool:
+def has_role_over(user: Actor, unit: Unit | int, role: str) -> bool:
     """Whether `user` may act as `role` on `unit` (a school for school actions, any unit otherwise)."""
     if not user.is_authenticated:
         return False
@@ -103,9 +87,81 @@ def has_role_over(user, unit: Unit | int, role: str) -> bool:
     return bool(roots) and bool(ancestor_ids([unit_id]) & roots)
 
 
-def roles_of(user) -> set[str]:
+def roles_of(user: Actor) -> set[str]:
     if not user.is_authenticated:
         return set()
     if user.is_superuser:
         return set(Role.values)
     return set(_memberships(user).values_list("role", flat=True))
+
+
+def events_visible(user: Actor) -> QuerySet[Event]:
+    """The event log a supervisor or inspector may read: events about a school in scope, about a cycle
+    in scope that concern no school, about a unit in scope, or accounts created at an authority in
+    scope (a school's accounts carry the school). Anyone else reads none of it."""
+    if user.is_superuser:
+        return Event.objects.all()
+    if not (roles_of(user) & set(AUTHORITY_ROLES)):
+        return Event.objects.none()
+    units_in_scope = unit_ids_for(user, AUTHORITY_ROLES) or set()
+    cycles = cycles_visible(user).values("id")
+    return Event.objects.filter(
+        Q(school_id__in=units_in_scope)
+        | Q(school__isnull=True, cycle_id__in=cycles)
+        | Q(
+            school__isnull=True,
+            cycle__isnull=True,
+            subject_type="unit",
+            subject_id__in=[str(i) for i in units_in_scope],
+        )
+        | Q(school__isnull=True, cycle__isnull=True, subject_type="user", data__unit__in=list(units_in_scope))
+    )
+
+
+# --- Dashboards: one cycle, decided without listing the whole scope ----------------------------------------
+@dataclass(frozen=True)
+class DashboardAccess:
+    """What a caller may see of one cycle's dashboards.
+
+    `cycle` is None when the cycle does not exist or lies outside the caller's scope (404). `roots`
+    are the units whose schools the caller sees as a supervisor or inspector: the cycle's authority
+    when the caller sits at or above it, else the caller's own authorities under it (a district
+    supervisor in a province-wide cycle sees their district). Empty: no such role over the cycle (403).
+    """
+
+    cycle: Cycle | None
+    roots: tuple[int, ...] = ()
+
+
+def dashboard_access(*, user: Actor, cycle_id: int) -> DashboardAccess:
+    """scope.cycles_visible(user).filter(pk=cycle_id), decided in three queries whatever the tree's size.
+
+    cycles_visible lists every unit under the caller's authorities (12,000 ids for a province); this
+    asks the same question of one cycle by walking up from the cycle's authority and the caller's units
+    instead. tests/tracker/test_dashboards.py checks that both answer alike for every caller and cycle.
+    """
+    cycle = Cycle.objects.filter(pk=cycle_id).first()
+    if cycle is None or not user.is_authenticated:
+        return DashboardAccess(cycle=None)
+    if user.is_superuser:
+        return DashboardAccess(cycle=cycle, roots=(cycle.authority_id,))
+    memberships = list(Membership.objects.filter(user=user).values_list("unit_id", "role"))
+    own = {unit for unit, _ in memberships}
+    authority_roots = {unit for unit, role in memberships if role in AUTHORITY_ROLES}
+    ancestors = ancestor_map(own | {cycle.authority_id})
+    above_cycle = ancestors[cycle.authority_id]
+    # Visible: the cycle's authority is one of the caller's units or above one (a school sees its
+    # district's cycles), or it lies under a unit the caller holds as supervisor or inspector.
+    if not (any(cycle.authority_id in ancestors[unit] for unit in own) or above_cycle & authority_roots):
+        return DashboardAccess(cycle=None)
+    if above_cycle & authority_roots:
+        return DashboardAccess(cycle=cycle, roots=(cycle.authority_id,))
+    below = {unit for unit in authority_roots if cycle.authority_id in ancestors[unit]}
+    # A root nested under another root adds nothing.
+    roots = tuple(sorted(unit for unit in below if not (ancestors[unit] - {unit}) & below))
+    return DashboardAccess(cycle=cycle, roots=roots)
+
+
+def unit_in_cycle(*, unit: Unit, cycle: Cycle) -> bool:
+    """Whether `unit` is the cycle's authority or a unit under it."""
+    return cycle.authority_id in ancestor_map([unit.pk])[unit.pk]

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from tests.factories import CycleFactory, MembershipFactory, UnitFactory
 from tracker import models as m
-from tracker.events import events_verify
+from tracker.audit.events import events_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -434,7 +434,7 @@ def test_two_concurrent_creates_of_one_unit_code_give_one_unit_and_one_clear_ref
     from django.db import connection
 
     from tracker.errors import ValidationFailed
-    from tracker.services.units import unit_create
+    from tracker.org.services import unit_create
 
     barrier = threading.Barrier(2)
     outcomes: list[str] = []

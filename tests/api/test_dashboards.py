@@ -14,8 +14,8 @@ from api import dashboards as views
 from tests.factories import CriterionFactory, CycleFactory, MembershipFactory, SchoolFactory, UnitFactory
 from tests.tracker.test_dashboards import EXPECTED, NOW, Province, build_province
 from tracker import models as m
-from tracker.services.cycles import cycle_activate
-from tracker.services.snapshots import snapshots_take
+from tracker.assessment.cycle_services import cycle_activate
+from tracker.reporting.snapshots import snapshots_take
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from tests.factories import EvidenceFactory
 from tracker import models as m
-from tracker.services.tasks import task_submit
+from tracker.assessment.task_services import task_submit
 
 pytestmark = pytest.mark.django_db
 

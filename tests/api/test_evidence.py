@@ -17,8 +17,8 @@ from django.test import override_settings
 from tests.factories import EvidenceFactory
 from tests.samples import SAMPLES, pdf_bytes, png_bytes, upload
 from tracker import models as m
-from tracker.services import tasks as task_services
-from tracker.services.evidence import evidence_path
+from tracker.assessment import task_services
+from tracker.assessment.evidence_services import evidence_path
 
 pytestmark = pytest.mark.django_db
 

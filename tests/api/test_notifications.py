@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker import models as m
-from tracker.sweep import sweep_run
+from tracker.monitoring.sweep import sweep_run
 
 pytestmark = pytest.mark.django_db
 

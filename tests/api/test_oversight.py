@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.services.urges import urge_create, urge_respond
+from tracker.monitoring.services import urge_create, urge_respond
 
 pytestmark = pytest.mark.django_db
 

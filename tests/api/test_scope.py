@@ -14,8 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.samples import png_bytes, upload
 from tracker import models as m
-from tracker.services import tasks as task_services
-from tracker.services.evidence import evidence_add
+from tracker.assessment import task_services
+from tracker.assessment.evidence_services import evidence_add
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ LIST_ENDPOINTS = {
     "event-list": "/api/v1/events/",
 }
 # Routes tested elsewhere in this file by their own tests (no object in the path).
-OTHER_ROUTES = {"me", "account-create", "auth-token", "unit-list", "cycle-list", "criterion-list"}
+OTHER_ROUTES = {"me", "me-password", "account-create", "auth-token", "unit-list", "cycle-list", "criterion-list"}
 
 
 def request(client, endpoint: Endpoint, object_id: int):
@@ -273,7 +273,7 @@ def test_a_nested_authoritys_supervisor_sees_only_its_subtree(world, client_for)
     sub = UnitFactory(name="Sub-bureau", parent=d.bureau)
     sub_school = SchoolFactory(parent=sub)
     sub_supervisor = MembershipFactory(unit=sub, role=m.Role.SUPERVISOR).user
-    from tracker.services.cycles import cycle_activate
+    from tracker.assessment.cycle_services import cycle_activate
 
     cycle_activate(actor=d.supervisor, cycle=d.cycle)
     client = client_for(sub_supervisor)

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.handlers import event_handle
-from tracker.sweep import sweep_run
+from tracker.audit.dispatch import event_handle
+from tracker.monitoring.sweep import sweep_run
 
 pytestmark = pytest.mark.django_db
 

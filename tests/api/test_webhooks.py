@@ -14,9 +14,10 @@ import pytest
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.services.webhooks import backoff_seconds, delivery_attempt, webhook_create
-from tracker.sweep import sweep_run
-from tracker.webhooks import UnsafeTarget, signature, target_check
+from tracker.monitoring.sweep import sweep_run
+from tracker.notify.deliveries import backoff_seconds, delivery_attempt
+from tracker.notify.services import webhook_create
+from tracker.notify.webhook_http import UnsafeTarget, signature, target_check
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 code = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
@@ -350,9 +351,9 @@ def test_a_lost_delivery_message_is_sent_again_by_the_sweep(
 
 
 def test_returned_and_urged_schools_hear_it_on_their_webhook_once(district, allow_private):
-    from tracker.handlers import event_handle
-    from tracker.services.tasks import task_return
-    from tracker.services.urges import urge_create
+    from tracker.assessment.task_services import task_return
+    from tracker.audit.dispatch import event_handle
+    from tracker.monitoring.services import urge_create
 
     hook = webhook_create(actor=district.supervisor, unit=district.school_a, url="http://127.0.0.1:9/x")
     task = m.Task.objects.get(cycle=district.cycle, school=district.school_a)

@@ -21,7 +21,7 @@ from knox.models import AuthToken
 
 from tests.conftest import District
 from tracker import models as m
-from tracker.services.evidence import evidence_add
+from tracker.assessment.evidence_services import evidence_add
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 

@@ -239,12 +239,9 @@ def response_text(response) -> str:
     import io
     import zipfile
 
-    if getattr(response, "streaming", False):
-        # The test client closes the response once its content is exhausted (closing it again here
-        # would fire request_finished and close the test's database connection).
-        raw = b"".join(response.streaming_content)
-    else:
-        raw = response.content
+    # A streamed response: the test client closes it once its content is exhausted (closing it again
+    # here would fire request_finished and close the test's database connection).
+    raw = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
     parts = [raw.decode("utf-8", "replace")]
     if raw.startswith(b"PK\x03\x04"):
         try:

@@ -205,8 +205,10 @@ def test_list_routes_return_only_rows_in_scope_even_when_filtered_by_foreign_ids
                 if kind is None:
                     continue
                 targets = world.foreign(role, kind)
-                for obj in targets if name in documented else targets[-1:]:
-                    variants.append((f"{name}={obj.pk} ({obj.kind} of {obj.home})", {**query, name: obj.pk}))
+                variants.extend(
+                    (f"{name}={obj.pk} ({obj.kind} of {obj.home})", {**query, name: obj.pk})
+                    for obj in (targets if name in documented else targets[-1:])
+                )
             for what, params in variants:
                 response = send(client, op, op.url(), query=params)
                 requests += 1

@@ -45,13 +45,10 @@ def date_inputs() -> list[tuple[Operation, str, str]]:
     """(operation, where: "query" or "body", name) of every date or date-time input of the schema."""
     found = []
     for op in operations():
-        for param in op.query_params():
-            if formats(op, param.get("schema", {})):
-                found.append((op, "query", param["name"]))
+        found += [(op, "query", p["name"]) for p in op.query_params() if formats(op, p.get("schema", {}))]
         if op.method != "get":
-            for name, prop in op.request_properties().items():
-                if not prop.get("readOnly") and formats(op, prop):
-                    found.append((op, "body", name))
+            props = op.request_properties().items()
+            found += [(op, "body", name) for name, prop in props if not prop.get("readOnly") and formats(op, prop)]
     return found
 
 

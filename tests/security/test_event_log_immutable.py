@@ -18,9 +18,9 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from tests.conftest import District
-from tracker.events import event_record, events_verify
+from tracker.assessment.task_services import task_progress, task_start
+from tracker.audit.events import event_record, events_verify
 from tracker.models import Event, Task
-from tracker.services.tasks import task_progress, task_start
 
 pytestmark = pytest.mark.django_db
 

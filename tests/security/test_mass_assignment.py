@@ -23,8 +23,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import CriterionFactory, CycleFactory, SchoolFactory, UnitFactory, UserFactory
 from tracker import models as m
-from tracker.services.cycles import tasks_materialise
-from tracker.services.tasks import task_submit
+from tracker.assessment.cycle_services import tasks_materialise
+from tracker.assessment.task_services import task_submit
 
 from .conftest import D1_SHARED, A, Obj, World
 from .openapi import Operation, operations, sample_body, send

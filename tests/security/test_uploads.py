@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import District
 from tracker import models as m
-from tracker.services.evidence import evidence_path
+from tracker.assessment.evidence_services import evidence_path
 
 pytestmark = pytest.mark.django_db
 

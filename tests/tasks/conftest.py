@@ -133,7 +133,7 @@ def database_url() -> str:
 class CeleryProcess:
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
-        self.handle = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.handle = log.open("wb")
         self.process = subprocess.Popen(
             [CELERY, "-A", "config", *args],
             cwd=ROOT,

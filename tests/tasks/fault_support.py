@@ -34,9 +34,9 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
 from tracker import models as m
-from tracker.flags import flags_judge
+from tracker.assessment.task_services import task_submit
 from tracker.models import EventDispatch
-from tracker.services.tasks import task_submit
+from tracker.monitoring.flags import flags_judge
 
 from .conftest import CeleryProcess, broker_reconnect, wait_for
 
@@ -238,7 +238,7 @@ class HoldingReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 receiver.gate.wait(timeout=120)
@@ -344,7 +344,7 @@ def wait_done(event: m.Event, *, timeout: float = 40) -> None:
 def alive(pid: int) -> bool:
     """A process that still runs (a zombie has exited)."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
+        with Path(f"/proc/{pid}/stat").open() as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False

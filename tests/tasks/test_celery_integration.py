@@ -20,10 +20,10 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from tests.api.test_webhooks import Receiver, verify
 from tracker import models as m
-from tracker.flags import flags_judge
-from tracker.relay import events_relay
-from tracker.services.webhooks import webhook_create
-from tracker.sweep import sweep_run
+from tracker.audit.relay import events_relay
+from tracker.monitoring.flags import flags_judge
+from tracker.monitoring.sweep import sweep_run
+from tracker.notify.services import webhook_create
 
 from .conftest import broker_reconnect, wait_for
 

@@ -25,8 +25,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.services.criteria import criterion_create
-from tracker.services.webhooks import webhook_create
+from tracker.assessment.cycle_services import criterion_create
+from tracker.notify.services import webhook_create
 
 from .fault_support import (
     HoldingReceiver,

@@ -18,8 +18,8 @@ import pytest
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.services.tasks import task_return, task_submit
-from tracker.services.webhooks import webhook_create
+from tracker.assessment.task_services import task_return, task_submit
+from tracker.notify.services import webhook_create
 
 from .conftest import RedisServer, broker_reconnect, free_port
 from .fault_support import (

@@ -25,10 +25,10 @@ from django.core import mail
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.notifications import daily_digest_send
-from tracker.services.criteria import criterion_create
-from tracker.services.snapshots import snapshots_take
-from tracker.sweep import sweep_run
+from tracker.assessment.cycle_services import criterion_create
+from tracker.monitoring.sweep import sweep_run
+from tracker.reporting.daily_digest import daily_digest_send
+from tracker.reporting.snapshots import snapshots_take
 
 from .sweep_oracle import Oracle
 

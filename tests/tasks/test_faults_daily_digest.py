@@ -15,7 +15,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 
 from tracker import models as m
-from tracker.notifications import daily_digest_send
+from tracker.reporting.daily_digest import daily_digest_send
 
 pytestmark = pytest.mark.faults
 

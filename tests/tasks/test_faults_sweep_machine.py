@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from tracker import models as m
-from tracker.flags import flags_rejudge
-from tracker.services.criteria import criterion_create
-from tracker.services.tasks import task_extend, task_return, task_submit
-from tracker.sweep import sweep_run
-from tracker.transitions import TRANSITIONS
+from tracker.assessment.cycle_services import criterion_create
+from tracker.assessment.task_services import task_extend, task_return, task_submit
+from tracker.assessment.transitions import TRANSITIONS
+from tracker.monitoring.flags import flags_rejudge
+from tracker.monitoring.sweep import sweep_run
 
 from .sweep_oracle import RANK, Oracle, utc
 

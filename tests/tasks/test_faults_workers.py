@@ -19,8 +19,8 @@ import pytest
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.services.webhooks import webhook_create
-from tracker.sweep import sweep_run
+from tracker.monitoring.sweep import sweep_run
+from tracker.notify.services import webhook_create
 
 from .fault_support import (
     HANDLE,

@@ -13,7 +13,7 @@ from django_celery_beat.models import PeriodicTask
 
 from config.celery import app
 from tracker import models as m
-from tracker.notifications import daily_digest_send
+from tracker.reporting.daily_digest import daily_digest_send
 
 pytestmark = pytest.mark.django_db
 schedule = importlib.import_module("tasks.migrations.0001_periodic_tasks")

@@ -9,10 +9,9 @@ from django.db import IntegrityError, transaction
 
 from tests.factories import CriterionFactory, CycleFactory, SchoolFactory, UnitFactory
 from tracker import models as m
+from tracker.assessment import task_services
+from tracker.assessment.cycle_services import criterion_create, criterion_update, cycle_activate, cycle_close
 from tracker.errors import InvalidState
-from tracker.services import tasks as task_services
-from tracker.services.criteria import criterion_create, criterion_update
-from tracker.services.cycles import cycle_activate, cycle_close
 
 pytestmark = pytest.mark.django_db
 
@@ -151,6 +150,33 @@ def test_criterion_due_edit_moves_only_tasks_without_their_own_due(district, tas
     event = m.Event.objects.get(type="criterion.updated")
     assert event.data["tasks_moved"] == 1
     assert event.cycle_id == district.cycle.pk
+
+
+def test_criterion_due_edit_records_a_due_moved_event_per_moved_task_caused_by_the_edit(district, task_a, task_b):
+    # given school B's task has its own due time
+    extended = datetime(2026, 7, 20, 16, 0, tzinfo=UTC)
+    task_services.task_extend(task=task_b, actor=district.supervisor, due_at=extended, reason="flood", now=NOW)
+    before = task_a.due_at
+    new_due = datetime(2026, 8, 31, 16, 0, tzinfo=UTC)
+    # when
+    criterion_update(actor=district.supervisor, criterion=district.criterion, changes={"due_at": new_due})
+    # then school A's task history explains its new deadline; school B's did not move
+    cause = m.Event.objects.get(type="criterion.updated")
+    moved = m.Event.objects.get(type="task.due_moved")
+    assert (moved.task_id, moved.school_id, moved.cycle_id) == (task_a.pk, district.school_a.pk, district.cycle.pk)
+    assert moved.actor_id == district.supervisor.pk
+    assert moved.pk > cause.pk
+    assert before == datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
+    assert moved.data == {"from_due_at": "2026-06-30T16:00:00Z", "due_at": "2026-08-31T16:00:00Z", "cause": cause.pk}
+    assert list(m.Task.objects.get(pk=task_a.pk).events.values_list("type", flat=True)) == ["task.due_moved"]
+    assert not m.Event.objects.filter(type="task.due_moved", task=task_b).exists()
+    # recorded for the history, not dispatched: nothing waits on it
+    assert not m.EventDispatch.objects.filter(event=moved).exists()
+
+
+def test_criterion_edit_of_other_fields_records_no_due_moved_event(district, task_a):
+    criterion_update(actor=district.supervisor, criterion=district.criterion, changes={"title": "New title"})
+    assert not m.Event.objects.filter(type="task.due_moved").exists()
 
 
 def test_criterion_due_edit_leaves_a_returned_tasks_rework_deadline(district, task_a):

@@ -24,12 +24,14 @@ from tests.factories import (
     UnitFactory,
 )
 from tests.samples import pdf_bytes
-from tracker import dashboards
 from tracker import models as m
-from tracker.events import event_record
-from tracker.services.cycles import cycle_activate
-from tracker.services.evidence import evidence_add
-from tracker.services.tasks import task_progress, task_submit
+from tracker import scope
+from tracker.assessment.cycle_services import cycle_activate
+from tracker.assessment.evidence_services import evidence_add
+from tracker.assessment.task_services import task_progress, task_submit
+from tracker.audit.events import event_record
+from tracker.reporting.overview import overview_schools, overview_units
+from tracker.reporting.school import criteria_overview, school_overview
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +265,7 @@ def without_school(row: dict) -> dict:
 
 
 def test_overview_rows_match_the_hand_computed_numbers(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
 
     assert [row["school"]["name"] for row in overview.rows] == list(EXPECTED)
     for row in overview.rows:
@@ -271,7 +273,7 @@ def test_overview_rows_match_the_hand_computed_numbers(province):
 
 
 def test_overview_totals_are_over_all_the_schools(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
 
     assert overview.totals == (
         {
@@ -291,7 +293,7 @@ def test_overview_totals_are_over_all_the_schools(province):
 
 
 def test_ties_in_score_and_on_time_rate_share_a_rank_and_are_listed_by_name(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
 
     ranks = [(row["rank"], row["school"]["name"][:2]) for row in overview.rows]
     # S3 and S4: 23 points, all on time -> both 1st; S1: 23 points, half on time -> 3rd (not 2nd).
@@ -299,7 +301,7 @@ def test_ties_in_score_and_on_time_rate_share_a_rank_and_are_listed_by_name(prov
 
 
 def test_on_time_rate_ranks_a_school_with_no_passed_deadline_last_among_equal_scores(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
     by_name = {row["school"]["name"][:2]: row for row in overview.rows}
 
     # S2 and S5 both score 0; S2 has an on-time rate (0.5), S5 none (null sorts last).
@@ -308,7 +310,7 @@ def test_on_time_rate_ranks_a_school_with_no_passed_deadline_last_among_equal_sc
 
 
 def test_before_any_deadline_on_time_rates_are_null_and_nothing_is_overdue(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=BEFORE_ANY_DEADLINE)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=BEFORE_ANY_DEADLINE)
 
     assert {row["on_time_rate"] for row in overview.rows} == {None}
     assert {row["overdue"] for row in overview.rows} == {0}
@@ -321,7 +323,7 @@ def test_before_any_deadline_on_time_rates_are_null_and_nothing_is_overdue(provi
 
 
 def test_a_district_root_sees_only_its_schools_and_totals(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.d11.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.d11.pk,), now=NOW)
 
     assert [row["school"]["name"][:2] for row in overview.rows] == ["S1", "S2"]
     assert [row["rank"] for row in overview.rows] == [1, 2]
@@ -331,7 +333,7 @@ def test_a_district_root_sees_only_its_schools_and_totals(province):
 
 
 def test_rollup_of_the_province_per_city_over_two_levels(province):
-    overview = dashboards.overview_units(cycle=province.cycle, unit=province.province, now=NOW)
+    overview = overview_units(cycle=province.cycle, unit=province.province, now=NOW)
 
     rows = {row["unit"]["name"]: row for row in overview.rows}
     assert [row["unit"]["name"] for row in overview.rows] == ["Zhoushan City", "Ningbo City"]
@@ -382,7 +384,7 @@ def test_rollup_of_the_province_per_city_over_two_levels(province):
 
 
 def test_rollup_of_a_city_per_district_includes_an_empty_district(province):
-    overview = dashboards.overview_units(cycle=province.cycle, unit=province.city1, now=NOW)
+    overview = overview_units(cycle=province.cycle, unit=province.city1, now=NOW)
 
     summary = [
         (row["unit"]["name"], row["schools"], row["tasks"], row["score"], row["on_time_rate"], row["rank"])
@@ -397,7 +399,7 @@ def test_rollup_of_a_city_per_district_includes_an_empty_district(province):
 
 
 def test_rollup_mixes_child_authorities_and_schools_directly_under_the_unit(province):
-    overview = dashboards.overview_units(cycle=province.cycle, unit=province.city2, now=NOW)
+    overview = overview_units(cycle=province.cycle, unit=province.city2, now=NOW)
 
     assert [(row["unit"]["name"], row["unit"]["kind"], row["schools"], row["score"]) for row in overview.rows] == [
         ("Haishu District", "authority", 1, 23.0),
@@ -406,7 +408,7 @@ def test_rollup_mixes_child_authorities_and_schools_directly_under_the_unit(prov
 
 
 def test_last_activity_counts_only_events_about_the_schools_tasks(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
     by_name = {row["school"]["name"][:2]: row for row in overview.rows}
 
     # S2's latest event is the flag opening on 03-31; its latest work on a task is the 02-28 submission.
@@ -426,9 +428,9 @@ def test_last_activity_follows_an_evidence_upload_into_the_school_row_and_every_
         now=datetime(2026, 3, 30, 2, 0, tzinfo=UTC),
     )
 
-    schools = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW).rows
-    cities = dashboards.overview_units(cycle=province.cycle, unit=province.province, now=NOW).rows
-    districts = dashboards.overview_units(cycle=province.cycle, unit=province.city1, now=NOW).rows
+    schools = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW).rows
+    cities = overview_units(cycle=province.cycle, unit=province.province, now=NOW).rows
+    districts = overview_units(cycle=province.cycle, unit=province.city1, now=NOW).rows
 
     def latest(rows: list[dict], key: str) -> dict:
         return {row[key]["name"].split()[0]: row["last_activity_at"] for row in rows}
@@ -450,8 +452,8 @@ def test_last_activity_follows_an_evidence_upload_into_the_school_row_and_every_
 
 def test_last_activity_is_read_from_the_tasks_not_from_the_event_log(province):
     with CaptureQueriesContext(connection) as queries:
-        dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
-        dashboards.overview_units(cycle=province.cycle, unit=province.province, now=NOW)
+        overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+        overview_units(cycle=province.cycle, unit=province.province, now=NOW)
 
     statements = " ".join(query["sql"] for query in queries)
     assert "tracker_task" in statements
@@ -459,7 +461,7 @@ def test_last_activity_is_read_from_the_tasks_not_from_the_event_log(province):
 
 
 def test_other_cycles_do_not_leak_into_the_overview(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
 
     assert province.outside_school.pk not in {row["school"]["id"] for row in overview.rows}
     assert overview.totals["tasks"] == 15
@@ -467,7 +469,7 @@ def test_other_cycles_do_not_leak_into_the_overview(province):
 
 # --- Access: who sees which schools ----------------------------------------------------------------------
 def roots_of(user, cycle) -> tuple[int, ...]:
-    return dashboards.dashboard_access(user=user, cycle_id=cycle.pk).roots
+    return scope.dashboard_access(user=user, cycle_id=cycle.pk).roots
 
 
 def test_roots_of_a_caller_at_or_above_the_cycle_authority_are_the_authority(province):
@@ -486,14 +488,14 @@ def test_roots_of_a_caller_below_the_cycle_authority_are_their_own_units(provinc
 
 
 def test_a_school_account_sees_the_cycle_but_has_no_roots(province):
-    access = dashboards.dashboard_access(user=province.s1_user, cycle_id=province.cycle.pk)
+    access = scope.dashboard_access(user=province.s1_user, cycle_id=province.cycle.pk)
 
     assert access.cycle == province.cycle
     assert access.roots == ()
 
 
 def test_another_provinces_supervisor_does_not_see_the_cycle(province):
-    access = dashboards.dashboard_access(user=province.outside_supervisor, cycle_id=province.cycle.pk)
+    access = scope.dashboard_access(user=province.outside_supervisor, cycle_id=province.cycle.pk)
 
     assert access.cycle is None
 
@@ -521,14 +523,14 @@ def test_dashboard_access_sees_exactly_the_cycles_scope_makes_visible(province, 
     for user in users:
         for cycle in cycles:
             expected = scope.cycles_visible(user).filter(pk=cycle.pk).exists()
-            access = dashboards.dashboard_access(user=user, cycle_id=cycle.pk)
+            access = scope.dashboard_access(user=user, cycle_id=cycle.pk)
             assert (access.cycle is not None) == expected, (user, cycle.authority)
-    assert dashboards.dashboard_access(user=superuser, cycle_id=10**9).cycle is None
+    assert scope.dashboard_access(user=superuser, cycle_id=10**9).cycle is None
 
 
 # --- Criteria ----------------------------------------------------------------------------------------------
 def test_criteria_view_matches_the_hand_computed_numbers(province):
-    rows = dashboards.criteria_overview(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    rows = criteria_overview(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
 
     summary = {
         row["criterion"]["code"]: (
@@ -560,7 +562,7 @@ def test_criteria_view_matches_the_hand_computed_numbers(province):
 
 
 def test_criteria_view_of_a_district_counts_only_its_schools(province):
-    rows = dashboards.criteria_overview(cycle=province.cycle, roots=(province.d11.pk,), now=NOW)
+    rows = criteria_overview(cycle=province.cycle, roots=(province.d11.pk,), now=NOW)
 
     k1 = rows[0]
     assert (k1["tasks"], k1["approved"], k1["submitted"], k1["average_score"]) == (2, 1, 1, 8.0)
@@ -586,7 +588,7 @@ def test_school_view_lists_counts_overdue_tasks_due_soon_flag_and_open_urges(pro
     )
     now = datetime(2026, 6, 20, tzinfo=UTC)
 
-    view = dashboards.school_overview(cycle=province.cycle, school=province.s2, now=now)
+    view = school_overview(cycle=province.cycle, school=province.s2, now=now)
 
     assert view["counts"] == {
         "tasks": 3,
@@ -608,7 +610,7 @@ def test_school_view_lists_counts_overdue_tasks_due_soon_flag_and_open_urges(pro
 
 
 def test_school_view_score_and_rates(province):
-    view = dashboards.school_overview(cycle=province.cycle, school=province.s1, now=NOW)
+    view = school_overview(cycle=province.cycle, school=province.s1, now=NOW)
 
     assert (view["score"], view["completion_rate"], view["on_time_rate"]) == (23.0, 2 / 3, 0.5)
     assert view["flag"] is None  # S1's flag is resolved
@@ -635,11 +637,11 @@ def test_query_count_does_not_depend_on_the_number_of_schools(db, selector):
         cycle, bureau = district_of(n)
         with CaptureQueriesContext(connection) as queries:
             if selector == "schools":
-                result = dashboards.overview_schools(cycle=cycle, roots=(bureau.pk,), now=NOW).rows
+                result = overview_schools(cycle=cycle, roots=(bureau.pk,), now=NOW).rows
             elif selector == "units":
-                result = dashboards.overview_units(cycle=cycle, unit=bureau, now=NOW).rows
+                result = overview_units(cycle=cycle, unit=bureau, now=NOW).rows
             else:
-                result = dashboards.criteria_overview(cycle=cycle, roots=(bureau.pk,), now=NOW)
+                result = criteria_overview(cycle=cycle, roots=(bureau.pk,), now=NOW)
         assert len(result) == (n if selector != "criteria" else 4)
         counts.append(len(queries))
     # One statement, and (PostgreSQL) the two that set and restore its session settings, in a savepoint.
@@ -663,10 +665,10 @@ def test_the_json_the_database_builds_equals_the_rows_shaped_in_python(province,
 
     def both(**kwargs):
         if rollup_of is None:
-            select = dashboards.overview_schools
+            select = overview_schools
             kwargs["roots"] = (province.province.pk,)
         else:
-            select = dashboards.overview_units
+            select = overview_units
             kwargs["unit"] = getattr(province, rollup_of)
         return [select(cycle=province.cycle, now=now, as_json=as_json, **kwargs) for as_json in (True, False)]
 
@@ -679,7 +681,7 @@ def test_the_json_the_database_builds_equals_the_rows_shaped_in_python(province,
 
 
 def test_an_empty_scope_has_zero_totals_and_no_rows(province):
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.empty_district.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.empty_district.pk,), now=NOW)
 
     assert overview.rows == []
     assert overview.totals == {
@@ -700,7 +702,7 @@ def test_an_empty_scope_has_zero_totals_and_no_rows(province):
 def test_max_score_of_a_school_missing_a_task_counts_only_its_criteria(province):
     m.Task.objects.filter(school=province.s5, criterion=province.k2).delete()
 
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
 
     s5 = next(row for row in overview.rows if row["school"]["id"] == province.s5.pk)
     assert (s5["tasks"], s5["max_score"]) == (2, 20.0)  # K1 (10) + K3 (10), not K2 (20)
@@ -713,13 +715,11 @@ def test_names_that_need_escaping_survive_the_json_built_by_the_database(provinc
     UnitFactory(name=hostile.replace("S9", "District 9"), parent=province.province)
 
     if rolled_up:
-        overview = dashboards.overview_units(cycle=province.cycle, unit=province.province, now=NOW, as_json=True)
+        overview = overview_units(cycle=province.cycle, unit=province.province, now=NOW, as_json=True)
         names = {row["unit"]["name"] for row in overview.rows}
         expected = hostile.replace("S9", "District 9")
     else:
-        overview = dashboards.overview_schools(
-            cycle=province.cycle, roots=(province.province.pk,), now=NOW, as_json=True
-        )
+        overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW, as_json=True)
         names = {row["school"]["name"] for row in overview.rows}
         expected = hostile
 

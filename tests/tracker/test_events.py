@@ -19,8 +19,8 @@ from django.db import DatabaseError, connection, transaction
 
 from tests.factories import EvidenceFactory
 from tracker import models as m
-from tracker.events import GENESIS_HASH, canonical, event_record, events_verify
-from tracker.services import tasks as task_services
+from tracker.assessment import task_services
+from tracker.audit.events import GENESIS_HASH, canonical, event_record, events_verify
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -182,9 +182,8 @@ def test_update_and_delete_on_events_are_refused_by_the_database(district, task_
     _history(district, task_a)
     event = m.Event.objects.order_by("id").first()
     m.EventDispatch.objects.filter(event=event).delete()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [event.pk])
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [event.pk])
     assert m.Event.objects.filter(pk=event.pk, hash=event.hash).exists()
 
 

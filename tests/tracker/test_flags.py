@@ -10,12 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.events import events_verify
-from tracker.flags import Thresholds, flags_judge
-from tracker.handlers import event_handle
-from tracker.services.criteria import criterion_create, criterion_update
-from tracker.services.tasks import task_submit
-from tracker.sweep import sweep_run
+from tracker.assessment.cycle_services import criterion_create, criterion_update
+from tracker.assessment.task_services import task_submit
+from tracker.audit.dispatch import event_handle
+from tracker.audit.events import events_verify
+from tracker.monitoring.flags import Thresholds, flags_judge
+from tracker.monitoring.sweep import sweep_run
 
 pytestmark = pytest.mark.django_db
 

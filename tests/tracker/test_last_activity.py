@@ -16,11 +16,9 @@ import pytest
 from tests.factories import CriterionFactory, EvidenceFactory, SchoolFactory
 from tests.samples import pdf_bytes
 from tracker import models as m
+from tracker.assessment import evidence_services, task_services
+from tracker.assessment.cycle_services import criterion_create, cycle_activate
 from tracker.errors import EvidenceRequired, InvalidTransition
-from tracker.services import evidence as evidence_services
-from tracker.services import tasks as task_services
-from tracker.services.criteria import criterion_create
-from tracker.services.cycles import cycle_activate
 
 pytestmark = pytest.mark.django_db
 

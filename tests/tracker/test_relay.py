@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from tracker import models as m
-from tracker.relay import events_relay
-from tracker.services.tasks import task_start
+from tracker.assessment.task_services import task_start
+from tracker.audit.relay import events_relay
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker import models as m
-from tracker.services.tasks import task_extend, task_progress
-from tracker.sweep import sweep_run
+from tracker.assessment.task_services import task_extend, task_progress
+from tracker.monitoring.sweep import sweep_run
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ import pytest
 
 from tests.factories import EvidenceFactory
 from tracker import models as m
+from tracker.assessment import task_services
+from tracker.assessment.scoring import days_late, late_penalty, score_compute
 from tracker.errors import ValidationFailed
-from tracker.scoring import days_late, late_penalty, score_compute
-from tracker.services import tasks as task_services
 
 D = Decimal
 DUE = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)  # the CriterionFactory's due_at
@@ -158,7 +158,7 @@ def test_extension_after_submission_does_not_change_the_late_penalty(district, t
 
 @pytest.mark.django_db
 def test_criterion_due_edit_after_submission_does_not_change_the_late_penalty(district, task_a):
-    from tracker.services.criteria import criterion_update
+    from tracker.assessment.cycle_services import criterion_update
 
     _submit(district, task_a, at=DUE + DAY)
     criterion_update(actor=district.supervisor, criterion=district.criterion, changes={"due_at": DUE + 9 * DAY})

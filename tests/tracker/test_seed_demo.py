@@ -10,8 +10,8 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from tracker import models as m
+from tracker.audit.events import events_verify
 from tracker.demo.catalogue import CATEGORIES
-from tracker.events import events_verify
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from celery import current_app
 
 from tests.factories import CriterionFactory, CycleFactory, SchoolFactory, UnitFactory
 from tests.tracker.test_dashboards import NOW, Province, build_province
-from tracker import dashboards
 from tracker import models as m
-from tracker.services.cycles import cycle_activate, cycle_close
-from tracker.services.snapshots import snapshots_take
+from tracker.assessment.cycle_services import cycle_activate, cycle_close
+from tracker.reporting.overview import overview_schools
+from tracker.reporting.snapshots import snapshots_take
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_a_snapshot_records_each_schools_counts_as_the_overview_computes_them(pr
 
     # 5 schools of the province cycle + 1 of the other province's cycle.
     assert written == 6
-    overview = dashboards.overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
+    overview = overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW)
     by_school = {s.school_id: s for s in m.DailySnapshot.objects.filter(cycle=province.cycle)}
     assert len(by_school) == 5
     for row in overview.rows:

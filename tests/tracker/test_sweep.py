@@ -17,10 +17,9 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import MembershipFactory, SchoolFactory
 from tracker import models as m
-from tracker.events import events_verify
-from tracker.services.criteria import criterion_create
-from tracker.services.cycles import cycle_activate
-from tracker.sweep import sweep_run
+from tracker.assessment.cycle_services import criterion_create, cycle_activate
+from tracker.audit.events import events_verify
+from tracker.monitoring.sweep import sweep_run
 
 DUE = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
 D = timedelta(days=1)

@@ -11,9 +11,9 @@ from django.db import connection
 
 from tests.factories import EvidenceFactory
 from tracker import models as m
+from tracker.assessment import task_services
+from tracker.assessment.transitions import TRANSITIONS, allowed_actions
 from tracker.errors import EvidenceRequired, InvalidTransition
-from tracker.services import tasks as task_services
-from tracker.transitions import TRANSITIONS, allowed_actions
 
 pytestmark = pytest.mark.django_db
 

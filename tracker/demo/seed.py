@@ -19,13 +19,14 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..events import events_imported
-from ..models import Criterion, Cycle, Role, Task, TaskStatus, Unit, UnitKind
-from ..services.accounts import account_create
-from ..services.criteria import criterion_create
-from ..services.cycles import cycle_activate, cycle_create
-from ..services.evidence import evidence_add
-from ..services.tasks import task_approve, task_progress, task_return, task_start, task_submit
+from tracker.assessment.cycle_services import criterion_create, cycle_activate, cycle_create
+from tracker.assessment.evidence_services import evidence_add
+from tracker.assessment.models import Criterion, Cycle, Task, TaskStatus
+from tracker.assessment.task_services import task_approve, task_progress, task_return, task_start, task_submit
+from tracker.audit.events import events_imported
+from tracker.org.models import Role, Unit, UnitKind
+from tracker.org.services import account_create
+
 from .catalogue import BUREAU, CRITERIA, SCHOOLS
 
 DEMO_PASSWORD = "qinglian-demo"

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from tracker.sweep import sweep_run
+from tracker.monitoring.sweep import sweep_run
 
 
 class Command(BaseCommand):

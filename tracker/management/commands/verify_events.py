@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from tracker.events import events_verify
+from tracker.audit.events import events_verify
 
 
 class Command(BaseCommand):

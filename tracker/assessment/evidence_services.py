@@ -1,0 +1,124 @@
+"""Evidence files of a task: stored under a random name, hashed, typed by content, never after submission."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tracker.audit.types import Actor, EventType
+from tracker.errors import FileTooLarge, InvalidState, UnsupportedFileType
+
+from .filetypes import CONTENT_TYPES, EXTENSIONS, sniff
+from .models import Evidence, Task
+from .rules import is_open
+from .task_events import task_event_record
+
+CHUNK = 64 * 1024
+
+
+def evidence_path(evidence: Evidence) -> Path:
+    """Where the bytes live: a random name under MEDIA_ROOT, never derived from user input."""
+    return Path(settings.MEDIA_ROOT) / "evidence" / evidence.stored_name[:2] / evidence.stored_name
+
+
+def display_filename(name: str, kind: str) -> str:
+    """A name safe to show and to put in Content-Disposition: no paths, controls or double extensions."""
+    base = os.path.basename(name.replace("\\", "/"))  # noqa: PTH119 - "a/b/" must give "", as os.path does
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    stem = base.split(".")[0][:100] or "evidence"
+    return stem + EXTENSIONS[kind]
+
+
+def _touch(task: Task, now: datetime) -> None:
+    """An upload or a deletion is activity on the task (the row the caller holds locked)."""
+    task.last_activity_at = now
+    task.save(update_fields=["last_activity_at", "updated_at"])
+
+
+@transaction.atomic
+def evidence_add(
+    *, task: Task | int, actor: Actor, file: IO[bytes], filename: str, size: int, now: datetime | None = None
+) -> Evidence:
+    """Store an uploaded file for a task that has not been submitted yet."""
+    now = now or timezone.now()
+    if size > settings.EVIDENCE_MAX_BYTES:
+        raise FileTooLarge(f"the file is {size} bytes; the limit is {settings.EVIDENCE_MAX_BYTES}")
+    kind = sniff(file)
+    if kind is None or kind not in settings.EVIDENCE_ALLOWED_TYPES:
+        allowed = ", ".join(settings.EVIDENCE_ALLOWED_TYPES)
+        raise UnsupportedFileType(f"the file's content is not an allowed type ({allowed})")
+    pk = task if isinstance(task, int) else task.pk
+    task = Task.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=pk)
+    if not is_open(task.status):
+        raise InvalidState(
+            f"evidence can be added only before submitting (the task is {task.status})", status=task.status
+        )
+    evidence = Evidence(
+        task=task,
+        filename=display_filename(filename, kind),
+        content_type=CONTENT_TYPES[kind],
+        uploaded_by=actor,
+        uploaded_at=now,
+        size=0,
+        sha256="",
+    )
+    path = evidence_path(evidence)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    written = 0
+    file.seek(0)
+    with path.open("xb") as out:
+        while chunk := file.read(CHUNK):
+            written += len(chunk)
+            if written > settings.EVIDENCE_MAX_BYTES:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise FileTooLarge(f"the file exceeds the limit of {settings.EVIDENCE_MAX_BYTES} bytes")
+            digest.update(chunk)
+            out.write(chunk)
+    evidence.size = written
+    evidence.sha256 = digest.hexdigest()
+    try:
+        evidence.save()
+        _touch(task, now)
+        task_event_record(
+            task,
+            type=EventType.EVIDENCE_UPLOADED,
+            subject=evidence,
+            actor=actor,
+            now=now,
+            data={
+                "filename": evidence.filename,
+                "size": written,
+                "sha256": evidence.sha256,
+                "content_type": evidence.content_type,
+            },
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return evidence
+
+
+@transaction.atomic
+def evidence_delete(*, evidence: Evidence, actor: Actor, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    task = Task.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=evidence.task_id)
+    if not is_open(task.status):
+        raise InvalidState(
+            f"evidence can be deleted only before submitting (the task is {task.status})", status=task.status
+        )
+    path = evidence_path(evidence)
+    data = {"filename": evidence.filename, "sha256": evidence.sha256, "evidence": evidence.pk}
+    _touch(task, now)
+    task_event_record(task, type=EventType.EVIDENCE_DELETED, subject=evidence, actor=actor, now=now, data=data)
+    evidence.delete()
+    transaction.on_commit(lambda: path.unlink(missing_ok=True))

@@ -1,0 +1,149 @@
+"""Assessment: cycles, their criteria, the task each criterion becomes for each school, evidence.
+
+Stored: what happened (times, actors, choices). Derived at read time (tracker.assessment.rules): open,
+overdue, days overdue.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from tracker.org.models import Unit
+
+
+class CycleStatus(models.TextChoices):
+    DRAFT = "draft", "draft"
+    ACTIVE = "active", "active"
+    CLOSED = "closed", "closed"
+
+
+class Cycle(models.Model):
+    authority = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="cycles")
+    name = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    status = models.CharField(max_length=16, choices=CycleStatus.choices, default=CycleStatus.DRAFT)
+    # Per-cycle overrides of settings.TRACKER thresholds; null = the setting.
+    warning_overdue_tasks = models.PositiveIntegerField(null=True, blank=True)
+    critical_overdue_tasks = models.PositiveIntegerField(null=True, blank=True)
+    critical_days_overdue = models.PositiveIntegerField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="cycle_dates_ordered")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Criterion(models.Model):
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="criteria")
+    code = models.CharField(max_length=32)
+    title = models.CharField(max_length=300)
+    category = models.CharField(max_length=100)
+    requirement = models.TextField(blank=True, default="")
+    due_at = models.DateTimeField()
+    max_score = models.DecimalField(max_digits=7, decimal_places=2)
+    min_evidence = models.PositiveIntegerField(default=1)
+    # [{"code": "D1", "description": "...", "points": "2"}]
+    deduction_rules = models.JSONField(default=list, blank=True)
+    late_penalty_per_day = models.DecimalField(max_digits=7, decimal_places=2, default=0)
+    late_penalty_cap = models.DecimalField(max_digits=7, decimal_places=2, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "code"], name="criterion_code_unique_in_cycle"),
+            models.CheckConstraint(condition=Q(max_score__gte=0), name="criterion_max_score_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+class TaskStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "not started"
+    IN_PROGRESS = "in_progress", "in progress"
+    SUBMITTED = "submitted", "submitted"
+    RETURNED = "returned", "returned"
+    APPROVED = "approved", "approved"
+
+
+class Task(models.Model):
+    """The responsibility task a criterion becomes for one school."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="tasks")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="tasks")
+    school = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="tasks")
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED)
+    # The due time in force. It follows the criterion's until an extend or a return with a rework
+    # deadline gives the task its own (has_own_due); stored so that deadline queries use an index.
+    due_at = models.DateTimeField()
+    has_own_due = models.BooleanField(default=False)
+    progress = models.PositiveSmallIntegerField(default=0)
+    note = models.TextField(blank=True, default="")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # The due_at in force at the latest submission: on-time rate and late penalty are judged on it.
+    submitted_due_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    score = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    deductions = models.JSONField(default=list, blank=True)
+    late_penalty = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    review_comment = models.TextField(blank=True, default="")
+    return_reason = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+    # When the latest thing happened to the task (a transition, an evidence upload or deletion), as the
+    # `now` of the service that did it; NULL until the school first acts. The dashboards' last activity.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "criterion"], name="task_one_per_school_criterion"),
+            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=100), name="task_progress_0_100"),
+            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__gte=0), name="task_score_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["cycle", "school", "status"]),
+            models.Index(fields=["cycle", "criterion"]),
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["criterion", "has_own_due"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk} ({self.school_id}/{self.criterion_id})"
+
+
+def evidence_storage_name() -> str:
+    return uuid.uuid4().hex
+
+
+class Evidence(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="evidence")
+    filename = models.CharField(max_length=255)  # shown to people only; never used on disk
+    stored_name = models.CharField(max_length=64, unique=True, default=evidence_storage_name, editable=False)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name_plural = "evidence"
+
+    def __str__(self) -> str:
+        return self.filename

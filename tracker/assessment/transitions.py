@@ -1,0 +1,49 @@
+"""The one table of allowed task transitions (CONTRACT section 2): the law of the task workflow.
+
+Services take the target status from it, the API takes the role that may act from it, and a refused
+transition's `allowed` list comes from it. Nothing else says which role does what to a task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tracker.org.models import Role
+
+from .models import TaskStatus
+
+S = TaskStatus
+
+
+class TaskAction(StrEnum):
+    START = "start"
+    PROGRESS = "progress"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    RETURN = "return"
+    EXTEND = "extend"
+
+
+@dataclass(frozen=True)
+class Transition:
+    role: str
+    sources: frozenset[str]
+    target: str | None  # None: the status does not change (extend)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    TaskAction.START: Transition(Role.SCHOOL, frozenset({S.NOT_STARTED, S.RETURNED}), S.IN_PROGRESS),
+    TaskAction.PROGRESS: Transition(Role.SCHOOL, frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.RETURNED}), S.IN_PROGRESS),
+    TaskAction.SUBMIT: Transition(Role.SCHOOL, frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.RETURNED}), S.SUBMITTED),
+    TaskAction.APPROVE: Transition(Role.SUPERVISOR, frozenset({S.SUBMITTED}), S.APPROVED),
+    TaskAction.RETURN: Transition(Role.SUPERVISOR, frozenset({S.SUBMITTED}), S.RETURNED),
+    TaskAction.EXTEND: Transition(
+        Role.SUPERVISOR, frozenset({S.NOT_STARTED, S.IN_PROGRESS, S.SUBMITTED, S.RETURNED}), None
+    ),
+}
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions the table allows from `status`, in table order."""
+    return [str(action) for action, t in TRANSITIONS.items() if status in t.sources]

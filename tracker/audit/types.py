@@ -1,0 +1,52 @@
+"""The names of everything the event log records, and who may be recorded as acting."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeAlias
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+# Whoever performs a write: a signed-in user; None (or an anonymous user) when the system acts
+# (the sweep, the demo seed, a management command). Events record None for both.
+Actor: TypeAlias = AbstractBaseUser | AnonymousUser | None
+
+
+class EventType(StrEnum):
+    """Every event type; the value is what `Event.type` stores (and what the API shows)."""
+
+    UNIT_CREATED = "unit.created"
+    UNIT_UPDATED = "unit.updated"
+    ACCOUNT_CREATED = "account.created"
+    ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_PASSWORD_CHANGED = "account.password_changed"
+
+    CYCLE_CREATED = "cycle.created"
+    CYCLE_UPDATED = "cycle.updated"
+    CYCLE_ACTIVATED = "cycle.activated"
+    CYCLE_CLOSED = "cycle.closed"
+    CRITERION_CREATED = "criterion.created"
+    CRITERION_UPDATED = "criterion.updated"
+
+    TASK_STARTED = "task.started"
+    TASK_PROGRESSED = "task.progressed"
+    TASK_SUBMITTED = "task.submitted"
+    TASK_APPROVED = "task.approved"
+    TASK_RETURNED = "task.returned"
+    TASK_EXTENDED = "task.extended"
+    # A criterion (or cycle) change moved the task's due time; `data.cause` is that change's event id.
+    TASK_DUE_MOVED = "task.due_moved"
+    EVIDENCE_UPLOADED = "evidence.uploaded"
+    EVIDENCE_DELETED = "evidence.deleted"
+
+    FLAG_OPENED = "flag.opened"
+    FLAG_ESCALATED = "flag.escalated"
+    FLAG_SEVERITY_CHANGED = "flag.severity_changed"
+    FLAG_RESOLVED = "flag.resolved"
+    URGE_CREATED = "urge.created"
+    URGE_RESPONDED = "urge.responded"
+
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"

@@ -1,0 +1,62 @@
+"""The monitoring context's event handlers: judge a school again when its tasks change, a cycle again
+when its deadlines or thresholds change, and tell a school it was urged. Registered at app ready
+(tracker.apps); each is idempotent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from tracker.audit.models import Event
+from tracker.audit.registry import handles
+from tracker.audit.types import EventType
+from tracker.notify.models import NotificationKind
+from tracker.notify.services import event_school_notify_rendered
+
+from .flags import flags_rejudge
+from .models import Urge
+
+THRESHOLD_FIELDS = {"warning_overdue_tasks", "critical_overdue_tasks", "critical_days_overdue"}
+
+
+def _judged_at(event: Event) -> datetime:
+    # As of the event, or of now if it is handled late (relay): a late judgement must not be stale.
+    return max(event.occurred_at, timezone.now())
+
+
+@handles(
+    EventType.TASK_STARTED,
+    EventType.TASK_PROGRESSED,
+    EventType.TASK_SUBMITTED,
+    EventType.TASK_APPROVED,
+    EventType.TASK_RETURNED,
+    EventType.TASK_EXTENDED,
+)
+def rejudge_school(event: Event) -> None:
+    flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id, school_ids=[event.school_id])
+
+
+@handles(EventType.CRITERION_CREATED, EventType.CRITERION_UPDATED, EventType.CYCLE_ACTIVATED, EventType.CYCLE_UPDATED)
+def rejudge_cycle(event: Event) -> None:
+    changed = event.data.get("changed", {})
+    if event.type == EventType.CRITERION_UPDATED and "due_at" not in changed:
+        return
+    if event.type == EventType.CYCLE_UPDATED and not THRESHOLD_FIELDS & set(changed):
+        return
+    flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id)
+
+
+@handles(EventType.URGE_CREATED)
+def notify_urge(event: Event) -> None:
+    """An urge reaches every school account, in its language; once per event (a unique key)."""
+    urge = Urge.objects.select_related("cycle__authority", "school").filter(pk=event.subject_id).first()
+    if urge is None:
+        return
+    ctx = {
+        "authority": urge.cycle.authority.name,
+        "school": urge.school.name,
+        "respond_by": urge.respond_by,
+        "message": urge.message,
+    }
+    event_school_notify_rendered(event=event, kind=NotificationKind.URGE, ctx=ctx)

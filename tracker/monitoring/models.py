@@ -1,0 +1,90 @@
+"""Monitoring: schools fallen behind (flags), urges to them, and the reminders the sweep decides."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from tracker.assessment.models import Cycle, Task
+from tracker.notify.models import NotificationKind
+from tracker.org.models import Unit
+
+
+class FlagSeverity(models.TextChoices):
+    WARNING = "warning", "warning"
+    CRITICAL = "critical", "critical"
+
+
+class Flag(models.Model):
+    """A school fallen behind in a cycle. At most one open flag per school x cycle."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="flags")
+    school = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="flags")
+    severity = models.CharField(max_length=16, choices=FlagSeverity.choices)
+    overdue_count = models.PositiveIntegerField(default=0)
+    max_days_overdue = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField()
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "school"],
+                condition=Q(resolved_at__isnull=True),
+                name="flag_one_open_per_school_cycle",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity} flag {self.school_id}/{self.cycle_id}"
+
+
+class Reminder(models.Model):
+    """A reminder decided by a sweep. Recorded under a unique key before anything is sent: exactly once."""
+
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
+    flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
+    urge = models.ForeignKey("Urge", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
+    # Days relative to due_at: -7, -1 (due_soon), 0, 3, 6 (overdue), 7 (escalation); 0 for flags and urges.
+    stage = models.IntegerField(default=0)
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "kind", "stage", "due_at"],
+                condition=Q(task__isnull=False),
+                name="reminder_once_per_task",
+            ),
+            models.UniqueConstraint(
+                fields=["flag", "kind"], condition=Q(flag__isnull=False), name="reminder_once_per_flag"
+            ),
+            models.UniqueConstraint(
+                fields=["urge", "kind"], condition=Q(urge__isnull=False), name="reminder_once_per_urge"
+            ),
+        ]
+
+
+class Urge(models.Model):
+    """A supervisor's formal notice to a lagging school, which the school must answer."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="urges")
+    school = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="urges")
+    message = models.TextField()
+    respond_by = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    response = models.TextField(blank=True, default="")
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["cycle", "school", "created_at"])]

@@ -1,0 +1,129 @@
+"""Writes of the notify context: webhooks (create, change, remove) and reading notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tracker.audit.events import event_record
+from tracker.audit.models import Event
+from tracker.audit.types import Actor, EventType
+from tracker.errors import ValidationFailed
+from tracker.org.models import Unit, UnitKind
+from tracker.org.selectors import school_accounts, school_members
+from tracker.updates import model_update
+
+from .deliveries import event_deliveries_create
+from .models import Notification, Webhook
+from .texts import render
+from .webhook_http import UnsafeTarget, secret_generate, target_check
+
+WEBHOOK_UPDATABLE = ("url", "secret", "active")
+
+
+def _check_url(url: str) -> str:
+    try:
+        target_check(url)
+    except UnsafeTarget as exc:
+        raise ValidationFailed(str(exc), field="url") from exc
+    return url
+
+
+@transaction.atomic
+def webhook_create(*, actor: Actor, unit: Unit, url: str, secret: str = "", active: bool = True) -> Webhook:
+    webhook = Webhook.objects.create(unit=unit, url=_check_url(url), secret=secret or secret_generate(), active=active)
+    event_record(
+        type=EventType.WEBHOOK_CREATED,
+        subject=webhook,
+        actor=actor,
+        school=unit if unit.kind == UnitKind.SCHOOL else None,
+        data={"unit": unit.pk, "url": url, "active": active},
+    )
+    return webhook
+
+
+@transaction.atomic
+def webhook_update(*, actor: Actor, webhook: Webhook, changes: dict[str, Any]) -> Webhook:
+    webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
+    if "url" in changes:
+        _check_url(changes["url"])
+    changed = model_update(instance=webhook, fields=WEBHOOK_UPDATABLE, data=changes)
+    if changed:
+        shown = {k: ("(rotated)" if k == "secret" else v) for k, v in changed.items()}
+        event_record(type=EventType.WEBHOOK_UPDATED, subject=webhook, actor=actor, data={"changed": shown})
+    return webhook
+
+
+@transaction.atomic
+def webhook_delete(*, actor: Actor, webhook: Webhook) -> None:
+    event_record(
+        type=EventType.WEBHOOK_DELETED,
+        subject=webhook,
+        actor=actor,
+        data={"unit": webhook.unit_id, "url": webhook.url},
+    )
+    webhook.delete()
+
+
+def notification_read(*, notification: Notification, actor: Actor, now: datetime | None = None) -> Notification:
+    """Idempotent: the first read time stays."""
+    now = now or timezone.now()
+    if notification.read_at is None:
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+        notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+def notifications_read_all(*, actor: Actor, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=now)
+
+
+# --- Notifications of events (run by event handlers; once per recipient x event x kind) ----------------
+def event_school_notify(*, event: Event, kind: str, title: str, body: str) -> int:
+    """Notify every account of the event's school with one fixed text."""
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=user,
+                kind=kind,
+                title=title,
+                body=body,
+                task=event.task,
+                school=event.school,
+                cycle=event.cycle,
+                event=event,
+                created_at=event.occurred_at,
+            )
+            for user in school_accounts(event.school_id)
+        ],
+        ignore_conflicts=True,
+    )
+    return len(created)
+
+
+def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
+    """Notify every account of the event's school in its own language, and the school's webhooks."""
+    rows = []
+    for user_id, language in school_members(event.school_id):
+        title, body = render(kind, ctx, language)
+        rows.append(
+            Notification(
+                recipient_id=user_id,
+                kind=kind,
+                title=title[:300],
+                body=body,
+                school_id=event.school_id,
+                cycle_id=event.cycle_id,
+                event=event,
+                created_at=event.occurred_at,
+            )
+        )
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    title, body = render(kind, ctx, settings.LANGUAGE_CODE)
+    event_deliveries_create(event=event, kind=kind, title=title, body=body)
+    return len(rows)

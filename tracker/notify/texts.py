@@ -1,0 +1,89 @@
+"""Texts of notifications in the recipient's language (Membership.language, else LANGUAGE_CODE)."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from .models import NotificationKind
+
+K = NotificationKind
+
+SUPPORTED = {code for code, _name in settings.LANGUAGES}
+
+KIND_LABELS = {
+    K.DUE_SOON: gettext_noop("due soon"),
+    K.OVERDUE: gettext_noop("overdue"),
+    K.ESCALATION: gettext_noop("escalation"),
+    K.FLAG_OPENED: gettext_noop("flag opened"),
+    K.FLAG_CRITICAL: gettext_noop("flag critical"),
+    K.URGE: gettext_noop("urge"),
+    K.URGE_OVERDUE: gettext_noop("urge answer overdue"),
+    K.RETURNED: gettext_noop("returned"),
+    K.APPROVED: gettext_noop("approved"),
+}
+
+
+def language_of(code: str | None) -> str:
+    """A language we have texts for: the recipient's where known, else the site's."""
+    code = (code or "").lower()
+    if code in SUPPORTED:
+        return code
+    if code.split("-")[0] == "zh":
+        return "zh-hans"
+    if code.split("-")[0] == "en":
+        return "en"
+    return settings.LANGUAGE_CODE
+
+
+def _when(value: datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# (title, body) of each kind, with %(name)s placeholders filled from the notification's context.
+TEMPLATES: dict[str, tuple[str, str]] = {
+    K.DUE_SOON: (gettext_noop("%(code)s %(criterion)s: due within %(days)s day(s), by %(due_at)s"), ""),
+    K.OVERDUE: (gettext_noop("%(code)s %(criterion)s: %(days)s day(s) overdue (due %(due_at)s)"), ""),
+    K.ESCALATION: (
+        gettext_noop("%(school)s: %(code)s %(criterion)s is %(days)s day(s) overdue"),
+        gettext_noop("Please follow up with the school."),
+    ),
+    K.FLAG_OPENED: (gettext_noop("%(school)s has fallen behind: %(count)s overdue task(s)"), ""),
+    K.FLAG_CRITICAL: (
+        gettext_noop("%(school)s is critically behind: %(count)s overdue task(s), the oldest %(days)s day(s) overdue"),
+        "",
+    ),
+    K.URGE: (gettext_noop("Urge from %(authority)s: please answer by %(respond_by)s"), "%(message)s"),
+    K.URGE_OVERDUE: (
+        gettext_noop("Your answer to the urge of %(created_at)s is overdue (due %(respond_by)s)"),
+        "%(message)s",
+    ),
+}
+
+
+@functools.lru_cache(maxsize=256)
+def translated(msgid: str, language: str) -> str:
+    """One translation lookup per text and language, not per notification (a sweep renders 10^5)."""
+    if not msgid:
+        return ""
+    with translation.override(language):
+        return _(msgid)
+
+
+def render(kind: str, ctx: dict[str, Any], language: str | None) -> tuple[str, str]:
+    """(title, body) of a notification in the given language."""
+    if kind not in TEMPLATES:
+        return kind, ""
+    language = language_of(language)
+    c = dict(ctx)
+    for key in ("due_at", "respond_by", "created_at"):
+        if key in c:
+            c[key] = _when(c[key])
+    title, body = TEMPLATES[kind]
+    return translated(title, language) % c, translated(body, language) % c

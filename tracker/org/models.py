@@ -1,0 +1,52 @@
+"""Org: the unit tree (authorities and schools) and who holds which role where."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class UnitKind(models.TextChoices):
+    AUTHORITY = "authority", "authority"
+    SCHOOL = "school", "school"
+
+
+class Unit(models.Model):
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=UnitKind.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["parent", "kind"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    SUPERVISOR = "supervisor", "supervisor"
+    INSPECTOR = "inspector", "inspector"
+    SCHOOL = "school", "school"
+
+
+# The roles that see every unit under their authority (the others see their own school).
+AUTHORITY_ROLES = (Role.SUPERVISOR, Role.INSPECTOR)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    # The language of e-mail digests for this person ("where known").
+    language = models.CharField(max_length=16, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique")]
+        indexes = [models.Index(fields=["unit", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} @ {self.unit}"

@@ -1,0 +1,131 @@
+"""Writes of the org context: units and accounts. Each records its event in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from tracker.audit.events import event_record
+from tracker.audit.types import Actor, EventType
+from tracker.errors import ValidationFailed
+from tracker.updates import model_update
+
+from .models import Membership, Role, Unit, UnitKind
+from .tree import descendant_ids
+
+User = get_user_model()
+
+ROLE_UNIT_KIND = {
+    Role.SCHOOL: UnitKind.SCHOOL,
+    Role.SUPERVISOR: UnitKind.AUTHORITY,
+    Role.INSPECTOR: UnitKind.AUTHORITY,
+}
+UNIT_UPDATABLE = ("name", "code", "kind", "parent")
+
+
+@transaction.atomic
+def unit_create(*, actor: Actor, name: str, code: str, kind: str, parent: Unit | None) -> Unit:
+    if parent is not None and parent.kind != UnitKind.AUTHORITY:
+        raise ValidationFailed("a unit's parent must be an authority", field="parent")
+    if Unit.objects.filter(code=code).exists():
+        raise ValidationFailed("a unit with that code already exists", field="code")
+    try:
+        with transaction.atomic():
+            unit = Unit.objects.create(name=name, code=code, kind=kind, parent=parent)
+    except IntegrityError as exc:  # a concurrent create with the same code won the race
+        raise ValidationFailed("a unit with that code already exists", field="code") from exc
+    event_record(
+        type=EventType.UNIT_CREATED,
+        subject=unit,
+        actor=actor,
+        data={"name": name, "code": code, "kind": kind, "parent": parent.pk if parent else None},
+    )
+    return unit
+
+
+@transaction.atomic
+def unit_update(*, actor: Actor, unit: Unit, changes: dict[str, Any]) -> Unit:
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    if "parent" in changes:
+        parent = changes["parent"]
+        if parent is not None and (parent.kind != UnitKind.AUTHORITY or parent.pk in descendant_ids([unit.pk])):
+            raise ValidationFailed("the parent must be an authority outside this unit's subtree", field="parent")
+    if "code" in changes and Unit.objects.filter(code=changes["code"]).exclude(pk=unit.pk).exists():
+        raise ValidationFailed("a unit with that code already exists", field="code")
+    if "kind" in changes and changes["kind"] != unit.kind and (unit.children.exists() or unit.tasks.exists()):
+        raise ValidationFailed("the kind of a unit with children or tasks cannot change", field="kind")
+    changed = model_update(instance=unit, fields=UNIT_UPDATABLE, data=changes)
+    if changed:
+        shown = {k: (v.pk if isinstance(v, Unit) else v) for k, v in changed.items()}
+        event_record(type=EventType.UNIT_UPDATED, subject=unit, actor=actor, data={"changed": shown})
+    return unit
+
+
+@transaction.atomic
+def account_create(
+    *, actor: Actor, username: str, password: str, unit: Unit, role: str, email: str = "", language: str = ""
+) -> Membership:
+    """Create a login acting as `role` at `unit`. School roles need a school, the others an authority."""
+    if role not in ROLE_UNIT_KIND:
+        raise ValidationFailed(f"unknown role {role!r}", field="role")
+    if unit.kind != ROLE_UNIT_KIND[role]:
+        raise ValidationFailed(f"role {role} needs a unit of kind {ROLE_UNIT_KIND[role].value}", field="unit")
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed("a user with that username already exists", field="username")
+    try:
+        validate_password(password, user=User(username=username))
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="password") from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, password=password, email=email)
+    except IntegrityError as exc:  # a concurrent create with the same username won the race
+        raise ValidationFailed("a user with that username already exists", field="username") from exc
+    membership = Membership.objects.create(user=user, unit=unit, role=role, language=language)
+    event_record(
+        type=EventType.ACCOUNT_CREATED,
+        subject=user,
+        actor=actor,
+        school=unit if unit.kind == UnitKind.SCHOOL else None,
+        data={"username": username, "unit": unit.pk, "role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def account_password_change(*, user, actor: Actor, new_password: str) -> None:
+    """Set a new password (Django's validators). The API's tokens of the user die with the old one."""
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="new_password") from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    event_record(
+        type=EventType.ACCOUNT_PASSWORD_CHANGED, subject=user, actor=actor, data={"username": user.get_username()}
+    )
+
+
+LANGUAGES = ("zh-hans", "en")
+
+
+@transaction.atomic
+def account_update(*, user, actor: Actor, email: str | None = None, language: str | None = None) -> dict[str, str]:
+    """A person's own e-mail address and language (of e-mails and notifications: every membership's)."""
+    changed: dict[str, str] = {}
+    if email is not None and email != user.email:
+        user.email = email
+        user.save(update_fields=["email"])
+        changed["email"] = email
+    if language is not None:
+        if language not in LANGUAGES:
+            raise ValidationFailed(f"one of {', '.join(LANGUAGES)}", field="language")
+        if Membership.objects.filter(user=user).exclude(language=language).update(language=language):
+            changed["language"] = language
+    if changed:
+        event_record(type=EventType.ACCOUNT_UPDATED, subject=user, actor=actor, data={"changed": changed})
+    return changed

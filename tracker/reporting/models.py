@@ -1,0 +1,41 @@
+"""Reporting: the daily trend snapshots and the daily digests' once-per-day record."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tracker.assessment.models import Cycle
+from tracker.org.models import Unit
+
+
+class DailySnapshot(models.Model):
+    """A school's counts, rates and score on one day of a cycle: the trend series."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="snapshots")
+    school = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="snapshots")
+    date = models.DateField()
+    tasks = models.PositiveIntegerField()
+    approved = models.PositiveIntegerField()
+    submitted = models.PositiveIntegerField()
+    overdue = models.PositiveIntegerField()
+    due_passed = models.PositiveIntegerField()
+    on_time = models.PositiveIntegerField()
+    score = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["date", "school"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "school", "date"], name="snapshot_one_per_day")]
+
+
+class DailyDigest(models.Model):
+    """A daily digest mailed to one member of one unit for one local date. Claimed under this unique
+    key before it is sent, so two beats (or a redelivered task) firing the job mail it once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "unit", "day"], name="daily_digest_once_per_day")]

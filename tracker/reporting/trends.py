@@ -1,0 +1,83 @@
+"""Trends: the daily snapshots between two days, per school under some roots or per child of a unit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from django.db import connection
+
+from tracker.assessment.models import Cycle
+from tracker.org.models import Unit
+from tracker.org.tree import SCHOOL, UNIT_TABLE, placeholders, subtree_cte
+
+from .rules import rates_sql
+
+_SCHOOLS_UNDER_ROOTS = subtree_cte(f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.id IN ({{roots}})")
+_CHILDREN_OF_UNIT = subtree_cte(f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.parent_id = %s")
+
+_TREND_FLAT_SQL = f"""
+WITH RECURSIVE {_SCHOOLS_UNDER_ROOTS}
+SELECT s.id, s.name, s.kind, d.date, 1, d.tasks, d.approved, d.submitted, d.overdue,
+       {rates_sql("d.{}", named=False)},
+       d.score
+FROM tree
+JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{SCHOOL}'
+JOIN tracker_dailysnapshot d ON d.school_id = s.id AND d.cycle_id = %s AND d.date BETWEEN %s AND %s
+ORDER BY s.name, s.id, d.date
+"""
+
+_TREND_ROLLUP_SQL = f"""
+WITH RECURSIVE {_CHILDREN_OF_UNIT},
+points AS (
+    SELECT tree.top_id, d.date, COUNT(*) AS schools, SUM(d.tasks) AS tasks, SUM(d.approved) AS approved,
+           SUM(d.submitted) AS submitted, SUM(d.overdue) AS overdue, SUM(d.due_passed) AS due_passed,
+           SUM(d.on_time) AS on_time, AVG(d.score) AS score
+    FROM tree
+    JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{SCHOOL}'
+    JOIN tracker_dailysnapshot d ON d.school_id = s.id AND d.cycle_id = %s AND d.date BETWEEN %s AND %s
+    GROUP BY tree.top_id, d.date
+)
+SELECT c.id, c.name, c.kind, p.date, p.schools, CAST(p.tasks AS BIGINT), CAST(p.approved AS BIGINT),
+       CAST(p.submitted AS BIGINT), CAST(p.overdue AS BIGINT),
+       {rates_sql("p.{}", named=False)},
+       ROUND(p.score, 2)
+FROM {UNIT_TABLE} c JOIN points p ON p.top_id = c.id
+WHERE c.parent_id = %s
+ORDER BY c.name, c.id, p.date
+"""
+
+_POINT_COLUMNS = ("schools", "tasks", "approved", "submitted", "overdue", "completion_rate", "on_time_rate", "score")
+
+
+def trend_series(
+    *, cycle: Cycle, since: date, until: date, roots: Sequence[int] = (), unit: Unit | None = None
+) -> list[dict[str, Any]]:
+    """Daily snapshots between `since` and `until`: per school under `roots`, or per child of `unit`.
+
+    A point has the day's counts, its rates over them and the score (a rollup: summed counts, rates
+    over the sums, the mean school score, and how many schools had a snapshot that day).
+    """
+    if unit is not None:
+        sql, params = _TREND_ROLLUP_SQL, [unit.pk, cycle.pk, since, until, unit.pk]
+    else:
+        roots = sorted(set(roots))
+        sql, params = _TREND_FLAT_SQL.format(roots=placeholders(roots)), [*roots, cycle.pk, since, until]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        records = cursor.fetchall()
+    series: list[dict[str, Any]] = []
+    current = None
+    for unit_id, name, kind, day, *values in records:
+        if unit_id != current:
+            ref = {"id": unit_id, "name": name, "kind": kind} if unit else {"id": unit_id, "name": name}
+            series.append({"unit" if unit else "school": ref, "points": []})
+            current = unit_id
+        point = {"date": day if isinstance(day, date) else date.fromisoformat(day)}
+        point.update(zip(_POINT_COLUMNS, values, strict=True))
+        point["score"] = float(point["score"]) if point["score"] is not None else None
+        if unit is None:
+            del point["schools"]
+        series[-1]["points"].append(point)
+    return series

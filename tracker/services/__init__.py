@@ -1,1 +1,0 @@
-"""Every write of the domain. Functions named <noun>_<verb>, keyword-only arguments."""
