@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from .models import Membership, Role
+from .tree import ancestor_ids
 
 
 def school_accounts(school_id: int) -> QuerySet:
@@ -34,3 +35,18 @@ def account_language(user_id: int) -> str:
     return (
         Membership.objects.filter(user_id=user_id).exclude(language="").values_list("language", flat=True).first() or ""
     )
+
+
+def roles_over(user, unit_id: int) -> set[str]:
+    """The roles `user` holds over a unit: the school role at that very unit, an authority role at it or
+    above it; every role for a superuser (the rule of tracker.scope.has_role_over, for one unit at once)."""
+    if user is None or not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return set(Role.values)
+    above = ancestor_ids([unit_id])
+    return {
+        role
+        for role, unit in Membership.objects.filter(user=user).values_list("role", "unit_id")
+        if (unit == unit_id if role == Role.SCHOOL else unit in above)
+    }
