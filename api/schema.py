@@ -46,8 +46,11 @@ def _throttled_operations(generator) -> set[tuple[str, str]]:
     found = set()
     for path, _regex, method, callback in getattr(generator, "endpoints", None) or []:
         view_class = getattr(callback, "cls", None)
+        initkwargs = getattr(callback, "initkwargs", None) or {}
         if view_class is not None and (
-            getattr(view_class, "throttle_classes", None) or getattr(view_class, "login_policy", False)
+            initkwargs.get("throttle_classes")
+            or getattr(view_class, "throttle_classes", None)
+            or getattr(view_class, "login_policy", False)
         ):
             found.add((_shape(path), method.lower()))
     return found

@@ -258,6 +258,20 @@ class TaskSerializer(serializers.ModelSerializer):
         return task_days_overdue(task, self._now())
 
 
+class TaskDetailSerializer(TaskSerializer):
+    """One task, with what the school needs to do it and the supervisor to review it: the criterion's
+    requirement, its deduction rules, its maximum score and the evidence it needs."""
+
+    requirement = serializers.CharField(source="criterion.requirement", read_only=True)
+    deduction_rules = DeductionRuleSerializer(source="criterion.deduction_rules", many=True, read_only=True)
+    max_score = serializers.DecimalField(source="criterion.max_score", max_digits=7, decimal_places=2, read_only=True)
+    min_evidence = serializers.IntegerField(source="criterion.min_evidence", read_only=True)
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "requirement", "deduction_rules", "max_score", "min_evidence"]
+        read_only_fields = fields
+
+
 class ProgressSerializer(StrictSerializer):
     progress = serializers.IntegerField(min_value=0, max_value=100)
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
@@ -316,3 +330,14 @@ class EventSerializer(serializers.ModelSerializer):
 
     def get_actor(self, event: Event) -> str | None:
         return event.actor.username if event.actor_id else None
+
+
+class BrokenEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="null: events were removed from the chain's end")
+    reason = serializers.CharField()
+
+
+class ChainReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    events = serializers.IntegerField(help_text="events verified (before the first broken one)")
+    first_broken = BrokenEventSerializer(allow_null=True)

@@ -92,6 +92,7 @@ class WebhookViewSet(
     serializer_class = WebhookSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_class = WebhookFilter
+    ordering_fields = ["created_at", "id"]
     ordering = ["id"]
 
     def get_queryset(self):
@@ -136,7 +137,7 @@ class WebhookViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=DeliverySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # newest first; ?status= read below
     def deliveries(self, request, pk=None):
         webhook = self.get_object()
         qs = webhook.deliveries.order_by("-id")

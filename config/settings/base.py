@@ -191,12 +191,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "api.ordering.StrictOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
-    # Logins are throttled by the login policy above, not here.
-    "DEFAULT_THROTTLE_RATES": {},
+    # Logins are throttled by the login policy above, not here. Verifying the event log reads every event.
+    "DEFAULT_THROTTLE_RATES": {"events_verify": env("THROTTLE_EVENTS_VERIFY", default="6/min")},
     "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {

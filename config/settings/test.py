@@ -9,3 +9,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="qinglian-media-")
 # Tests log in freely; tests/security/test_login_policy.py puts the production limits back.
 LOGIN_FAILURES_PER_USERNAME = LOGIN_FAILURES_PER_ADDRESS = 10_000
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"events_verify": "10000/min"}}  # noqa: F405
