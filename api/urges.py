@@ -18,7 +18,7 @@ from tracker.org.models import Role, Unit
 from .fields import DeadlineField
 from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
 from .scoping import require_any_role, require_role
-from .serializers import ScopedPrimaryKeyRelatedField, StrictSerializer, units_supervised
+from .serializers import ScopedPrimaryKeyRelatedField, StrictSerializer, units_supervised, validated
 
 
 class UrgeSerializer(serializers.ModelSerializer):
@@ -83,9 +83,7 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(request=UrgeCreateSerializer, responses={201: UrgeSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "urge schools")
-        body = UrgeCreateSerializer(data=request.data, context={"request": request})
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(UrgeCreateSerializer, request)  # school and cycle: within the caller's scope
         school, cycle = data["school"], data["cycle"]
         urge = urge_create(
             actor=request.user, cycle=cycle, school=school, message=data["message"], respond_by=data["respond_by"]
@@ -97,7 +95,6 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def respond(self, request, pk=None):
         urge = self.get_object()
         require_role(request.user, urge.school_id, Role.SCHOOL, "answer urges")
-        body = UrgeRespondSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        urge = urge_respond(actor=request.user, urge=urge, response=body.validated_data["response"])
+        data = validated(UrgeRespondSerializer, request)
+        urge = urge_respond(actor=request.user, urge=urge, response=data["response"])
         return Response(UrgeSerializer(urge).data)
