@@ -164,6 +164,10 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = None
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# Quotas: files per task (the next upload: 409 evidence_limit) and bytes per school (409
+# school_storage_full), so one account cannot fill the disk that every school shares.
+EVIDENCE_MAX_FILES_PER_TASK = env.int("EVIDENCE_MAX_FILES_PER_TASK", default=20)
+EVIDENCE_MAX_BYTES_PER_SCHOOL = env.int("EVIDENCE_MAX_BYTES_PER_SCHOOL", default=2 * 1024**3)
 EVIDENCE_ALLOWED_TYPES = env.list("EVIDENCE_ALLOWED_TYPES", default=["pdf", "png", "jpeg", "docx", "xlsx"])
 # Uploads above this are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
