@@ -11,7 +11,8 @@ from tests.factories import CycleFactory, MembershipFactory, UnitFactory
 from tracker import models as m
 from tracker.audit.events import events_verify
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 User = get_user_model()
 PASSWORD = "long-Secret-991"

@@ -17,7 +17,8 @@ from tracker import models as m
 from tracker.assessment.cycle_services import cycle_activate
 from tracker.reporting.snapshots import snapshots_take
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 OVERVIEW = "/api/v1/dashboards/overview/"
 CRITERIA = "/api/v1/dashboards/criteria/"

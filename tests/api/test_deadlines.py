@@ -13,7 +13,8 @@ from tests.factories import EvidenceFactory
 from tracker import models as m
 from tracker.assessment.task_services import task_submit
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_JULY_15 = datetime(2030, 7, 15, 23, 59, 59, tzinfo=SHANGHAI)

@@ -14,7 +14,8 @@ from config.settings import base
 from tests.samples import pdf_bytes, upload
 from tracker import models as m
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def _url(task: m.Task) -> str:

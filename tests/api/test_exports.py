@@ -11,7 +11,8 @@ from openpyxl import load_workbook
 
 from tests.tracker.test_dashboards import NOW, Province, build_province
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 EXPORTS = [
     "/api/v1/exports/overview.csv",

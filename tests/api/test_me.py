@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from tracker import models as m
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 PASSWORD = "pw-Secret-123"
 NEW_PASSWORD = "Lantern-harbour-42"

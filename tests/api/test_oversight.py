@@ -10,7 +10,8 @@ from django.utils import timezone
 from tracker import models as m
 from tracker.monitoring.services import urge_create, urge_respond
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 H = timedelta(hours=1)
 

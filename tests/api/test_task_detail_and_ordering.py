@@ -14,7 +14,8 @@ from tests.security.openapi import operations
 from tracker import models as m
 from tracker.assessment.task_services import task_submit
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def test_the_task_detail_carries_the_requirement_and_the_deduction_rules(district, task_a, client_for):

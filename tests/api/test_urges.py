@@ -12,7 +12,8 @@ from tracker import models as m
 from tracker.audit.dispatch import event_handle
 from tracker.monitoring.sweep import sweep_run
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def urge_body(district, **over):
