@@ -12,6 +12,7 @@ from tracker.assessment.models import Criterion, Cycle, Evidence, Task
 from tracker.assessment.rules import task_days_overdue, task_is_overdue
 from tracker.audit.models import Event
 from tracker.org.models import Membership, Role, Unit, UnitKind
+from tracker.text import multi_line, single_line
 
 from .fields import BoundedDateField, BoundedDateTimeField, DeadlineField
 
@@ -24,8 +25,32 @@ def validated(serializer_class: type[serializers.Serializer], request, **kwargs)
     return serializer.validated_data
 
 
+# Text fields that hold several lines (notes, reasons, messages, requirements); every other text field of
+# a request is one line. tracker/text.py says why no text may hold control characters.
+MULTILINE_FIELDS = {"note", "reason", "comment", "message", "response", "description", "requirement"}
+
+
+def _text_validator(name: str, field: serializers.Field):
+    multiline = name in MULTILINE_FIELDS or field.style.get("base_template") == "textarea.html"
+    return multi_line if multiline else single_line
+
+
+def guard_text(fields: dict[str, serializers.Field]) -> None:
+    """Give every text field of a request body (lists of text too) the control-character check."""
+    for name, field in fields.items():
+        target = field.child if isinstance(field, serializers.ListField) else field
+        if isinstance(target, serializers.CharField) and not target.read_only:
+            target.validators = [*target.validators, _text_validator(name, target)]
+
+
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know (mass assignment of school, status, score, actors...)."""
+    """Refuses fields it does not know (mass assignment of school, status, score, actors...), and control
+    characters in any text field."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        guard_text(fields)
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

@@ -428,6 +428,7 @@ def test_account_creation_at_an_authority_is_in_that_authoritys_event_log_only(d
     assert event.pk not in other
 
 
+@pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_creates_of_one_unit_code_give_one_unit_and_one_clear_refusal(district):
     import threading
