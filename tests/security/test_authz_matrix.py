@@ -57,6 +57,14 @@ def own_refs(world: World, role: str) -> dict[str, int]:
     return refs
 
 
+def own_url(world: World, op, role: str) -> str | None:
+    """The operation's URL, its path id (if any) one of the role's own objects; None when it has none."""
+    if not op.is_detail:
+        return op.url()
+    own = world.own(role, op.resource_kind() or "")
+    return op.url(id=own[0].pk) if own else None
+
+
 def fingerprint() -> dict[str, list[tuple]]:
     """Every row of the domain's tables and the accounts: the matrix must leave them as they were."""
     models = list(apps.get_app_config("tracker").get_models()) + [get_user_model()]
