@@ -77,6 +77,10 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
         return serializers.ModelSerializer.to_internal_value(self, data)
 
 
+# A calendar day of an input (inspections' held_on, cases' occurred_on): the bounded date of api/fields.py.
+DayField = BoundedDateField
+
+
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """An id of an object in the caller's scope; an id outside it reads as one that does not exist."""
 

@@ -59,3 +59,17 @@ class SchoolStorageFull(EvidenceQuotaExceeded):
     """A school's evidence would exceed EVIDENCE_MAX_BYTES_PER_SCHOOL."""
 
     code = "school_storage_full"
+
+
+class AlreadyPublished(DomainError):
+    """A case is published once; its notice exists."""
+
+    code = "already_published"
+    http_status = 409
+
+
+class CasePublished(DomainError):
+    """A published case is frozen: its notice must keep saying what the case says."""
+
+    code = "case_published"
+    http_status = 409

@@ -18,7 +18,7 @@ from .test_authz_matrix import fingerprint
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("supervisor_d1", "school_a")
+ROLES = ("supervisor_d1", "school_a", "inspector_d1")
 HOSTILE = ["x\x0by", "x\x1b[2Jy", "x\x00y", "x\x85y", "x\u2028y"]
 
 

@@ -27,6 +27,7 @@ KIND_LABELS = {
     K.URGE_OVERDUE: gettext_noop("urge answer overdue"),
     K.RETURNED: gettext_noop("returned"),
     K.APPROVED: gettext_noop("approved"),
+    K.NOTICE_PUBLISHED: gettext_noop("notice published"),
 }
 
 

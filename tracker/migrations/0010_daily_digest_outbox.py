@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0008_remove_unused_reminder_delivered_at_and_dispatch_last_error'),
+        ('tracker', '0009_inspections_cases_notices'),
     ]
 
     operations = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -15,9 +14,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import MembershipFactory, SchoolFactory
+from tests.factories import MembershipFactory, SchoolFactory, criteria_add
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_create, cycle_activate
+from tracker.assessment.cycle_services import cycle_activate
 from tracker.audit.events import events_verify
 from tracker.monitoring.sweep import sweep_run
 
@@ -31,17 +30,7 @@ def grow(district, *, schools: int, criteria: int) -> None:
         school = SchoolFactory(parent=district.bureau)
         MembershipFactory(unit=school, role=m.Role.SCHOOL)
     cycle_activate(actor=district.supervisor, cycle=district.cycle, now=DUE - 100 * D)
-    start = m.Criterion.objects.filter(cycle=district.cycle).count()
-    for i in range(start, start + criteria):
-        criterion_create(
-            actor=district.supervisor,
-            cycle=district.cycle,
-            code=f"S{i:03d}",
-            title=f"Sweep criterion {i}",
-            category="work style",
-            due_at=DUE,
-            max_score=Decimal("5"),
-        )
+    criteria_add(district, [DUE] * criteria, prefix="S")
 
 
 def statements(ctx: CaptureQueriesContext) -> int:
@@ -207,7 +196,7 @@ def test_a_long_digest_lists_the_newest_and_counts_the_rest(mailed, settings):
 
 @pytest.mark.django_db
 def test_a_failed_mail_is_retried_by_the_next_sweep(mailed, settings):
-    settings.EMAIL_BACKEND = "tests.tracker.test_sweep.FailingBackend"
+    settings.EMAIL_BACKEND = "tests.tracker.monitoring.test_sweep.FailingBackend"
     report = sweep_run(now=DUE + 8 * D)
     assert report.emails == 0
     with_address = m.Notification.objects.filter(recipient__email__gt="")
