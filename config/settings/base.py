@@ -308,6 +308,8 @@ TRACKER = {
     "DIGEST_HOUR": env.int("TRACKER_DIGEST_HOUR", default=8),
     # An e-mail digest lists at most this many notifications, then counts the rest.
     "DIGEST_MAX_ITEMS": env.int("TRACKER_DIGEST_MAX_ITEMS", default=50),
+    # How long a daily-digest run holds its claims: a run that died leaves them to the next after this.
+    "DIGEST_CLAIM_SECONDS": env.int("TRACKER_DIGEST_CLAIM_SECONDS", default=600),
 }
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)

@@ -146,7 +146,7 @@ def test_a_run_killed_between_claim_and_send_loses_no_digest(district, settings)
     # Its claims hold for a while (another run now must not send them a second time)...
     assert daily_digest_send(now=NOW + timedelta(minutes=1)) == 0
     # ...then lapse, and the next run sends each digest once; and never again that day.
-    lapsed = NOW + timedelta(seconds=settings.TRACKER.get("DIGEST_CLAIM_SECONDS", 600) + 1)
+    lapsed = NOW + timedelta(seconds=settings.TRACKER["DIGEST_CLAIM_SECONDS"] + 1)
     assert daily_digest_send(now=lapsed) == 3
     assert daily_digest_send(now=lapsed + timedelta(minutes=30)) == 0
     assert per_person() == {f"{u.username}@example.org": 1 for u in people}

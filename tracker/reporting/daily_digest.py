@@ -57,7 +57,7 @@ RETURNING id, unit_id, user_id
 
 def _lease() -> timedelta:
     """How long a claim holds: longer than a run takes to send, short enough to retry within the day."""
-    return timedelta(seconds=int(settings.TRACKER.get("DIGEST_CLAIM_SECONDS", 600)))
+    return timedelta(seconds=int(settings.TRACKER["DIGEST_CLAIM_SECONDS"]))
 
 
 def _outbox_claim(pairs: list[tuple[int, int]], *, day: date, now: datetime) -> dict[tuple[int, int], int]:
