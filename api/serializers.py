@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from tracker import scope
@@ -56,7 +57,7 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
+                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
         return super().to_internal_value(data)
 
 
@@ -73,7 +74,7 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(set(data) - writable)
             if unknown:
-                raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
+                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
         return serializers.ModelSerializer.to_internal_value(self, data)
 
 

@@ -89,9 +89,9 @@ def test_flags_cannot_be_edited_or_deleted_in_the_admin(district, superuser, cli
     assert flag.severity == "warning"
 
 
-def act(client, model: str, action: str, objs, **fields):
+def act(client, model: str, action: str, objs, HTTP_ACCEPT_LANGUAGE: str = "zh-hans", **fields):
     data = {"action": action, "_selected_action": [o.pk for o in objs], "index": 0, **fields}
-    return client.post(f"/admin/tracker/{model}/", data, follow=True)
+    return client.post(f"/admin/tracker/{model}/", data, follow=True, HTTP_ACCEPT_LANGUAGE=HTTP_ACCEPT_LANGUAGE)
 
 
 def test_approving_in_the_admin_goes_through_the_service(district, task_a, superuser, client):
@@ -123,7 +123,7 @@ def test_extending_in_the_admin_goes_through_the_service(district, task_a, super
 def test_an_action_the_state_refuses_changes_nothing_and_says_so(district, task_a, superuser, client):
     client.force_login(superuser)
 
-    response = act(client, "task", "approve", [task_a])
+    response = act(client, "task", "approve", [task_a], HTTP_ACCEPT_LANGUAGE="en")
 
     assert "Refused" in response.content.decode()
     task_a.refresh_from_db()

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.audit.types import Actor, EventType
 from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
@@ -19,6 +20,7 @@ from tracker.org.selectors import roles_over
 from .models import Task
 from .scoring import late_penalty, score_compute
 from .task_events import task_event_record
+from .texts import action_label, actions_said, status_label
 from .transitions import TRANSITIONS, TaskAction, allowed_actions
 
 
@@ -32,10 +34,12 @@ def _check(task: Task, action: TaskAction, actor: Actor) -> None:
     if task.status not in TRANSITIONS[action].sources:
         # `allowed` lists what this caller may do now: a school is not told of supervisors' actions.
         roles = None if actor is None else roles_over(actor, task.school_id)
+        allowed = allowed_actions(task.status, roles=roles)
         raise InvalidTransition(
-            f"cannot {action} a task that is {task.status}",
+            _("The task's status is %(status)s: you cannot %(action)s now (possible now: %(allowed)s).")
+            % {"status": status_label(task.status), "action": action_label(action), "allowed": actions_said(allowed)},
             status=task.status,
-            allowed=allowed_actions(task.status, roles=roles),
+            allowed=allowed,
         )
 
 
@@ -72,7 +76,7 @@ def task_progress(
 ) -> Task:
     now = now or timezone.now()
     if not 0 <= progress <= 100:
-        raise ValidationFailed("progress must be between 0 and 100", field="progress")
+        raise ValidationFailed(_("Progress must be between 0 and 100."), field="progress")
     task = _lock_for(task, TaskAction.PROGRESS, actor)
     previous = task.status
     fields = _move(task, TaskAction.PROGRESS, now)
@@ -99,7 +103,8 @@ def task_submit(*, task: Task | int, actor: Actor, now: datetime | None = None) 
     have = task.evidence.count()
     if have < task.criterion.min_evidence:
         raise EvidenceRequired(
-            f"this criterion needs at least {task.criterion.min_evidence} evidence file(s); the task has {have}",
+            _("Upload at least %(required)s evidence file(s) before submitting; this task has %(have)s.")
+            % {"required": task.criterion.min_evidence, "have": have},
             required=task.criterion.min_evidence,
             have=have,
         )
@@ -131,7 +136,9 @@ def task_approve(
     unknown = [code for code in chosen if code not in rules]
     if unknown:
         raise ValidationFailed(
-            f"unknown deduction rule(s) for {criterion.code}: {', '.join(unknown)}", field="deductions"
+            _("Unknown deduction rule(s) for %(criterion)s: %(codes)s.")
+            % {"criterion": criterion.code, "codes": ", ".join(unknown)},
+            field="deductions",
         )
     _check(task, TaskAction.APPROVE, actor)  # a bad body is a 400 before a wrong state is a 409
     penalty = late_penalty(
@@ -173,7 +180,7 @@ def task_return(
 ) -> Task:
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("a return needs a reason", field="reason")
+        raise ValidationFailed(_("A return needs a reason."), field="reason")
     task = _lock_for(task, TaskAction.RETURN, actor)
     fields = [*_move(task, TaskAction.RETURN, now), "return_reason", "reviewed_at", "reviewed_by"]
     task.return_reason = reason
@@ -198,7 +205,7 @@ def task_return(
 def task_extend(*, task: Task | int, actor: Actor, due_at: datetime, reason: str, now: datetime | None = None) -> Task:
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("an extension needs a reason", field="reason")
+        raise ValidationFailed(_("An extension needs a reason."), field="reason")
     task = _lock_for(task, TaskAction.EXTEND, actor)
     previous = task.due_at
     fields = _move(task, TaskAction.EXTEND, now)

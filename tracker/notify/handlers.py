@@ -1,43 +1,31 @@
 """The notify context's event handlers: a school hears that its task was returned or approved, in the
-app and through its webhooks. Registered at app ready (tracker.apps)."""
+app (each account in its own language) and through its webhooks. Registered at app ready (tracker.apps)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from tracker.audit.models import Event
 from tracker.audit.registry import handles
 from tracker.audit.types import EventType
 
-from .deliveries import event_deliveries_create
 from .models import NotificationKind
-from .services import event_school_notify
+from .services import event_school_notify_rendered
 
-REVIEW_KINDS = {EventType.TASK_RETURNED: NotificationKind.RETURNED, EventType.TASK_APPROVED: NotificationKind.APPROVED}
+
+def _criterion(event: Event) -> dict[str, str]:
+    criterion = event.task.criterion
+    return {"code": criterion.code, "criterion": criterion.title}
 
 
 @handles(EventType.TASK_RETURNED)
 def notify_task_returned(event: Event) -> None:
-    criterion = event.task.criterion
-    event_school_notify(
-        event=event,
-        kind=NotificationKind.RETURNED,
-        title=f"{criterion.code} {criterion.title}: returned for rework",
-        body=event.data.get("reason", ""),
-    )
+    ctx = {**_criterion(event), "reason": event.data.get("reason", "")}
+    event_school_notify_rendered(event=event, kind=NotificationKind.RETURNED, ctx=ctx)
 
 
 @handles(EventType.TASK_APPROVED)
 def notify_task_approved(event: Event) -> None:
-    criterion = event.task.criterion
-    event_school_notify(
-        event=event,
-        kind=NotificationKind.APPROVED,
-        title=f"{criterion.code} {criterion.title}: approved",
-        body=f"score {event.data.get('score')}",
-    )
-
-
-@handles(*REVIEW_KINDS)
-def deliver_task_webhooks(event: Event) -> None:
-    criterion = event.task.criterion
-    kind = REVIEW_KINDS[EventType(event.type)]
-    event_deliveries_create(event=event, kind=kind, title=f"{criterion.code} {criterion.title}: {kind}")
+    score = Decimal(str(event.data.get("score", "0"))).normalize()
+    ctx = {**_criterion(event), "score": f"{score:f}", "comment": event.data.get("comment", "")}
+    event_school_notify_rendered(event=event, kind=NotificationKind.APPROVED, ctx=ctx)

@@ -84,30 +84,9 @@ def notifications_read_all(*, actor: Actor, now: datetime | None = None) -> int:
 
 
 # --- Notifications of events (run by event handlers; once per recipient x event x kind) ----------------
-def event_school_notify(*, event: Event, kind: str, title: str, body: str) -> int:
-    """Notify every account of the event's school with one fixed text."""
-    created = Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient_id=user_id,
-                kind=kind,
-                title=title,
-                body=body,
-                task=event.task,
-                school=event.school,
-                cycle=event.cycle,
-                event=event,
-                created_at=event.occurred_at,
-            )
-            for user_id, _language in school_members(event.school_id)
-        ],
-        ignore_conflicts=True,
-    )
-    return len(created)
-
-
 def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
-    """Notify every account of the event's school in its own language, and the school's webhooks."""
+    """Notify every account of the event's school in its own language, and the school's webhooks (in
+    LANGUAGE_CODE). The notification points at the event's task, if it has one."""
     created = event_notify_rendered(event=event, kind=kind, ctx=ctx, recipients=school_members(event.school_id))
     title, body = render(kind, ctx, settings.LANGUAGE_CODE)
     event_deliveries_create(event=event, kind=kind, title=title, body=body)
@@ -127,6 +106,7 @@ def event_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any], recip
                 body=body,
                 school_id=event.school_id,
                 cycle_id=event.cycle_id,
+                task_id=event.task_id,
                 event=event,
                 created_at=event.occurred_at,
             )

@@ -72,6 +72,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         gettext_noop("%(school)s has not answered the urge of %(created_at)s (due %(respond_by)s)"),
         "%(message)s",
     ),
+    K.RETURNED: (gettext_noop("%(code)s %(criterion)s: returned for rework"), "%(reason)s"),
+    K.APPROVED: (gettext_noop("%(code)s %(criterion)s: approved with a score of %(score)s"), "%(comment)s"),
 }
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0010_daily_digest_outbox'),
+        ('tracker', '0011_daily_digest_outbox'),
     ]
 
     operations = [

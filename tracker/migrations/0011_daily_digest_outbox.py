@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0009_inspections_cases_notices'),
+        ('tracker', '0010_verbose_names_in_both_languages'),
     ]
 
     operations = [
