@@ -15,6 +15,8 @@ from tracker.assessment.rules import overdue_q
 from tracker.audit.models import Event
 from tracker.org.models import Unit, UnitKind
 
+from .fields import BoundedIsoDateTimeFilter
+
 
 def units_in_scope(request) -> QuerySet[Unit]:
     return scope.units_visible(request.user) if request is not None else Unit.objects.none()
@@ -103,8 +105,8 @@ class TaskFilter(filters.FilterSet):
     criterion = filters.ModelChoiceFilter(queryset=criteria_in_scope)
     status = filters.ChoiceFilter(choices=TaskStatus.choices)
     overdue = StrictBooleanFilter(method="filter_overdue")
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
 
     class Meta:
         model = Task

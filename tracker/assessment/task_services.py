@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from tracker.audit.types import Actor, EventType
 from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
+from tracker.org.selectors import roles_over
 
 from .models import Task
 from .scoring import late_penalty, score_compute
@@ -29,9 +30,11 @@ def _lock(task: Task | int) -> Task:
     return Task.objects.select_for_update(of=("self",)).select_related("criterion", "school", "cycle").get(pk=pk)
 
 
-def _check(task: Task, action: TaskAction) -> None:
+def _check(task: Task, action: TaskAction, actor: Actor) -> None:
     if task.status not in TRANSITIONS[action].sources:
-        allowed = allowed_actions(task.status)
+        # `allowed` lists what this caller may do now: a school is not told of supervisors' actions.
+        roles = None if actor is None else roles_over(actor, task.school_id)
+        allowed = allowed_actions(task.status, roles=roles)
         raise InvalidTransition(
             _("The task's status is %(status)s: you cannot %(action)s now (possible now: %(allowed)s).")
             % {"status": status_label(task.status), "action": action_label(action), "allowed": actions_said(allowed)},
@@ -40,10 +43,10 @@ def _check(task: Task, action: TaskAction) -> None:
         )
 
 
-def _lock_for(task: Task | int, action: TaskAction) -> Task:
+def _lock_for(task: Task | int, action: TaskAction, actor: Actor) -> Task:
     """Lock the task row and refuse the action unless the table allows it from the current status."""
     locked = _lock(task)
-    _check(locked, action)
+    _check(locked, action, actor)
     return locked
 
 
@@ -60,7 +63,7 @@ def _move(task: Task, action: TaskAction, now: datetime) -> list[str]:
 @transaction.atomic
 def task_start(*, task: Task | int, actor: Actor, now: datetime | None = None) -> Task:
     now = now or timezone.now()
-    task = _lock_for(task, TaskAction.START)
+    task = _lock_for(task, TaskAction.START, actor)
     previous = task.status
     task.save(update_fields=_move(task, TaskAction.START, now))
     task_event_record(task, type=EventType.TASK_STARTED, actor=actor, now=now, data={"from": previous})
@@ -74,7 +77,7 @@ def task_progress(
     now = now or timezone.now()
     if not 0 <= progress <= 100:
         raise ValidationFailed(_("Progress must be between 0 and 100."), field="progress")
-    task = _lock_for(task, TaskAction.PROGRESS)
+    task = _lock_for(task, TaskAction.PROGRESS, actor)
     previous = task.status
     fields = _move(task, TaskAction.PROGRESS, now)
     task.progress = progress
@@ -96,7 +99,7 @@ def task_progress(
 @transaction.atomic
 def task_submit(*, task: Task | int, actor: Actor, now: datetime | None = None) -> Task:
     now = now or timezone.now()
-    task = _lock_for(task, TaskAction.SUBMIT)
+    task = _lock_for(task, TaskAction.SUBMIT, actor)
     have = task.evidence.count()
     if have < task.criterion.min_evidence:
         raise EvidenceRequired(
@@ -137,7 +140,7 @@ def task_approve(
             % {"criterion": criterion.code, "codes": ", ".join(unknown)},
             field="deductions",
         )
-    _check(task, TaskAction.APPROVE)  # a bad body is a 400 before a wrong state is a 409
+    _check(task, TaskAction.APPROVE, actor)  # a bad body is a 400 before a wrong state is a 409
     penalty = late_penalty(
         per_day=criterion.late_penalty_per_day,
         cap=criterion.late_penalty_cap,
@@ -178,7 +181,7 @@ def task_return(
     now = now or timezone.now()
     if not reason.strip():
         raise ValidationFailed(_("A return needs a reason."), field="reason")
-    task = _lock_for(task, TaskAction.RETURN)
+    task = _lock_for(task, TaskAction.RETURN, actor)
     fields = [*_move(task, TaskAction.RETURN, now), "return_reason", "reviewed_at", "reviewed_by"]
     task.return_reason = reason
     task.reviewed_at = now
@@ -203,7 +206,7 @@ def task_extend(*, task: Task | int, actor: Actor, due_at: datetime, reason: str
     now = now or timezone.now()
     if not reason.strip():
         raise ValidationFailed(_("An extension needs a reason."), field="reason")
-    task = _lock_for(task, TaskAction.EXTEND)
+    task = _lock_for(task, TaskAction.EXTEND, actor)
     previous = task.due_at
     fields = _move(task, TaskAction.EXTEND, now)
     task.due_at = due_at
