@@ -56,9 +56,14 @@ def _counts(*names: str) -> list[Column]:
     return [Column(name, _field(name), COUNT) for name in names]
 
 
-_RATES_AND_SCORES = [
+_RATES = [
     Column("completion_rate", _field("completion_rate"), RATE),
     Column("on_time_rate", _field("on_time_rate"), RATE),
+    Column("on_time_original_rate", _field("on_time_original_rate"), RATE),
+]
+_RATES_AND_SCORES = [
+    *_RATES,
+    Column("extensions", _field("extensions"), COUNT),
     Column("score", _field("score"), SCORE),
     Column("max_score", _field("max_score"), SCORE),
 ]
@@ -67,7 +72,7 @@ SCHOOL_COLUMNS = [
     Column("rank", _field("rank"), COUNT, 8),
     Column("school_id", lambda row: row["school"]["id"], COUNT, 10),
     Column("school", lambda row: row["school"]["name"], TEXT, 36),
-    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
+    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"),
     *_RATES_AND_SCORES,
     Column("flag", _field("flag"), TEXT, 10),
     Column("last_activity_at", _field("last_activity_at"), DATETIME, 18),
@@ -78,7 +83,9 @@ UNIT_COLUMNS = [
     Column("unit_id", lambda row: row["unit"]["id"], COUNT, 10),
     Column("unit", lambda row: row["unit"]["name"], TEXT, 36),
     Column("kind", lambda row: row["unit"]["kind"], TEXT, 10),
-    *_counts("schools", "tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
+    *_counts(
+        "schools", "tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"
+    ),
     *_RATES_AND_SCORES,
     Column("flag", _field("flag"), TEXT, 10),
     Column("flagged_schools", _field("flagged_schools"), COUNT),
@@ -92,9 +99,9 @@ CRITERIA_COLUMNS = [
     Column("category", _field("category"), TEXT, 24),
     Column("due_at", _field("due_at"), DATETIME, 18),
     Column("max_score", _field("max_score"), SCORE),
-    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
-    Column("completion_rate", _field("completion_rate"), RATE),
-    Column("on_time_rate", _field("on_time_rate"), RATE),
+    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"),
+    *_RATES,
+    Column("extensions", _field("extensions"), COUNT),
     Column("average_score", _field("average_score"), SCORE),
 ]
 

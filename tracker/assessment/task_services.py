@@ -15,13 +15,15 @@ from django.utils import timezone
 from tracker.audit.types import Actor, EventType
 from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
 
+from .ledger import ledger_approval_record
 from .models import Task
 from .scoring import late_penalty, score_compute
 from .task_events import task_event_record
-from .transitions import TRANSITIONS, TaskAction, allowed_actions
+from .transitions import REQUESTS, TRANSITIONS, TaskAction, TaskRequest, allowed_actions
 
 
-def _lock(task: Task | int) -> Task:
+def task_lock(task: Task | int) -> Task:
+    """The task row, locked for the caller's transaction (with its criterion, school and cycle read)."""
     pk = task if isinstance(task, int) else task.pk
     # Lock the task row only: the joined cycle, criterion and school rows stay free for the sweep.
     return Task.objects.select_for_update(of=("self",)).select_related("criterion", "school", "cycle").get(pk=pk)
@@ -36,9 +38,25 @@ def _check(task: Task, action: TaskAction) -> None:
         )
 
 
+_REFUSED_REQUEST = {
+    TaskRequest.EXTENSION: "an extension can be requested only while the task is still owed",
+    TaskRequest.APPEAL: "only an approved task can be appealed",
+}
+
+
+def task_request_check(task: Task, request: TaskRequest) -> None:
+    """Refuse a school's request (an extension, an appeal) unless the task's status allows it."""
+    if task.status not in REQUESTS[request].sources:
+        raise InvalidTransition(
+            f"{_REFUSED_REQUEST[request]} (the task is {task.status})",
+            status=task.status,
+            allowed=allowed_actions(task.status),
+        )
+
+
 def _lock_for(task: Task | int, action: TaskAction) -> Task:
     """Lock the task row and refuse the action unless the table allows it from the current status."""
-    locked = _lock(task)
+    locked = task_lock(task)
     _check(locked, action)
     return locked
 
@@ -121,7 +139,7 @@ def task_approve(
 ) -> Task:
     """Approve and score: max_score - chosen deductions - late penalty, floored at 0."""
     now = now or timezone.now()
-    task = _lock(task)
+    task = task_lock(task)
     criterion = task.criterion
     rules = {rule["code"]: Decimal(str(rule["points"])) for rule in criterion.deduction_rules}
     chosen = list(dict.fromkeys(deductions))
@@ -149,6 +167,7 @@ def task_approve(
     task.save(
         update_fields=[*fields, "score", "deductions", "late_penalty", "review_comment", "reviewed_at", "reviewed_by"]
     )
+    ledger_approval_record(task=task, actor=actor, now=now, comment=comment)
     task_event_record(
         task,
         type=EventType.TASK_APPROVED,
@@ -179,7 +198,8 @@ def task_return(
     if rework_due_at is not None:
         task.due_at = rework_due_at
         task.has_own_due = True
-        fields += ["due_at", "has_own_due"]
+        task.due_set_at = now
+        fields += ["due_at", "has_own_due", "due_set_at"]
     task.save(update_fields=fields)
     task_event_record(
         task,
@@ -192,21 +212,38 @@ def task_return(
 
 
 @transaction.atomic
-def task_extend(*, task: Task | int, actor: Actor, due_at: datetime, reason: str, now: datetime | None = None) -> Task:
+def task_extend(
+    *,
+    task: Task | int,
+    actor: Actor,
+    due_at: datetime,
+    reason: str,
+    now: datetime | None = None,
+    extension_request: int | None = None,
+) -> Task:
+    """Give the task a later due time of its own (never an earlier one: CONTRACT section 7).
+
+    `extension_request`: the school's request this extension grants, named in the event.
+    """
     now = now or timezone.now()
     if not reason.strip():
         raise ValidationFailed("an extension needs a reason", field="reason")
-    task = _lock_for(task, TaskAction.EXTEND)
+    task = task_lock(task)
+    if due_at < task.due_at:
+        raise ValidationFailed(
+            f"an extension cannot move the due time earlier than the current one ({task.due_at.isoformat()})",
+            field="due_at",
+        )
+    _check(task, TaskAction.EXTEND)  # a bad body is a 400 before a wrong state is a 409
     previous = task.due_at
     fields = _move(task, TaskAction.EXTEND, now)
     task.due_at = due_at
     task.has_own_due = True
-    task.save(update_fields=[*fields, "due_at", "has_own_due"])
-    task_event_record(
-        task,
-        type=EventType.TASK_EXTENDED,
-        actor=actor,
-        now=now,
-        data={"from_due_at": previous, "due_at": due_at, "reason": reason},
-    )
+    task.due_set_at = now
+    task.extensions += 1
+    task.save(update_fields=[*fields, "due_at", "has_own_due", "due_set_at", "extensions"])
+    data = {"from_due_at": previous, "due_at": due_at, "reason": reason}
+    if extension_request is not None:
+        data["extension_request"] = extension_request
+    task_event_record(task, type=EventType.TASK_EXTENDED, actor=actor, now=now, data=data)
     return task

@@ -11,7 +11,7 @@ from tracker.org.models import Membership, Role
 from tracker.org.tree import nearest_authorities
 
 K = NotificationKind
-SCHOOL_KINDS = {K.DUE_SOON, K.OVERDUE, K.FLAG_OPENED, K.FLAG_CRITICAL, K.URGE_OVERDUE}
+SCHOOL_KINDS = {K.DUE_SOON, K.OVERDUE, K.AT_RISK, K.FLAG_OPENED, K.FLAG_CRITICAL, K.URGE_OVERDUE}
 AUTHORITY_KINDS = {K.ESCALATION, K.FLAG_OPENED, K.FLAG_CRITICAL}
 
 

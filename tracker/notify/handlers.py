@@ -1,15 +1,20 @@
-"""The notify context's event handlers: a school hears that its task was returned or approved, in the
-app and through its webhooks. Registered at app ready (tracker.apps)."""
+"""The notify context's event handlers: a school hears that its task was returned or approved, or how its
+extension request or appeal was decided, in the app and through its webhooks; supervisors hear of an
+extension request. Registered at app ready (tracker.apps)."""
 
 from __future__ import annotations
 
+from django.utils.dateparse import parse_datetime
+
+from tracker.assessment.appeal_services import AppealDecision
+from tracker.assessment.extension_services import ExtensionDecision
 from tracker.audit.models import Event
 from tracker.audit.registry import handles
 from tracker.audit.types import EventType
 
 from .deliveries import event_deliveries_create
 from .models import NotificationKind
-from .services import event_school_notify
+from .services import event_authority_notify_rendered, event_school_notify, event_school_notify_rendered
 
 REVIEW_KINDS = {EventType.TASK_RETURNED: NotificationKind.RETURNED, EventType.TASK_APPROVED: NotificationKind.APPROVED}
 
@@ -41,3 +46,45 @@ def deliver_task_webhooks(event: Event) -> None:
     criterion = event.task.criterion
     kind = REVIEW_KINDS[EventType(event.type)]
     event_deliveries_create(event=event, kind=kind, title=f"{criterion.code} {criterion.title}: {kind}")
+
+
+def _task_ctx(event: Event) -> dict[str, object]:
+    task = event.task
+    return {
+        "code": task.criterion.code,
+        "criterion": task.criterion.title,
+        "school": task.school.name,
+        "due_at": task.due_at,
+        **{key: event.data.get(key) for key in ("reason", "comment", "requested_due_at") if key in event.data},
+    }
+
+
+def _when(value: object) -> object:
+    """A time the event's data holds as ISO text, as a datetime for the texts."""
+    return parse_datetime(value) if isinstance(value, str) else value
+
+
+@handles(EventType.EXTENSION_REQUESTED)
+def notify_extension_requested(event: Event) -> None:
+    ctx = _task_ctx(event)
+    ctx["requested_due_at"] = _when(ctx["requested_due_at"])
+    event_authority_notify_rendered(event=event, kind=NotificationKind.EXTENSION_REQUESTED, ctx=ctx)
+
+
+@handles(EventType.EXTENSION_DECIDED)
+def notify_extension_decided(event: Event) -> None:
+    approved = event.data.get("decision") == ExtensionDecision.APPROVE
+    kind = NotificationKind.EXTENSION_APPROVED if approved else NotificationKind.EXTENSION_REJECTED
+    ctx = _task_ctx(event)
+    if approved:
+        ctx["due_at"] = _when(event.data.get("due_at"))
+    event_school_notify_rendered(event=event, kind=kind, ctx=ctx)
+
+
+@handles(EventType.APPEAL_DECIDED)
+def notify_appeal_decided(event: Event) -> None:
+    ctx = _task_ctx(event)
+    ctx["outcome"] = "upheld" if event.data.get("decision") == AppealDecision.UPHOLD else "amended"
+    ctx["score_before"] = event.data.get("score_before")
+    ctx["score_after"] = event.data.get("score_after")
+    event_school_notify_rendered(event=event, kind=NotificationKind.APPEAL_DECIDED, ctx=ctx)

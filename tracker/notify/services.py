@@ -14,7 +14,7 @@ from tracker.audit.models import Event
 from tracker.audit.types import Actor, EventType
 from tracker.errors import ValidationFailed
 from tracker.org.models import Unit, UnitKind
-from tracker.org.selectors import school_accounts, school_members
+from tracker.org.selectors import authority_supervisors, school_accounts, school_members
 from tracker.updates import model_update
 
 from .deliveries import event_deliveries_create
@@ -106,10 +106,10 @@ def event_school_notify(*, event: Event, kind: str, title: str, body: str) -> in
     return len(created)
 
 
-def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
-    """Notify every account of the event's school in its own language, and the school's webhooks."""
+def event_members_notify(*, event: Event, kind: str, ctx: dict[str, Any], members: list[tuple[int, str]]) -> int:
+    """Notify each (user id, language) of `members` about the event, in their language; once per event."""
     rows = []
-    for user_id, language in school_members(event.school_id):
+    for user_id, language in members:
         title, body = render(kind, ctx, language)
         rows.append(
             Notification(
@@ -117,6 +117,7 @@ def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]
                 kind=kind,
                 title=title[:300],
                 body=body,
+                task_id=event.task_id,
                 school_id=event.school_id,
                 cycle_id=event.cycle_id,
                 event=event,
@@ -124,6 +125,17 @@ def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]
             )
         )
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
+    """Notify every account of the event's school in its own language, and the school's webhooks."""
+    sent = event_members_notify(event=event, kind=kind, ctx=ctx, members=school_members(event.school_id))
     title, body = render(kind, ctx, settings.LANGUAGE_CODE)
     event_deliveries_create(event=event, kind=kind, title=title, body=body)
-    return len(rows)
+    return sent
+
+
+def event_authority_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
+    """Notify the supervisors of the nearest authority of the event's school, each in their language."""
+    return event_members_notify(event=event, kind=kind, ctx=ctx, members=authority_supervisors(event.school_id))

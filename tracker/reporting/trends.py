@@ -12,7 +12,7 @@ from tracker.assessment.models import Cycle
 from tracker.org.models import Unit
 from tracker.org.tree import SCHOOL, UNIT_TABLE, placeholders, subtree_cte
 
-from .rules import rates_sql
+from .rules import RATES, rates_sql
 
 _SCHOOLS_UNDER_ROOTS = subtree_cte(f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.id IN ({{roots}})")
 _CHILDREN_OF_UNIT = subtree_cte(f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.parent_id = %s")
@@ -33,7 +33,8 @@ WITH RECURSIVE {_CHILDREN_OF_UNIT},
 points AS (
     SELECT tree.top_id, d.date, COUNT(*) AS schools, SUM(d.tasks) AS tasks, SUM(d.approved) AS approved,
            SUM(d.submitted) AS submitted, SUM(d.overdue) AS overdue, SUM(d.due_passed) AS due_passed,
-           SUM(d.on_time) AS on_time, AVG(d.score) AS score
+           SUM(d.on_time) AS on_time, SUM(d.original_due_passed) AS original_due_passed,
+           SUM(d.on_time_original) AS on_time_original, AVG(d.score) AS score
     FROM tree
     JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{SCHOOL}'
     JOIN tracker_dailysnapshot d ON d.school_id = s.id AND d.cycle_id = %s AND d.date BETWEEN %s AND %s
@@ -48,7 +49,7 @@ WHERE c.parent_id = %s
 ORDER BY c.name, c.id, p.date
 """
 
-_POINT_COLUMNS = ("schools", "tasks", "approved", "submitted", "overdue", "completion_rate", "on_time_rate", "score")
+_POINT_COLUMNS = ("schools", "tasks", "approved", "submitted", "overdue", *(name for name, _, _ in RATES), "score")
 
 
 def trend_series(
