@@ -164,7 +164,9 @@ def at_risk_q(now: datetime, warning: EarlyWarning | None = None, prefix: str = 
     stagnant = Q(**{f"{prefix}due_set_at__lte": quiet_since}) & (
         Q(**{f"{prefix}last_activity_at__isnull": True}) | Q(**{f"{prefix}last_activity_at__lte": quiet_since})
     )
-    return at_risk_window_q(now, warning, prefix) & (Q(BehindCurve(now, warning.margin, prefix)) | stagnant)
+    # Behind: only once the deadline's window has begun (a back-dated sweep may see it set in the future).
+    behind = Q(**{f"{prefix}due_set_at__lt": now}) & Q(BehindCurve(now, warning.margin, prefix))
+    return at_risk_window_q(now, warning, prefix) & (behind | stagnant)
 
 
 def is_at_risk(
@@ -181,7 +183,9 @@ def is_at_risk(
     warning = warning or EarlyWarning.from_settings()
     if not (is_open(status) and now <= due_at <= now + timedelta(days=warning.days)):
         return False
-    behind = (progress + warning.margin) * _micros(due_at - due_set_at) < 100 * _micros(now - due_set_at)
+    behind = due_set_at < now and (
+        (progress + warning.margin) * _micros(due_at - due_set_at) < 100 * _micros(now - due_set_at)
+    )
     quiet_since = now - timedelta(days=warning.stagnation_days)
     stagnant = due_set_at <= quiet_since and (last_activity_at is None or last_activity_at <= quiet_since)
     return behind or stagnant
