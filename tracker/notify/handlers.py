@@ -48,27 +48,30 @@ def deliver_task_webhooks(event: Event) -> None:
     event_deliveries_create(event=event, kind=kind, title=f"{criterion.code} {criterion.title}: {kind}")
 
 
-def _task_ctx(event: Event) -> dict[str, object]:
-    task = event.task
-    return {
-        "code": task.criterion.code,
-        "criterion": task.criterion.title,
-        "school": task.school.name,
-        "due_at": task.due_at,
-        **{key: event.data.get(key) for key in ("reason", "comment", "requested_due_at") if key in event.data},
-    }
-
-
 def _when(value: object) -> object:
     """A time the event's data holds as ISO text, as a datetime for the texts."""
     return parse_datetime(value) if isinstance(value, str) else value
 
 
+def _task_ctx(event: Event) -> dict[str, object]:
+    """What the texts of a request or decision about a task need: the criterion, school, times, words."""
+    task = event.task
+    ctx: dict[str, object] = {
+        "code": task.criterion.code,
+        "criterion": task.criterion.title,
+        "school": task.school.name,
+        "due_at": task.due_at,
+        "reason": event.data.get("reason", ""),
+        "comment": event.data.get("comment", ""),
+    }
+    if event.data.get("requested_due_at"):
+        ctx["requested_due_at"] = _when(event.data["requested_due_at"])
+    return ctx
+
+
 @handles(EventType.EXTENSION_REQUESTED)
 def notify_extension_requested(event: Event) -> None:
-    ctx = _task_ctx(event)
-    ctx["requested_due_at"] = _when(ctx["requested_due_at"])
-    event_authority_notify_rendered(event=event, kind=NotificationKind.EXTENSION_REQUESTED, ctx=ctx)
+    event_authority_notify_rendered(event=event, kind=NotificationKind.EXTENSION_REQUESTED, ctx=_task_ctx(event))
 
 
 @handles(EventType.EXTENSION_DECIDED)
