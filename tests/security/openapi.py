@@ -45,6 +45,9 @@ KIND_BY_SEGMENT = {
     "webhooks": "webhook",
     "webhook": "webhook",
     "snapshots": "dailysnapshot",
+    "extension-requests": "extensionrequest",
+    "appeals": "appeal",
+    "appeal": "appeal",
     "accounts": "user",
     "users": "user",
 }

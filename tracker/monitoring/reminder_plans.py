@@ -99,6 +99,11 @@ _BATCH = """
 FROM tracker_task t JOIN tracker_cycle c ON c.id = t.cycle_id
 WHERE c.status = %(active)s AND t.id >= %(lo)s AND t.id < %(hi)s
 """
+# Foresight ("due soon", "at risk") after "overdue" for the same deadline would be a clock gone back, never news.
+_NOT_OVERDUE_YET = (
+    "NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.task_id = t.id AND o.due_at = t.due_at "
+    "AND o.kind = %(overdue)s)"
+)
 
 
 def _task_candidates(stages: Stages, warning: EarlyWarning, now: datetime, sql: _Fragments) -> str:
@@ -108,10 +113,7 @@ def _task_candidates(stages: Stages, warning: EarlyWarning, now: datetime, sql: 
         stage = sql.add(expression_sql(Task, due_soon_stage_expression(now, stages), alias="t"), "soon_stage")
         parts.append(
             f"SELECT %(due_soon)s AS kind, t.id AS task_id, {NULL_ID} AS flag_id, {NULL_ID} AS urge_id, "
-            f"t.due_at AS due_at, {stage} AS stage {_BATCH} AND {open_} "
-            # "Due soon" after "overdue" for the same deadline would be a clock gone back, never news.
-            f"AND NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.task_id = t.id AND o.due_at = t.due_at "
-            f"AND o.kind = %(overdue)s)"
+            f"t.due_at AS due_at, {stage} AS stage {_BATCH} AND {open_} AND {_NOT_OVERDUE_YET}"
         )
     overdue = sql.where(Task, overdue_q(now), "t", "overdue")
     stage = sql.add(expression_sql(Task, overdue_stage_expression(now, stages), alias="t"), "overdue_stage")
@@ -122,7 +124,9 @@ def _task_candidates(stages: Stages, warning: EarlyWarning, now: datetime, sql: 
         f"AND {escalating}"
     )
     at_risk = sql.where(Task, at_risk_q(now, warning), "t", "at_risk")
-    parts.append(f"SELECT %(at_risk)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, 0 {_BATCH} AND {at_risk}")
+    parts.append(
+        f"SELECT %(at_risk)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, 0 {_BATCH} AND {at_risk} AND {_NOT_OVERDUE_YET}"
+    )
     return " UNION ALL ".join(parts)
 
 
