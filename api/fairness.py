@@ -36,7 +36,7 @@ from tracker.assessment.transitions import DECIDING_ROLE, REQUESTS, TaskRequest
 
 from .filters import cycles_in_scope, tasks_in_scope, units_in_scope
 from .scoping import require_role
-from .serializers import CriterionRefSerializer, DeadlineField, StrictSerializer
+from .serializers import CriterionRefSerializer, DeadlineField, StrictSerializer, validated
 
 TEXT_LIMIT = 5000
 
@@ -165,12 +165,6 @@ def _task_in_scope(request, pk: int) -> Task:
     return task
 
 
-def _validated(serializer_class, request) -> dict:
-    body = serializer_class(data=request.data)
-    body.is_valid(raise_exception=True)
-    return dict(body.validated_data)
-
-
 _RELATED = ("task__criterion", "task__school", "decided_by")
 
 
@@ -179,7 +173,7 @@ class TaskExtensionRequestView(APIView):
     def post(self, request, pk: int):
         task = _task_in_scope(request, pk)
         require_role(request.user, task.school_id, REQUESTS[TaskRequest.EXTENSION].role, "request extensions")
-        data = _validated(ExtensionRequestCreateSerializer, request)
+        data = validated(ExtensionRequestCreateSerializer, request)
         made = extension_request_create(task=task, actor=request.user, **data)
         made = ExtensionRequest.objects.select_related(*_RELATED).get(pk=made.pk)
         return Response(ExtensionRequestSerializer(made).data, status=status.HTTP_201_CREATED)
@@ -190,7 +184,7 @@ class TaskAppealView(APIView):
     def post(self, request, pk: int):
         task = _task_in_scope(request, pk)
         require_role(request.user, task.school_id, REQUESTS[TaskRequest.APPEAL].role, "appeal scores")
-        data = _validated(AppealCreateSerializer, request)
+        data = validated(AppealCreateSerializer, request)
         made = appeal_create(task=task, actor=request.user, **data)
         made = Appeal.objects.select_related(*_RELATED).get(pk=made.pk)
         return Response(AppealSerializer(made).data, status=status.HTTP_201_CREATED)
@@ -217,7 +211,7 @@ class ExtensionRequestViewSet(viewsets.ReadOnlyModelViewSet):
     def decide(self, request, pk=None):
         item = self.get_object()
         require_role(request.user, item.task.school_id, DECIDING_ROLE, "decide extension requests")
-        data = _validated(ExtensionDecideSerializer, request)
+        data = validated(ExtensionDecideSerializer, request)
         extension_request_decide(request=item, actor=request.user, **data)
         return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
 
@@ -237,6 +231,6 @@ class AppealViewSet(viewsets.ReadOnlyModelViewSet):
         item = self.get_object()
         require_role(request.user, item.task.school_id, DECIDING_ROLE, "decide appeals")
         appeal_reviewer_check(appeal=item, actor=request.user)
-        data = _validated(AppealDecideSerializer, request)
+        data = validated(AppealDecideSerializer, request)
         appeal_decide(appeal=item, actor=request.user, **data)
         return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)

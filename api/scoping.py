@@ -5,7 +5,8 @@ Every view gets its queryset from tracker.scope, so a new endpoint cannot forget
 
 from __future__ import annotations
 
-from rest_framework.exceptions import PermissionDenied
+from django.db import models
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from tracker import scope
 from tracker.org.models import Unit
@@ -21,3 +22,9 @@ def require_any_role(user, roles: tuple[str, ...], action: str) -> None:
         return
     if not (scope.roles_of(user) & set(roles)):
         raise PermissionDenied(f"only a {' or '.join(roles)} may {action}")
+
+
+def unknown_reference(field: str, obj: models.Model) -> ValidationError:
+    """The 400 for a body that names an object outside the caller's scope: it reads exactly like an id
+    that does not exist (DRF's own message)."""
+    return ValidationError({field: [f'Invalid pk "{obj.pk}" - object does not exist.']})

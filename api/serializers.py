@@ -15,6 +15,14 @@ from tracker.monitoring.rules import task_is_at_risk
 from tracker.org.models import Membership, Role, Unit, UnitKind
 
 
+def validated(serializer_class: type[serializers.Serializer], request, **kwargs) -> dict:
+    """The request body validated by `serializer_class` (400 otherwise); references resolve within the
+    caller's scope (the serializer gets the request)."""
+    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know (mass assignment of school, status, score, actors...)."""
 

@@ -7,7 +7,6 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from tracker import scope
@@ -17,8 +16,8 @@ from tracker.monitoring.services import urge_create, urge_respond
 from tracker.org.models import Role, Unit
 
 from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
-from .scoping import require_any_role, require_role
-from .serializers import StrictSerializer
+from .scoping import require_any_role, require_role, unknown_reference
+from .serializers import StrictSerializer, validated
 
 
 class UrgeSerializer(serializers.ModelSerializer):
@@ -82,14 +81,12 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(request=UrgeCreateSerializer, responses={201: UrgeSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "urge schools")
-        body = UrgeCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(UrgeCreateSerializer, request)
         school, cycle = data["school"], data["cycle"]
         if not scope.has_role_over(request.user, school, Role.SUPERVISOR):
-            raise ValidationError({"school": [f'Invalid pk "{school.pk}" - object does not exist.']})
+            raise unknown_reference("school", school)
         if not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
-            raise ValidationError({"cycle": [f'Invalid pk "{cycle.pk}" - object does not exist.']})
+            raise unknown_reference("cycle", cycle)
         urge = urge_create(
             actor=request.user, cycle=cycle, school=school, message=data["message"], respond_by=data["respond_by"]
         )
@@ -100,7 +97,6 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def respond(self, request, pk=None):
         urge = self.get_object()
         require_role(request.user, urge.school_id, Role.SCHOOL, "answer urges")
-        body = UrgeRespondSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        urge = urge_respond(actor=request.user, urge=urge, response=body.validated_data["response"])
+        data = validated(UrgeRespondSerializer, request)
+        urge = urge_respond(actor=request.user, urge=urge, response=data["response"])
         return Response(UrgeSerializer(urge).data)

@@ -31,13 +31,6 @@ from .filters import CriterionFilter, CycleFilter, EventFilter, TaskFilter, Unit
 from .scoping import require_any_role, require_role
 
 
-def _validated(serializer_class, request, **kwargs):
-    """The request body validated by `serializer_class`; references resolve within the caller's scope."""
-    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class MeView(APIView):
     @extend_schema(responses=s.MeSerializer)
     def get(self, request):
@@ -71,7 +64,7 @@ class UnitViewSet(
 
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "create units")
-        data = _validated(s.UnitSerializer, request)
+        data = s.validated(s.UnitSerializer, request)
         parent = data.get("parent")
         if not request.user.is_superuser and (
             parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR)
@@ -85,7 +78,7 @@ class UnitViewSet(
     def partial_update(self, request, *args, **kwargs):
         unit = self.get_object()
         require_role(request.user, unit, Role.SUPERVISOR, "edit units")
-        data = _validated(s.UnitSerializer, request, partial=True)
+        data = s.validated(s.UnitSerializer, request, partial=True)
         parent = data.get("parent")
         if (
             "parent" in data
@@ -102,7 +95,7 @@ class AccountCreateView(APIView):
     @extend_schema(request=s.AccountCreateSerializer, responses={201: s.AccountSerializer})
     def post(self, request):
         require_any_role(request.user, (Role.SUPERVISOR,), "create accounts")
-        data = _validated(s.AccountCreateSerializer, request)
+        data = s.validated(s.AccountCreateSerializer, request)
         unit = data["unit"]
         if not scope.has_role_over(request.user, unit, Role.SUPERVISOR):
             raise ValidationError({"unit": ["must be a unit in your scope"]})
@@ -136,7 +129,7 @@ class CycleViewSet(
 
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "create cycles")
-        data = _validated(s.CycleSerializer, request)
+        data = s.validated(s.CycleSerializer, request)
         if not scope.has_role_over(request.user, data["authority"], Role.SUPERVISOR):
             raise ValidationError({"authority": ["must be an authority in your scope"]})
         cycle = cycle_services.cycle_create(actor=request.user, **data)
@@ -145,7 +138,7 @@ class CycleViewSet(
     def partial_update(self, request, *args, **kwargs):
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "edit cycles")
-        data = _validated(s.CycleUpdateSerializer, request, partial=True)
+        data = s.validated(s.CycleUpdateSerializer, request, partial=True)
         cycle = cycle_services.cycle_update(actor=request.user, cycle=cycle, changes=dict(data))
         return Response(s.CycleSerializer(cycle).data)
 
@@ -154,7 +147,7 @@ class CycleViewSet(
     def activate(self, request, pk=None):
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "activate cycles")
-        _validated(s.EmptySerializer, request)
+        s.validated(s.EmptySerializer, request)
         created = cycle_services.cycle_activate(actor=request.user, cycle=cycle)
         return Response({"tasks_created": created})
 
@@ -163,7 +156,7 @@ class CycleViewSet(
     def close(self, request, pk=None):
         cycle = self.get_object()
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "close cycles")
-        _validated(s.EmptySerializer, request)
+        s.validated(s.EmptySerializer, request)
         cycle = cycle_services.cycle_close(actor=request.user, cycle=cycle)
         return Response(s.CycleSerializer(cycle).data)
 
@@ -188,7 +181,7 @@ class CriterionViewSet(
 
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "create criteria")
-        data = _validated(s.CriterionSerializer, request)
+        data = s.validated(s.CriterionSerializer, request)
         cycle = data.pop("cycle")  # resolved within the caller's scope
         require_role(request.user, cycle.authority_id, Role.SUPERVISOR, "create criteria")
         criterion = cycle_services.criterion_create(actor=request.user, cycle=cycle, **data)
@@ -197,7 +190,7 @@ class CriterionViewSet(
     def partial_update(self, request, *args, **kwargs):
         criterion = self.get_object()
         require_role(request.user, criterion.cycle.authority_id, Role.SUPERVISOR, "edit criteria")
-        data = _validated(s.CriterionUpdateSerializer, request, partial=True)
+        data = s.validated(s.CriterionUpdateSerializer, request, partial=True)
         criterion = cycle_services.criterion_update(actor=request.user, criterion=criterion, changes=dict(data))
         return Response(s.CriterionSerializer(criterion).data)
 
@@ -219,7 +212,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     def _act(self, request, action: TaskAction, verb: str, service, serializer_class=None, **kwargs):
         task = self.get_object()  # 404 outside scope
         require_role(request.user, task.school_id, TRANSITIONS[action].role, verb)  # 403 wrong role (the table's)
-        data = _validated(serializer_class or s.EmptySerializer, request)  # 400 bad body
+        data = s.validated(serializer_class or s.EmptySerializer, request)  # 400 bad body
         service(task=task, actor=request.user, **data, **kwargs)  # 409 wrong state
         return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
 

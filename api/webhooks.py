@@ -18,8 +18,8 @@ from tracker.notify.services import webhook_create, webhook_delete, webhook_upda
 from tracker.org.models import Role, Unit
 
 from .filters import StrictBooleanFilter, units_in_scope
-from .scoping import require_any_role, require_role
-from .serializers import StrictSerializer
+from .scoping import require_any_role, require_role, unknown_reference
+from .serializers import StrictSerializer, validated
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -112,11 +112,9 @@ class WebhookViewSet(
     @extend_schema(request=WebhookCreateSerializer, responses={201: WebhookWithSecretSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "manage webhooks")
-        body = WebhookCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated(WebhookCreateSerializer, request)
         if not scope.has_role_over(request.user, data["unit"], Role.SUPERVISOR):
-            raise ValidationError({"unit": [f'Invalid pk "{data["unit"].pk}" - object does not exist.']})
+            raise unknown_reference("unit", data["unit"])
         webhook = webhook_create(actor=request.user, **data)
         return Response(WebhookWithSecretSerializer(webhook).data, status=status.HTTP_201_CREATED)
 
@@ -124,10 +122,9 @@ class WebhookViewSet(
     def partial_update(self, request, *args, **kwargs):
         webhook = self.get_object()
         require_role(request.user, webhook.unit_id, Role.SUPERVISOR, "manage webhooks")
-        body = WebhookUpdateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        webhook = webhook_update(actor=request.user, webhook=webhook, changes=dict(body.validated_data))
-        shown = WebhookWithSecretSerializer if "secret" in body.validated_data else WebhookSerializer
+        data = validated(WebhookUpdateSerializer, request)
+        webhook = webhook_update(actor=request.user, webhook=webhook, changes=dict(data))
+        shown = WebhookWithSecretSerializer if "secret" in data else WebhookSerializer
         return Response(shown(webhook).data)
 
     def destroy(self, request, *args, **kwargs):

@@ -418,7 +418,8 @@ SWEEP_FLOOR_SQL = [
            r.id, %(now)s
     FROM tracker_reminder r JOIN tracker_task t ON t.id = r.task_id
     JOIN tracker_criterion c ON c.id = t.criterion_id JOIN tracker_unit s ON s.id = t.school_id
-    JOIN tracker_membership m ON (r.kind IN ('due_soon', 'overdue', 'at_risk') AND m.unit_id = s.id AND m.role = 'school')
+    JOIN tracker_membership m ON (r.kind IN ('due_soon', 'overdue', 'at_risk')
+                                  AND m.unit_id = s.id AND m.role = 'school')
                               OR (r.kind = 'escalation' AND m.unit_id = s.parent_id AND m.role = 'supervisor')
     WHERE r.created_at = %(now)s
     UNION ALL
@@ -512,7 +513,8 @@ SELECT school_id, count(*),
                           AND ((due_set_at < %(now)s AND (progress + 30) * extract(epoch FROM due_at - due_set_at)
                                                          < 100 * extract(epoch FROM %(now)s - due_set_at))
                                OR (due_set_at <= %(now)s - interval '14 days'
-                                   AND (last_activity_at IS NULL OR last_activity_at <= %(now)s - interval '14 days')))),
+                                   AND (last_activity_at IS NULL
+                                        OR last_activity_at <= %(now)s - interval '14 days')))),
        sum(extensions),
        sum(score)
 FROM tracker_task WHERE cycle_id = %(cycle)s GROUP BY school_id

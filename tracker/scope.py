@@ -153,7 +153,7 @@ def dashboard_access(*, user: Actor, cycle_id: int) -> DashboardAccess:
 
     cycles_visible lists every unit under the caller's authorities (12,000 ids for a province); this
     asks the same question of one cycle by walking up from the cycle's authority and the caller's units
-    instead. tests/tracker/test_dashboards.py checks that both answer alike for every caller and cycle.
+    instead. tests/tracker/reporting/test_dashboards.py checks that both answer alike for every caller and cycle.
     """
     cycle = Cycle.objects.filter(pk=cycle_id).first()
     if cycle is None or not user.is_authenticated:

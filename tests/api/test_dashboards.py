@@ -12,7 +12,7 @@ from freezegun import freeze_time
 
 from api import dashboards as views
 from tests.factories import CriterionFactory, CycleFactory, MembershipFactory, SchoolFactory, UnitFactory
-from tests.tracker.test_dashboards import EXPECTED, NOW, Province, build_province
+from tests.tracker.reporting.test_dashboards import EXPECTED, NOW, Province, build_province
 from tracker import models as m
 from tracker.assessment.cycle_services import cycle_activate
 from tracker.reporting.snapshots import snapshots_take

@@ -9,7 +9,7 @@ import pytest
 from freezegun import freeze_time
 from openpyxl import load_workbook
 
-from tests.tracker.test_dashboards import NOW, Province, build_province
+from tests.tracker.reporting.test_dashboards import NOW, Province, build_province
 
 pytestmark = pytest.mark.django_db
 

@@ -6,18 +6,16 @@ may re-send whatever did not finish.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tracker.enqueue import enqueue
+
 from .models import EventDispatch
 from .registry import handlers_for
-
-logger = logging.getLogger(__name__)
 
 # The Celery task (tasks/events.py) that runs event_handle; sent by name, the domain imports no task.
 HANDLE_EVENT_TASK = "tracker.handle_event"
@@ -28,15 +26,7 @@ def event_dispatch(*, event_id: int) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         event_handle(event_id=event_id)
         return
-    try:
-        current_app.send_task(
-            HANDLE_EVENT_TASK,
-            args=[event_id],
-            retry=False,
-            publish_timeout=settings.CELERY_BROKER_PUBLISH_TIMEOUT,
-        )
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the relay will re-send
-        logger.warning("event %s not dispatched now (%s); the relay will re-send it", event_id, exc)
+    enqueue(HANDLE_EVENT_TASK, event_id)  # if the broker is down, the relay re-sends it
 
 
 def event_handle(*, event_id: int, now: datetime | None = None) -> bool:

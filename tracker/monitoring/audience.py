@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tracker.notify.models import NotificationKind, Webhook
-from tracker.org.models import Membership, Role
+from tracker.org.models import Role
+from tracker.org.selectors import unit_members
 from tracker.org.tree import nearest_authorities
 
 K = NotificationKind
@@ -50,17 +51,8 @@ class Audience:
         missing = {u for u in unit_ids if (u, role) not in self._members}
         if not missing:
             return
-        for unit_id in missing:
-            self._members[(unit_id, role)] = []
-        rows = (
-            Membership.objects.filter(unit_id__in=missing, role=role, user__is_active=True)
-            .order_by("user_id")
-            .values_list("unit_id", "user_id", "language")
-        )
-        for unit_id, user_id, language in rows:
-            members = self._members[(unit_id, role)]
-            if all(m.user_id != user_id for m in members):
-                members.append(Recipient(user_id, language))
+        for unit_id, members in unit_members(missing, role).items():
+            self._members[(unit_id, role)] = [Recipient(user_id, language) for user_id, language in members]
 
     def members(self, unit_id: int | None, role: str) -> list[Recipient]:
         if unit_id is None:

@@ -3,25 +3,22 @@ the worker after commit, attempted with backoff, re-sent by the sweep when a mes
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from tracker.audit.models import Event
+from tracker.enqueue import enqueue
 
 from .models import DeliveryStatus, Webhook, WebhookDelivery
 from .webhook_http import payload_bytes, post
-
-logger = logging.getLogger(__name__)
 
 # The Celery task (tasks/webhooks.py) that runs delivery_attempt; sent by name.
 DELIVER_TASK = "tracker.deliver_webhook"
@@ -60,16 +57,8 @@ def deliveries_enqueue(delivery_ids: list[int]) -> None:
                 delivery_attempt(delivery_id=delivery_id)
             return
         for delivery_id in ids:
-            try:
-                current_app.send_task(
-                    DELIVER_TASK,
-                    args=[delivery_id],
-                    retry=False,
-                    publish_timeout=settings.CELERY_BROKER_PUBLISH_TIMEOUT,
-                )
-            except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep re-sends pending ones
-                logger.warning("webhook delivery %s not enqueued now (%s); the sweep will re-send it", delivery_id, exc)
-                return
+            if not enqueue(DELIVER_TASK, delivery_id):
+                return  # the broker is down: the sweep re-sends the pending ones
 
     transaction.on_commit(send)
 

@@ -14,7 +14,7 @@ from tracker.audit.models import Event
 from tracker.audit.types import Actor, EventType
 from tracker.errors import ValidationFailed
 from tracker.org.models import Unit, UnitKind
-from tracker.org.selectors import authority_supervisors, school_accounts, school_members
+from tracker.org.selectors import authority_supervisors, school_members
 from tracker.updates import model_update
 
 from .deliveries import event_deliveries_create
@@ -89,7 +89,7 @@ def event_school_notify(*, event: Event, kind: str, title: str, body: str) -> in
     created = Notification.objects.bulk_create(
         [
             Notification(
-                recipient=user,
+                recipient_id=user_id,
                 kind=kind,
                 title=title,
                 body=body,
@@ -99,7 +99,7 @@ def event_school_notify(*, event: Event, kind: str, title: str, body: str) -> in
                 event=event,
                 created_at=event.occurred_at,
             )
-            for user in school_accounts(event.school_id)
+            for user_id, _language in school_members(event.school_id)
         ],
         ignore_conflicts=True,
     )

@@ -2,43 +2,39 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from .models import Membership, Role
 from .tree import ancestor_ids, nearest_authorities
 
 
-def school_accounts(school_id: int) -> QuerySet:
-    """The active users holding the school role at one school."""
-    return (
-        get_user_model()
-        .objects.filter(memberships__unit_id=school_id, memberships__role=Role.SCHOOL, is_active=True)
-        .distinct()
+def unit_members(unit_ids: Iterable[int], role: str) -> dict[int, list[tuple[int, str]]]:
+    """For each unit, (user id, language) of the active users holding `role` there, by user id.
+
+    A user holds a role at a unit once (Membership's unique key), so nobody is listed twice.
+    """
+    found: dict[int, list[tuple[int, str]]] = {unit_id: [] for unit_id in unit_ids}
+    rows = (
+        Membership.objects.filter(unit_id__in=list(found), role=role, user__is_active=True)
+        .order_by("user_id")
+        .values_list("unit_id", "user_id", "language")
     )
-
-
-def _members(unit_id: int | None, role: str) -> list[tuple[int, str]]:
-    """(user id, language) of each active holder of `role` at one unit, once per user."""
-    members: dict[int, str] = {}
-    for user_id, language in (
-        Membership.objects.filter(unit_id=unit_id, role=role, user__is_active=True)
-        .order_by("id")
-        .values_list("user_id", "language")
-    ):
-        members.setdefault(user_id, language)
-    return list(members.items())
+    for unit_id, user_id, language in rows:
+        found[unit_id].append((user_id, language))
+    return found
 
 
 def school_members(school_id: int) -> list[tuple[int, str]]:
-    """(user id, language) of each active school account of one school, once per user."""
-    return _members(school_id, Role.SCHOOL)
+    """(user id, language) of each active school account of one school."""
+    return unit_members([school_id], Role.SCHOOL)[school_id]
 
 
 def authority_supervisors(school_id: int) -> list[tuple[int, str]]:
     """(user id, language) of each active supervisor of the school's nearest authority."""
     authority = nearest_authorities([school_id])[school_id]
-    return _members(authority, Role.SUPERVISOR) if authority is not None else []
+    return unit_members([authority], Role.SUPERVISOR)[authority] if authority is not None else []
 
 
 def supervisors_over(unit_id: int) -> QuerySet:

@@ -229,7 +229,7 @@ def _json_select(shape: _Shape) -> str:
 
     The rows are written with format() and string_agg rather than json_build_object/json_agg: the same
     JSON (keys are fixed, every value goes through to_json or a number's text form), for about half
-    the cost at 12,000 rows. tests/tracker/test_dashboards.py checks it against the rows shaped in
+    the cost at 12,000 rows. tests/tracker/reporting/test_dashboards.py checks it against the rows shaped in
     Python, value by value.
     """
     ref = ",".join(f'"{key}":%%s' for key, _, _ in shape.ref)

@@ -22,7 +22,7 @@ from tracker import models as m
 from tracker.assessment import task_services
 from tracker.audit.events import GENESIS_HASH, canonical, event_record, events_verify
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 

@@ -9,7 +9,7 @@ import pytest
 from celery import current_app
 
 from tests.factories import CriterionFactory, CycleFactory, SchoolFactory, UnitFactory
-from tests.tracker.test_dashboards import NOW, Province, build_province
+from tests.tracker.reporting.test_dashboards import NOW, Province, build_province
 from tracker import models as m
 from tracker.assessment.cycle_services import cycle_activate, cycle_close
 from tracker.reporting.overview import overview_schools

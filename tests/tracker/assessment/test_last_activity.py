@@ -1,6 +1,6 @@
 """Task.last_activity_at: every task and evidence service stamps it with its `now`; activation does not.
 
-The dashboards' last activity per school is the latest of these stamps (tests/tracker/test_dashboards.py).
+The dashboards' last activity per school is the latest of these stamps (tests/tracker/reporting/test_dashboards.py).
 """
 
 from __future__ import annotations

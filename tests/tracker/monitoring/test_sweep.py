@@ -207,7 +207,7 @@ def test_a_long_digest_lists_the_newest_and_counts_the_rest(mailed, settings):
 
 @pytest.mark.django_db
 def test_a_failed_mail_is_retried_by_the_next_sweep(mailed, settings):
-    settings.EMAIL_BACKEND = "tests.tracker.test_sweep.FailingBackend"
+    settings.EMAIL_BACKEND = "tests.tracker.monitoring.test_sweep.FailingBackend"
     report = sweep_run(now=DUE + 8 * D)
     assert report.emails == 0
     with_address = m.Notification.objects.filter(recipient__email__gt="")
