@@ -44,6 +44,9 @@ class TaskAdmin(admin.ModelAdmin):
     search_fields = ["school__name", "criterion__code", "criterion__title"]
     raw_id_fields = ["school", "criterion", "cycle", "reviewed_by"]
     list_select_related = ["school", "criterion"]
+    # A score changes by approval or an appeal's decision only (they keep the deduction ledger); the
+    # original deadline by criterion edits, the extension count by extensions: shown, never edited here.
+    readonly_fields = ["score", "deductions", "late_penalty", "original_due_at", "due_set_at", "extensions"]
 
 
 @admin.register(m.Evidence)
@@ -147,3 +150,26 @@ class DailySnapshotAdmin(admin.ModelAdmin):
     list_display = ["id", "cycle", "school", "date", "tasks", "approved", "overdue", "score"]
     list_filter = ["cycle", "date"]
     search_fields = ["school__name"]
+
+
+# Deadline fairness: decided through the services (they record the events and move the deadlines and
+# scores); shown here, never edited.
+@admin.register(m.ExtensionRequest)
+class ExtensionRequestAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "status", "requested_due_at", "late_request", "created_at", "decided_at"]
+    list_filter = ["status", "late_request"]
+    search_fields = ["task__school__name", "reason", "comment"]
+
+
+@admin.register(m.Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "status", "score_before", "score_after", "created_at", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["task__school__name", "reason", "comment"]
+
+
+@admin.register(m.DeductionEntry)
+class DeductionEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "code", "points", "action", "source", "actor", "at"]
+    list_filter = ["action", "source"]
+    search_fields = ["task__school__name", "code", "reason"]

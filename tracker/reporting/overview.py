@@ -17,7 +17,8 @@ schools or tasks there are:
   statement ends in plain rows, shaped here into the same document (a test holds the two equal);
 * access is decided by ``tracker.scope.dashboard_access`` (the roots the caller sees).
 
-Counts and rates: ``tracker.reporting.rules``. A school's ``score`` is the sum of its task scores
+Counts and rates: ``tracker.reporting.rules`` (with section 7's ``at_risk`` count, ``extensions`` sum and
+``on_time_original_rate`` beside ``on_time_rate``). A school's ``score`` is the sum of its task scores
 (unscored tasks count 0); ``max_score`` the sum of its criteria's ``max_score``. A rollup row sums
 the counts of the schools under it, computes its rates over the summed counts, and reports the mean
 school ``score`` (and ``max_score``). ``last_activity_at`` is the time of the latest thing that
