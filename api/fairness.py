@@ -9,7 +9,7 @@ GET /tasks/{id}/deductions/. Judged in the contract's order: 404 out of scope, 4
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -168,26 +168,47 @@ def _task_in_scope(request, pk: int) -> Task:
 _RELATED = ("task__criterion", "task__school", "decided_by")
 
 
-class TaskExtensionRequestView(APIView):
-    @extend_schema(request=ExtensionRequestCreateSerializer, responses={201: ExtensionRequestSerializer})
+class _TaskRequestView(APIView):
+    """POST a school's request about one of its tasks: 404 out of scope, 403 not the school, 400, 409."""
+
+    kind: TaskRequest
+    body: type[serializers.Serializer]
+    model: type[ExtensionRequest] | type[Appeal]
+    output: type[serializers.Serializer]
+    verb: str
+
+    @staticmethod
+    def create(**kwargs):
+        raise NotImplementedError
+
     def post(self, request, pk: int):
         task = _task_in_scope(request, pk)
-        require_role(request.user, task.school_id, REQUESTS[TaskRequest.EXTENSION].role, "request extensions")
-        data = validated(ExtensionRequestCreateSerializer, request)
-        made = extension_request_create(task=task, actor=request.user, **data)
-        made = ExtensionRequest.objects.select_related(*_RELATED).get(pk=made.pk)
-        return Response(ExtensionRequestSerializer(made).data, status=status.HTTP_201_CREATED)
+        require_role(request.user, task.school_id, REQUESTS[self.kind].role, self.verb)
+        made = self.create(task=task, actor=request.user, **validated(self.body, request))
+        made = self.model.objects.select_related(*_RELATED).get(pk=made.pk)
+        return Response(self.output(made).data, status=status.HTTP_201_CREATED)
 
 
-class TaskAppealView(APIView):
-    @extend_schema(request=AppealCreateSerializer, responses={201: AppealSerializer})
-    def post(self, request, pk: int):
-        task = _task_in_scope(request, pk)
-        require_role(request.user, task.school_id, REQUESTS[TaskRequest.APPEAL].role, "appeal scores")
-        data = validated(AppealCreateSerializer, request)
-        made = appeal_create(task=task, actor=request.user, **data)
-        made = Appeal.objects.select_related(*_RELATED).get(pk=made.pk)
-        return Response(AppealSerializer(made).data, status=status.HTTP_201_CREATED)
+@extend_schema_view(
+    post=extend_schema(request=ExtensionRequestCreateSerializer, responses={201: ExtensionRequestSerializer})
+)
+class TaskExtensionRequestView(_TaskRequestView):
+    kind = TaskRequest.EXTENSION
+    body = ExtensionRequestCreateSerializer
+    model = ExtensionRequest
+    output = ExtensionRequestSerializer
+    verb = "request extensions"
+    create = staticmethod(extension_request_create)
+
+
+@extend_schema_view(post=extend_schema(request=AppealCreateSerializer, responses={201: AppealSerializer}))
+class TaskAppealView(_TaskRequestView):
+    kind = TaskRequest.APPEAL
+    body = AppealCreateSerializer
+    model = Appeal
+    output = AppealSerializer
+    verb = "appeal scores"
+    create = staticmethod(appeal_create)
 
 
 class TaskDeductionsView(APIView):
@@ -197,40 +218,56 @@ class TaskDeductionsView(APIView):
         return Response(DeductionEntrySerializer(deduction_ledger(task), many=True).data)
 
 
-class ExtensionRequestViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = ExtensionRequestSerializer
-    filterset_class = ExtensionRequestFilter
+class _DecisionQueue(viewsets.ReadOnlyModelViewSet):
+    """The requests in the caller's scope, oldest first (the supervisors' queue), and their decision."""
+
     ordering_fields = ["created_at", "id"]
     ordering = ["created_at", "id"]
 
+    @staticmethod
+    def visible(user):
+        raise NotImplementedError
+
     def get_queryset(self):
-        return scope.extension_requests_visible(self.request.user).select_related(*_RELATED)
+        return self.visible(self.request.user).select_related(*_RELATED)
+
+    def _decide(self, request, body: type[serializers.Serializer], verb: str, decide, check=None) -> Response:
+        item = self.get_object()  # 404 out of scope
+        require_role(request.user, item.task.school_id, DECIDING_ROLE, verb)  # 403
+        if check is not None:
+            check(item, request.user)  # 403 same_reviewer
+        decide(item, request.user, **validated(body, request))  # 400, then 409
+        return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
+
+
+class ExtensionRequestViewSet(_DecisionQueue):
+    serializer_class = ExtensionRequestSerializer
+    filterset_class = ExtensionRequestFilter
+    visible = staticmethod(scope.extension_requests_visible)
 
     @extend_schema(request=ExtensionDecideSerializer, responses=ExtensionRequestSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        item = self.get_object()
-        require_role(request.user, item.task.school_id, DECIDING_ROLE, "decide extension requests")
-        data = validated(ExtensionDecideSerializer, request)
-        extension_request_decide(request=item, actor=request.user, **data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
+        return self._decide(
+            request,
+            ExtensionDecideSerializer,
+            "decide extension requests",
+            lambda item, actor, **data: extension_request_decide(request=item, actor=actor, **data),
+        )
 
 
-class AppealViewSet(viewsets.ReadOnlyModelViewSet):
+class AppealViewSet(_DecisionQueue):
     serializer_class = AppealSerializer
     filterset_class = AppealFilter
-    ordering_fields = ["created_at", "id"]
-    ordering = ["created_at", "id"]
-
-    def get_queryset(self):
-        return scope.appeals_visible(self.request.user).select_related(*_RELATED)
+    visible = staticmethod(scope.appeals_visible)
 
     @extend_schema(request=AppealDecideSerializer, responses=AppealSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        item = self.get_object()
-        require_role(request.user, item.task.school_id, DECIDING_ROLE, "decide appeals")
-        appeal_reviewer_check(appeal=item, actor=request.user)
-        data = validated(AppealDecideSerializer, request)
-        appeal_decide(appeal=item, actor=request.user, **data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
+        return self._decide(
+            request,
+            AppealDecideSerializer,
+            "decide appeals",
+            lambda item, actor, **data: appeal_decide(appeal=item, actor=actor, **data),
+            check=lambda item, actor: appeal_reviewer_check(appeal=item, actor=actor),
+        )

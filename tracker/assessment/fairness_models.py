@@ -14,13 +14,29 @@ from django.db.models import Q
 from .models import Task
 
 
+class Decided(models.Model):
+    """What every request about a task keeps: who asked and when, who decided, when, and why."""
+
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.TextField(blank=True, default="")
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+
 class ExtensionStatus(models.TextChoices):
     PENDING = "pending", "pending"
     APPROVED = "approved", "approved"
     REJECTED = "rejected", "rejected"
 
 
-class ExtensionRequest(models.Model):
+class ExtensionRequest(Decided):
     """A school asks for a later deadline; a supervisor approves (the task is extended) or rejects."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="extension_requests")
@@ -29,18 +45,10 @@ class ExtensionRequest(models.Model):
     status = models.CharField(max_length=16, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING)
     # Made after the task's due_at then in force: a fact of the moment, kept (the deadline may move later).
     late_request = models.BooleanField(default=False)
-    created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     # The due_at an approval set (the requested one unless the supervisor chose another); null otherwise.
     decision_due_at = models.DateTimeField(null=True, blank=True)
-    comment = models.TextField(blank=True, default="")
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(Decided.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["task"],
@@ -64,25 +72,17 @@ class AppealStatus(models.TextChoices):
 LATE_PENALTY = "late_penalty"
 
 
-class Appeal(models.Model):
+class Appeal(Decided):
     """A school contests the deductions or the late penalty of an approved task."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="appeals")
     reason = models.TextField()
     contested = models.JSONField(default=list)  # rule codes and/or "late_penalty"
     status = models.CharField(max_length=16, choices=AppealStatus.choices, default=AppealStatus.PENDING)
-    created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    comment = models.TextField(blank=True, default="")
     score_before = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     score_after = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(Decided.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["task"], condition=Q(status=AppealStatus.PENDING), name="appeal_one_pending_per_task"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from freezegun import freeze_time
 
+from tests.concurrency import at_once
 from tests.factories import EvidenceFactory, MembershipFactory
 from tracker import models as m
 from tracker.assessment import task_services
@@ -256,24 +256,9 @@ def test_requests_and_decisions_notify_the_other_side_in_their_language(district
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL (the suite's database)")
 def test_two_requests_at_once_leave_one_pending(district):
     task = m.Task.objects.get(school=district.school_a, criterion=district.criterion)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def request(days: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            ask(district, task, due_at=DUE + days * D)
-            outcomes.append("created")
-        except RequestPending:
-            outcomes.append("request_pending")
-        finally:
-            connection.close()
+    made, errors = at_once(*(lambda days=days: ask(district, task, due_at=DUE + days * D) for days in (5, 6)))
 
-    threads = [threading.Thread(target=request, args=(days,)) for days in (5, 6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-
-    assert sorted(outcomes) == ["created", "request_pending"]
+    assert len(made) == 1
+    assert [type(e) for e in errors] == [RequestPending]
     assert m.ExtensionRequest.objects.filter(task=task, status="pending").count() == 1

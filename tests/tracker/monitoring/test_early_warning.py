@@ -3,12 +3,12 @@ reminds their school once per (task, due_at), however often or concurrently it r
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 
+from tests.concurrency import at_once
 from tests.factories import MembershipFactory
 from tracker import models as m
 from tracker.assessment import task_services
@@ -114,23 +114,8 @@ def test_four_concurrent_sweeps_remind_each_task_at_risk_once(district):
                 due_set_at=datetime(2026, 1, 5, tzinfo=UTC),
             )
     now = DUE - 5 * D
-    barrier = threading.Barrier(4)
-    reports, errors = [], []
 
-    def sweep() -> None:
-        try:
-            barrier.wait(timeout=10)
-            reports.append(sweep_run(now=now, batch_size=3))
-        except Exception as exc:  # noqa: BLE001 - collected and failed on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    reports, errors = at_once(*[lambda: sweep_run(now=now, batch_size=3)] * 4)
 
     assert errors == []
     assert m.Task.objects.filter(cycle=district.cycle).count() == 14  # the fixture's 2 and these 12
