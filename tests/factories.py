@@ -1,14 +1,18 @@
-"""factory_boy factories for the domain."""
+"""factory_boy factories for the domain, and the setups several test modules build on the `district`
+fixture (tests/conftest.py) through the services."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 
 from tracker import models as m
+from tracker.assessment.cycle_services import criterion_create
+from tracker.monitoring.flags import flags_judge
 
 
 class UnitFactory(factory.django.DjangoModelFactory):
@@ -93,3 +97,48 @@ class EvidenceFactory(factory.django.DjangoModelFactory):
     sha256 = "0" * 64
     content_type = "application/pdf"
     uploaded_at = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+# --- Setups on the district fixture ---------------------------------------------------------------
+FAR = timedelta(days=100)
+
+
+def criteria_add(district, dues: Iterable[datetime], *, prefix: str, now: datetime | None = None) -> list[m.Criterion]:
+    """One more criterion of the district's cycle per due time, through the service (so every school of an
+    active cycle gets its task, its deadline set at `now`), coded `<prefix><n>` with n counting on from the
+    criteria already there."""
+    start = m.Criterion.objects.filter(cycle=district.cycle).count()
+    return [
+        criterion_create(
+            actor=district.supervisor,
+            cycle=district.cycle,
+            code=f"{prefix}{n:03d}",
+            title=f"Criterion {prefix}{n:03d}",
+            category="work style",
+            due_at=due_at,
+            max_score=Decimal("5"),
+            now=now,
+        )
+        for n, due_at in enumerate(dues, start=start)
+    ]
+
+
+def school_a_behind(district, *, now: datetime) -> tuple[m.Task, m.Flag]:
+    """School A with one task two days late, so an open flag; every other task far from due; the criterion
+    needs no evidence, so the school can submit at once (which resolves the flag)."""
+    task = m.Task.objects.get(cycle=district.cycle, school=district.school_a)
+    m.Task.objects.filter(pk=task.pk).update(due_at=now - timedelta(days=2))
+    m.Task.objects.exclude(pk=task.pk).update(due_at=now + FAR)
+    m.Criterion.objects.filter(pk=district.criterion.pk).update(min_evidence=0)
+    flags_judge(now=now)
+    return task, m.Flag.objects.get(school=district.school_a, resolved_at__isnull=True)
+
+
+def school_a_just_late(district, *, now: datetime) -> m.Task:
+    """School A's task an hour late, under the cycle's flag thresholds: the next sweep makes one reminder
+    (overdue, stage 0) and no flag; every other task far from due."""
+    m.Cycle.objects.filter(pk=district.cycle.pk).update(warning_overdue_tasks=9, critical_overdue_tasks=9)
+    task = m.Task.objects.get(cycle=district.cycle, school=district.school_a)
+    m.Task.objects.filter(pk=task.pk).update(due_at=now - timedelta(hours=1))
+    m.Task.objects.exclude(pk=task.pk).update(due_at=now + FAR)
+    return task

@@ -421,16 +421,17 @@ def test_invalid_filter_values_are_400_naming_the_filter(district, client_for, u
 
 
 @pytest.mark.parametrize(("value", "overdue"), [("true", True), ("false", False), ("1", True), ("0", False)])
-def test_overdue_filter_accepts_true_and_false(district, client_for, task_a, value, overdue):
+def test_overdue_filter_accepts_true_and_false(district, client_for, task_a, task_b, value, overdue):
     from datetime import timedelta
 
     from django.utils import timezone
 
     m.Task.objects.filter(pk=task_a.pk).update(due_at=timezone.now() - timedelta(days=2))
+    m.Task.objects.filter(pk=task_b.pk).update(due_at=timezone.now() + timedelta(days=2))
     response = client_for(district.supervisor).get("/api/v1/tasks/", {"overdue": value})
     assert response.status_code == 200
     ids = {row["id"] for row in response.json()["results"]}
-    assert (task_a.pk in ids) is overdue
+    assert ids == ({task_a.pk} if overdue else {task_b.pk})
     assert all(row["is_overdue"] is overdue for row in response.json()["results"])
 
 

@@ -20,7 +20,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -36,7 +35,6 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTa
 from tracker import models as m
 from tracker.assessment.task_services import task_submit
 from tracker.models import EventDispatch
-from tracker.monitoring.flags import flags_judge
 
 from .conftest import CeleryProcess, broker_reconnect, wait_for
 
@@ -292,20 +290,8 @@ def elapsed(since: float) -> float:
     return round(time.monotonic() - since, 1)
 
 
-# --- The scenario of items 1, 2, 3, 4 and 6: a school submits while behind ---------------------------
+# --- The scenario of items 1, 2, 3, 4 and 6: a school submits while behind (tests.factories) ---------
 HANDLE = "tracker.handle_event"
-D = timedelta(days=1)
-
-
-def school_a_behind(district) -> tuple[m.Task, m.Flag]:
-    """School A with one task two days late (so an open flag); every other task far from due."""
-    now = timezone.now()
-    task = m.Task.objects.get(cycle=district.cycle, school=district.school_a)
-    m.Task.objects.filter(pk=task.pk).update(due_at=now - 2 * D)
-    m.Task.objects.exclude(pk=task.pk).update(due_at=now + 100 * D)
-    m.Criterion.objects.filter(pk=district.criterion.pk).update(min_evidence=0)
-    flags_judge(now=now)
-    return task, m.Flag.objects.get(school=district.school_a, resolved_at__isnull=True)
 
 
 def submit_then_lock(district, task: m.Task) -> tuple[RowLock, m.Event]:

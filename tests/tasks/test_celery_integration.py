@@ -19,9 +19,9 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from tests.api.test_webhooks import Receiver, verify
+from tests.factories import school_a_behind, school_a_just_late
 from tracker import models as m
 from tracker.audit.relay import events_relay
-from tracker.monitoring.flags import flags_judge
 from tracker.monitoring.sweep import sweep_run
 from tracker.notify.services import webhook_create
 
@@ -78,12 +78,7 @@ def test_redis_down_while_a_school_submits_loses_nothing_and_does_it_once(
     district, redis_server, start_celery, client_for
 ):
     # given school_a behind with one overdue task (a flag is open) and a worker running
-    now = timezone.now()
-    task = m.Task.objects.get(cycle=district.cycle, school=district.school_a)
-    m.Task.objects.filter(pk=task.pk).update(due_at=now - 2 * D)
-    m.Criterion.objects.filter(pk=district.criterion.pk).update(min_evidence=0)
-    flags_judge(now=now)
-    flag = m.Flag.objects.get(school=district.school_a, resolved_at__isnull=True)
+    task, flag = school_a_behind(district, now=timezone.now())
     worker = start_celery("worker")
 
     # when Redis is down while the school submits
@@ -103,7 +98,7 @@ def test_redis_down_while_a_school_submits_loses_nothing_and_does_it_once(
     # when Redis is back and the relay runs
     redis_server.start()
     broker_reconnect()
-    time.sleep(1.1)  # past EVENT_RELAY_GRACE of the relay below
+    # (two minutes on: past the event's next_send_at, which is its commit time + EVENT_RELAY_GRACE)
     assert events_relay(now=timezone.now() + timedelta(minutes=2)) >= 1
 
     # then the worker handles it: the flag is resolved, once
@@ -124,10 +119,8 @@ def test_redis_down_while_a_school_submits_loses_nothing_and_does_it_once(
 
 def test_a_webhook_answering_503_twice_then_200_gets_one_delivery_with_one_id(district, start_celery, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-    m.Cycle.objects.filter(pk=district.cycle.pk).update(warning_overdue_tasks=9, critical_overdue_tasks=9)
     now = timezone.now()
-    m.Task.objects.filter(cycle=district.cycle, school=district.school_a).update(due_at=now - timedelta(hours=1))
-    m.Task.objects.exclude(cycle=district.cycle, school=district.school_a).update(due_at=now + 100 * D)
+    school_a_just_late(district, now=now)
     start_celery("worker")
 
     with Receiver([503, 503, 200]) as receiver:

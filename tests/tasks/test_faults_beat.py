@@ -13,10 +13,8 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import time
 from collections import Counter
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,8 +22,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils import timezone
 
+from tests.factories import criteria_add
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_create
 from tracker.notify.services import webhook_create
 
 from .fault_support import (
@@ -61,15 +59,7 @@ def test_two_beats_on_one_schedule_send_each_reminder_once(broker_view, district
     # given two tasks per school, nothing due yet, e-mail addresses, and a webhook on school A
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     far = timezone.now() + 100 * D
-    criterion_create(
-        actor=district.supervisor,
-        cycle=district.cycle,
-        code="B2",
-        title="Second criterion",
-        category="work style",
-        due_at=far,
-        max_score=Decimal("5"),
-    )
+    criteria_add(district, [far], prefix="B")
     m.Task.objects.update(due_at=far)
     for user in get_user_model().objects.all():
         user.email = f"{user.username}@example.org"
@@ -104,7 +94,12 @@ def test_two_beats_on_one_schedule_send_each_reminder_once(broker_view, district
         for beat in beats:
             beat.stop()
         until(lambda: broker_view.queued() == 0 and not broker_view.unacked(), timeout=60, what="the workers to drain")
-        time.sleep(1)  # a webhook POST, if any, in flight
+        # every delivery finished: no POST in flight, none to retry
+        until(
+            lambda: not m.WebhookDelivery.objects.filter(status=m.DeliveryStatus.PENDING).exists(),
+            timeout=30,
+            what="every webhook delivery to finish",
+        )
         sweeps = [w.count(rf"Task {SWEEP}\[[0-9a-f-]+\] succeeded") for w in workers]
         sent = [b.count(rf"Sending due task .*\({SWEEP}\)") for b in beats]
         daily_sent = [b.count(r"Sending due task .*\(tracker\.daily_digest\)") for b in beats]

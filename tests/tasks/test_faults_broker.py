@@ -17,6 +17,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.factories import school_a_behind
 from tracker import models as m
 from tracker.assessment.task_services import task_return, task_submit
 from tracker.notify.services import webhook_create
@@ -29,7 +30,6 @@ from .fault_support import (
     mid_task,
     quiesce,
     schedule_fast,
-    school_a_behind,
     submit_then_lock,
     until,
     wait_done,
@@ -60,6 +60,15 @@ def submit_and_return(district, task: m.Task, reason: str) -> list[m.Event]:
 
 def done(events: list[m.Event]) -> bool:
     return m.EventDispatch.objects.filter(event__in=events, done_at__isnull=False).count() == len(events)
+
+
+def settled(broker_view) -> bool:
+    return (
+        broker_view.queued() == 0
+        and not broker_view.unacked()
+        and not m.EventDispatch.objects.filter(done_at__isnull=True).exists()
+        and not m.WebhookDelivery.objects.filter(status=m.DeliveryStatus.PENDING).exists()
+    )
 
 
 def test_redis_down_at_commit_and_restarted_three_times_loses_nothing_and_repeats_nothing(
@@ -106,7 +115,9 @@ def test_redis_down_at_commit_and_restarted_three_times_loses_nothing_and_repeat
             timings.append((round(took, 2), round(relayed_in, 1)))
 
         until(lambda: len(receiver.requests) >= len(returned), timeout=30, what="every webhook to reach the receiver")
-        time.sleep(1)  # a duplicate, if any, would arrive now
+        # Nothing left that could post again: no message queued or unacknowledged (a redelivery), no event
+        # unhandled (a relay), no delivery pending (a retry).
+        until(lambda: settled(broker_view), timeout=30, what="the broker, the relay and the deliveries to settle")
         beat_text = beat.text()
 
     # then every side effect happened exactly once: 0 lost, 0 duplicated
@@ -130,7 +141,7 @@ def test_a_redis_restart_during_a_task_lets_it_finish_once_and_the_worker_consum
     broker_view, redis_server, district, spawn
 ):
     # given the school's submission being handled by a worker, mid-task
-    task, flag = school_a_behind(district)
+    task, flag = school_a_behind(district, now=timezone.now())
     quiesce(broker_view)
     lock, event = submit_then_lock(district, task)
     worker = spawn.worker()

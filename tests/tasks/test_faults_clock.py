@@ -16,7 +16,6 @@ import random
 import re
 from collections import Counter
 from datetime import datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,8 +23,8 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
 
+from tests.factories import criteria_add
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_create
 from tracker.monitoring.sweep import sweep_run
 from tracker.reporting.daily_digest import daily_digest_send
 from tracker.reporting.snapshots import snapshots_take
@@ -93,17 +92,7 @@ def test_reminders_neither_repeat_nor_vanish_across_daylight_saving_and_clock_st
     change, deadlines = WINDOWS[window]
     m.Task.objects.update(due_at=datetime(2027, 6, 30, tzinfo=NY))
     set_at = min(deadlines) - 30 * D  # every task's deadline set a month ahead: early warning judges them
-    for i, due_at in enumerate(deadlines):
-        criterion_create(
-            now=set_at,
-            actor=district.supervisor,
-            cycle=district.cycle,
-            code=f"DST{i}",
-            title=f"Deadline {due_at.isoformat()}",
-            category="work style",
-            due_at=due_at,
-            max_score=Decimal("5"),
-        )
+    criteria_add(district, deadlines, prefix="DST", now=set_at)
     for user in get_user_model().objects.all():
         user.email = f"{user.username}@example.org"
         user.save(update_fields=["email"])

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -28,8 +27,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from tests.factories import criteria_add
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_create
 from tracker.assessment.task_services import task_extend, task_return, task_submit
 from tracker.assessment.transitions import TRANSITIONS
 from tracker.errors import ValidationFailed
@@ -51,16 +50,7 @@ progresses = st.sampled_from([0, 0, 40, 80, 100])
 
 def machine_for(district, seen: Counter) -> type[RuleBasedStateMachine]:
     """The machine over the district's cycle; `seen` counts what the examples exercised."""
-    for i in range(1, TASKS_PER_SCHOOL):
-        criterion_create(
-            actor=district.supervisor,
-            cycle=district.cycle,
-            code=f"HM{i}",
-            title=f"Machine criterion {i}",
-            category="work style",
-            due_at=T0,
-            max_score=Decimal("5"),
-        )
+    criteria_add(district, [T0] * (TASKS_PER_SCHOOL - 1), prefix="HM")
     m.Criterion.objects.filter(cycle=district.cycle).update(min_evidence=0)
     m.Task.objects.filter(cycle=district.other_cycle).update(due_at=datetime(2030, 1, 1, tzinfo=UTC))
     task_ids = list(m.Task.objects.filter(cycle=district.cycle).order_by("id").values_list("id", flat=True))

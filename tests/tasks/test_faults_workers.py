@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from tests.factories import school_a_behind, school_a_just_late
 from tracker import models as m
 from tracker.monitoring.sweep import sweep_run
 from tracker.notify.services import webhook_create
@@ -30,7 +31,6 @@ from .fault_support import (
     assert_handled_once,
     mid_task,
     quiesce,
-    school_a_behind,
     submit_then_lock,
     until,
     wait_done,
@@ -39,13 +39,12 @@ from .fault_support import (
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-D = timedelta(days=1)
 DELIVER = "tracker.deliver_webhook"
 
 
 def test_a_pool_process_killed_mid_task_runs_it_again_and_the_effect_happens_once(broker_view, district, spawn):
     # given school A behind (an open flag), and the school submits
-    task, flag = school_a_behind(district)
+    task, flag = school_a_behind(district, now=timezone.now())
     quiesce(broker_view)
     lock, event = submit_then_lock(district, task)
 
@@ -82,7 +81,7 @@ def test_a_worker_killed_whole_is_redelivered_after_the_visibility_timeout_and_t
     broker_view, district, spawn
 ):
     # given the school's submission being handled by a worker, mid-task
-    task, flag = school_a_behind(district)
+    task, flag = school_a_behind(district, now=timezone.now())
     quiesce(broker_view)
     lock, event = submit_then_lock(district, task)
     first = spawn.worker("first")
@@ -122,10 +121,8 @@ def test_a_worker_killed_whole_is_redelivered_after_the_visibility_timeout_and_t
 def test_a_webhook_delivery_outliving_the_visibility_timeout_is_posted_once(broker_view, district, spawn, settings):
     # given one reminder with a webhook to a receiver that holds its answer, and two workers
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-    m.Cycle.objects.filter(pk=district.cycle.pk).update(warning_overdue_tasks=9, critical_overdue_tasks=9)
     now = timezone.now()
-    m.Task.objects.filter(cycle=district.cycle, school=district.school_a).update(due_at=now - timedelta(hours=1))
-    m.Task.objects.exclude(cycle=district.cycle, school=district.school_a).update(due_at=now + 100 * D)
+    school_a_just_late(district, now=now)
     quiesce(broker_view)
     workers = [spawn.worker("a"), spawn.worker("b")]
 
@@ -163,7 +160,7 @@ def test_a_webhook_delivery_outliving_the_visibility_timeout_is_posted_once(brok
 
 def test_an_event_handled_past_the_visibility_timeout_takes_effect_once(broker_view, district, spawn):
     # given the school's submission being handled by one of two workers, mid-task
-    task, flag = school_a_behind(district)
+    task, flag = school_a_behind(district, now=timezone.now())
     quiesce(broker_view)
     lock, event = submit_then_lock(district, task)
     workers = [spawn.worker("a"), spawn.worker("b")]
@@ -192,7 +189,7 @@ def test_an_event_handled_past_the_visibility_timeout_takes_effect_once(broker_v
 
 def test_a_sigterm_during_a_task_lets_it_finish_and_nothing_is_redelivered(broker_view, district, spawn):
     # given the school's submission being handled, mid-task
-    task, flag = school_a_behind(district)
+    task, flag = school_a_behind(district, now=timezone.now())
     quiesce(broker_view)
     lock, event = submit_then_lock(district, task)
     worker = spawn.worker()
@@ -201,8 +198,10 @@ def test_a_sigterm_during_a_task_lets_it_finish_and_nothing_is_redelivered(broke
     # when the worker gets a SIGTERM (a deploy stops it)
     worker.kill(signal.SIGTERM)
     until(lambda: "Warm shutdown" in worker.text(), timeout=10, what="a warm shutdown")
-    time.sleep(1)
-    assert worker.alive() and waiting_on("tracker_cycle") == 1  # it waits for the task, it does not drop it
+    # it waits for the task, it does not drop it: no exit within a second (a dropping worker exits at once)
+    with pytest.raises(subprocess.TimeoutExpired):
+        worker.wait_exit(timeout=1)
+    assert waiting_on("tracker_cycle") == 1
     lock.release()
 
     # then the task finishes, the worker exits cleanly, and the message is acknowledged
@@ -214,7 +213,7 @@ def test_a_sigterm_during_a_task_lets_it_finish_and_nothing_is_redelivered(broke
 
 def test_a_sigterm_then_sigkill_when_the_deploy_stops_waiting_redelivers_the_task_once(broker_view, district, spawn):
     # given the school's submission being handled, mid-task
-    task, flag = school_a_behind(district)
+    task, flag = school_a_behind(district, now=timezone.now())
     quiesce(broker_view)
     lock, event = submit_then_lock(district, task)
     worker = spawn.worker()

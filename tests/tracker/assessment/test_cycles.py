@@ -57,7 +57,9 @@ def test_activate_creates_one_task_per_school_and_criterion_including_nested_aut
 
 def test_activated_tasks_start_not_started_with_the_criterions_due(city, district):
     cycle_activate(actor=district.supervisor, cycle=city["cycle"], now=NOW)
-    for task in m.Task.objects.filter(cycle=city["cycle"]).select_related("criterion"):
+    tasks = list(m.Task.objects.filter(cycle=city["cycle"]).select_related("criterion"))
+    assert len(tasks) == 4 * 3
+    for task in tasks:
         assert task.status == m.TaskStatus.NOT_STARTED
         assert task.due_at == task.criterion.due_at
         assert task.has_own_due is False

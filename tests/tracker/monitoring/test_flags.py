@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tests.factories import criteria_add, school_a_behind
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_create, criterion_update
+from tracker.assessment.cycle_services import criterion_update
 from tracker.assessment.task_services import task_submit
 from tracker.audit.dispatch import event_handle
 from tracker.audit.events import events_verify
@@ -28,16 +28,7 @@ def add_criteria(district, dues: list[datetime]) -> None:
     """More criteria in the district's cycle (each makes a task per school); the fixture's own one
     is moved out of the way, far in the future."""
     m.Task.objects.filter(criterion=district.criterion).update(due_at=BASE + 365 * D)
-    for i, due in enumerate(dues):
-        criterion_create(
-            actor=district.supervisor,
-            cycle=district.cycle,
-            code=f"F{i}",
-            title=f"Flag criterion {i}",
-            category="work style",
-            due_at=due,
-            max_score=Decimal("5"),
-        )
+    criteria_add(district, dues, prefix="F")
 
 
 def flag_of(district, school=None) -> m.Flag | None:
@@ -83,26 +74,12 @@ def test_cycle_thresholds_override_the_settings(district):
     flags_judge(now=NOW)
     assert flag_of(district) is None  # 1 overdue < 2
 
-    add_criteria_more(district, [NOW - 8 * D])
+    criteria_add(district, [NOW - 8 * D], prefix="G")
     flags_judge(now=NOW)
     assert flag_of(district).severity == "warning"  # 2 overdue, 8 days < 10
 
     flags_judge(now=NOW + 2 * D)
     assert flag_of(district).severity == "critical"  # now 10 days
-
-
-def add_criteria_more(district, dues):
-    start = m.Criterion.objects.filter(cycle=district.cycle).count()
-    for i, due in enumerate(dues, start=start):
-        criterion_create(
-            actor=district.supervisor,
-            cycle=district.cycle,
-            code=f"G{i}",
-            title=f"More {i}",
-            category="work style",
-            due_at=due,
-            max_score=Decimal("5"),
-        )
 
 
 def test_thresholds_read_settings_when_the_cycle_has_none(district, settings):
@@ -210,11 +187,8 @@ def test_submitting_the_last_overdue_task_resolves_the_flag_through_its_event(
     district, django_capture_on_commit_callbacks
 ):
     now = timezone.now()
-    task = m.Task.objects.get(cycle=district.cycle, school=district.school_a)
-    m.Task.objects.filter(pk=task.pk).update(due_at=now - 2 * D)
-    m.Criterion.objects.filter(pk=district.criterion.pk).update(min_evidence=0)
-    flags_judge(now=now)
-    assert flag_of(district) is not None
+    task, flag = school_a_behind(district, now=now)
+    assert flag_of(district) == flag
 
     task_submit(task=task, actor=district.school_a_user, now=now)
     event = m.Event.objects.filter(type="task.submitted", task=task).get()

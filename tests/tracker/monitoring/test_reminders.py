@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -159,7 +160,10 @@ def test_each_notification_is_keyed_by_recipient_and_reminder(district):
     sweep_run(now=DUE + 10 * D)
     sweep_run(now=DUE + 10 * D + H)
 
-    for reminder in m.Reminder.objects.all():
+    reminders = list(m.Reminder.objects.all())
+    # three schools' tasks (overdue 9 and escalation) and three critical flags (opened and critical)
+    assert Counter(r.kind for r in reminders) == {"overdue": 3, "escalation": 3, "flag_opened": 3, "flag_critical": 3}
+    for reminder in reminders:
         recipients = list(reminder.notifications.values_list("recipient_id", flat=True))
         assert len(recipients) == len(set(recipients)) >= 1
 

@@ -4,7 +4,6 @@ digest per recipient per sweep in the recipient's language, and `manage.py sweep
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -15,9 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.concurrency import at_once
-from tests.factories import MembershipFactory, SchoolFactory
+from tests.factories import MembershipFactory, SchoolFactory, criteria_add
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_create, cycle_activate
+from tracker.assessment.cycle_services import cycle_activate
 from tracker.audit.events import events_verify
 from tracker.monitoring.sweep import sweep_run
 
@@ -31,17 +30,7 @@ def grow(district, *, schools: int, criteria: int) -> None:
         school = SchoolFactory(parent=district.bureau)
         MembershipFactory(unit=school, role=m.Role.SCHOOL)
     cycle_activate(actor=district.supervisor, cycle=district.cycle, now=DUE - 100 * D)
-    start = m.Criterion.objects.filter(cycle=district.cycle).count()
-    for i in range(start, start + criteria):
-        criterion_create(
-            actor=district.supervisor,
-            cycle=district.cycle,
-            code=f"S{i:03d}",
-            title=f"Sweep criterion {i}",
-            category="work style",
-            due_at=DUE,
-            max_score=Decimal("5"),
-        )
+    criteria_add(district, [DUE] * criteria, prefix="S")
 
 
 def statements(ctx: CaptureQueriesContext) -> int:
