@@ -418,17 +418,19 @@ SWEEP_FLOOR_SQL = [
            r.id, %(now)s
     FROM tracker_reminder r JOIN tracker_task t ON t.id = r.task_id
     JOIN tracker_criterion c ON c.id = t.criterion_id JOIN tracker_unit s ON s.id = t.school_id
-    JOIN tracker_membership m ON (r.kind IN ('due_soon', 'overdue', 'at_risk')
-                                  AND m.unit_id = s.id AND m.role = 'school')
-                              OR (r.kind = 'escalation' AND m.unit_id = s.parent_id AND m.role = 'supervisor')
+    -- the audience as rows (unit, role), so that the membership join is an equality the planner can hash
+    JOIN LATERAL (VALUES (s.id, 'school'), (s.parent_id, 'supervisor')) AS who(unit_id, role)
+      ON (who.role = 'school' AND r.kind IN ('due_soon', 'overdue', 'at_risk'))
+      OR (who.role = 'supervisor' AND r.kind = 'escalation')
+    JOIN tracker_membership m ON m.unit_id = who.unit_id AND m.role = who.role
     WHERE r.created_at = %(now)s
     UNION ALL
     SELECT m.user_id, r.kind, format('%%s: %%s', s.name, r.kind),
            format('%%s overdue task(s), up to %%s days', f.overdue_count, f.max_days_overdue), NULL, f.school_id,
            f.cycle_id, r.id, %(now)s
     FROM tracker_reminder r JOIN tracker_flag f ON f.id = r.flag_id JOIN tracker_unit s ON s.id = f.school_id
-    JOIN tracker_membership m ON (m.unit_id = s.id AND m.role = 'school')
-                              OR (m.unit_id = s.parent_id AND m.role = 'supervisor')
+    CROSS JOIN LATERAL (VALUES (s.id, 'school'), (s.parent_id, 'supervisor')) AS who(unit_id, role)
+    JOIN tracker_membership m ON m.unit_id = who.unit_id AND m.role = who.role
     WHERE r.created_at = %(now)s
     ON CONFLICT DO NOTHING
     """,
