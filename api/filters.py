@@ -60,6 +60,19 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class YearField(forms.IntegerField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 2000)
+        kwargs.setdefault("max_value", 2099)
+        super().__init__(*args, **kwargs)
+
+
+class YearFilter(filters.NumberFilter):
+    """A calendar year, 2000 to 2099 (anything else is a 400, not an empty list)."""
+
+    field_class = YearField
+
+
 class UnitFilter(filters.FilterSet):
     parent = filters.ModelChoiceFilter(queryset=authorities_in_scope)
 

@@ -17,6 +17,12 @@ def require_role(user, unit: Unit | int, role: str, action: str) -> None:
         raise PermissionDenied(f"only a {role} of this unit may {action}")
 
 
+def require_one_of_roles(user, unit: Unit | int, roles: tuple[str, ...], action: str) -> None:
+    """`user` holds one of `roles` over `unit` (403 otherwise)."""
+    if not any(scope.has_role_over(user, unit, role) for role in roles):
+        raise PermissionDenied(f"only a {' or '.join(roles)} of this unit may {action}")
+
+
 def require_any_role(user, roles: tuple[str, ...], action: str) -> None:
     if user.is_superuser:
         return

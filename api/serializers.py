@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -57,6 +57,20 @@ class DeadlineField(serializers.DateTimeField):
         if not self.EARLIEST <= moment < self.LATEST:
             self.fail("out_of_range")
         return moment
+
+
+class DayField(serializers.DateField):
+    """A calendar day between 2000 and 2099: anything else is a typo."""
+
+    EARLIEST = date(2000, 1, 1)
+    LATEST = date(2099, 12, 31)
+    default_error_messages = {"out_of_range": "must be between 2000-01-01 and 2099-12-31"}
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not self.EARLIEST <= day <= self.LATEST:
+            self.fail("out_of_range")
+        return day
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

@@ -3,7 +3,10 @@ from rest_framework.routers import DefaultRouter
 
 from . import dashboards, exports, fairness, views
 from .auth import TokenView
+from .cases import CaseViewSet
 from .flags import FlagViewSet
+from .inspections import InspectionViewSet
+from .notices import NoticeViewSet
 from .notifications import NotificationViewSet
 from .oversight import OversightView
 from .urges import UrgeViewSet
@@ -22,6 +25,9 @@ router.register("urges", UrgeViewSet, basename="urge")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("extension-requests", fairness.ExtensionRequestViewSet, basename="extension-request")
 router.register("appeals", fairness.AppealViewSet, basename="appeal")
+router.register("inspections", InspectionViewSet, basename="inspection")
+router.register("cases", CaseViewSet, basename="case")
+router.register("notices", NoticeViewSet, basename="notice")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

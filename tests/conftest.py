@@ -113,4 +113,93 @@ def task_other(district) -> m.Task:
     return m.Task.objects.get(school=district.other_school)
 
 
+# --- Inspections and cases (CONTRACT section 9) ---------------------------------------------------------
+# Full names of the persons in the fixture's cases: none of them may ever reach a school.
+FULL_NAMES = ("张三", "欧阳明", "李四", "王五")
+CASEWORK_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Casework:
+    inspection: m.Inspection
+    reported: m.Case  # school A, reported: never published
+    published: m.Case  # school B, concluded and published
+    notice: m.Notice
+    other_case: m.Case  # the other district's, concluded and published
+    other_notice: m.Notice
+
+
+@pytest.fixture
+def casework(district) -> Casework:
+    """A round with two cases in the district (one published) and a published case next door."""
+    from datetime import date
+
+    from tracker.inspections.case_services import case_create, case_publish, case_update
+    from tracker.inspections.inspection_services import TargetInput, inspection_create
+
+    d = district
+    now = CASEWORK_NOW
+    inspection = inspection_create(
+        actor=d.inspector,
+        authority=d.bureau,
+        kind="unannounced",
+        held_on=date(2026, 2, 20),
+        inspectors=4,
+        targets=[
+            TargetInput(kind="neighbourhood", name="东港花园小区"),
+            TargetInput(kind="tutoring_centre", name="启航教育培训中心"),
+            TargetInput(kind="school", school=d.school_a),
+        ],
+        summary="暗访举报较多的小区和校外培训机构。",
+        now=now,
+    )
+    reported = case_create(
+        actor=d.inspector,
+        authority=d.bureau,
+        inspection=inspection,
+        school=d.school_a,
+        type="paid_tutoring",
+        occurred_on=date(2026, 2, 20),
+        summary="李四在东港花园小区租房有偿补课。",
+        persons=["李四"],
+        now=now,
+    )
+    published = case_create(
+        actor=d.inspector,
+        authority=d.bureau,
+        school=d.school_b,
+        type="banquet",
+        occurred_on=date(2026, 1, 10),
+        summary="张三为其子操办升学宴，欧阳明收受礼金。",
+        persons=["张三", "欧阳明"],
+        now=now,
+    )
+    case_update(actor=d.inspector, case=published, changes={"status": "investigating"}, now=now)
+    case_update(
+        actor=d.inspector,
+        case=published,
+        changes={"status": "concluded", "disposition": "给予张三党内警告处分，欧阳明诫勉谈话并退还礼金。"},
+        now=now,
+    )
+    notice = case_publish(actor=d.inspector, case=published, now=now)
+    other_inspector = MembershipFactory(unit=d.other_bureau, role=m.Role.INSPECTOR).user
+    other_case = case_create(
+        actor=other_inspector,
+        authority=d.other_bureau,
+        school=d.other_school,
+        type="second_job",
+        occurred_on=date(2026, 1, 5),
+        summary="王五在校外培训机构违规兼职。",
+        persons=["王五"],
+        disposition="责令辞去兼职，通报批评。",
+        now=now,
+    )
+    case_update(actor=other_inspector, case=other_case, changes={"status": "investigating"}, now=now)
+    case_update(actor=other_inspector, case=other_case, changes={"status": "concluded"}, now=now)
+    other_notice = case_publish(actor=other_inspector, case=other_case, now=now)
+    for case in (reported, published, other_case):
+        case.refresh_from_db()
+    return Casework(inspection, reported, published, notice, other_case, other_notice)
+
+
 __all__ = ["District", "UserFactory"]

@@ -173,3 +173,27 @@ class DeductionEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "task", "code", "points", "action", "source", "actor", "at"]
     list_filter = ["action", "source"]
     search_fields = ["task__school__name", "code", "reason"]
+
+
+# --- Inspections, cases and notices ---------------------------------------------------------------
+# Read-only: rounds and notices change only through their services. Cases are not here at all: they
+# hold people's full names, and a read through the admin would escape the case access log.
+@admin.register(m.Inspection)
+class InspectionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "authority", "kind", "held_on", "inspectors"]
+    list_filter = ["kind", "held_on"]
+    search_fields = ["summary", "targets__name"]
+
+
+@admin.register(m.Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case", "authority", "type", "occurred_on", "published_at"]
+    list_filter = ["type"]
+    search_fields = ["summary", "disposition"]
+
+
+@admin.register(m.CaseRead)
+class CaseReadAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case", "reader", "read_at", "via"]
+    list_filter = ["via"]
+    search_fields = ["reader__username"]

@@ -11,7 +11,8 @@ class TrackerConfig(AppConfig):
     def ready(self) -> None:
         # Each context registers its event handlers in tracker.audit.registry on import; importing them
         # here, once the models are loaded, is what fills the registry (the event log imports none).
+        from tracker.inspections import handlers as inspections_handlers
         from tracker.monitoring import handlers as monitoring_handlers
         from tracker.notify import handlers as notify_handlers
 
-        del monitoring_handlers, notify_handlers
+        del inspections_handlers, monitoring_handlers, notify_handlers

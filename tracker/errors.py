@@ -62,3 +62,17 @@ class SameReviewer(DomainError):
 
     code = "same_reviewer"
     http_status = 403
+
+
+class AlreadyPublished(DomainError):
+    """A case is published once; its notice exists."""
+
+    code = "already_published"
+    http_status = 409
+
+
+class CasePublished(DomainError):
+    """A published case is frozen: its notice must keep saying what the case says."""
+
+    code = "case_published"
+    http_status = 409

@@ -20,6 +20,17 @@ from tracker.assessment.models import (
 )
 from tracker.assessment.rules import OPEN_STATUSES
 from tracker.audit.models import Event, EventChainHead, EventDispatch
+from tracker.inspections.models import (
+    Case,
+    CaseRead,
+    CaseStatus,
+    CaseType,
+    Inspection,
+    InspectionKind,
+    InspectionTarget,
+    Notice,
+    TargetKind,
+)
 from tracker.monitoring.models import Flag, FlagSeverity, Reminder, Urge
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
@@ -29,6 +40,15 @@ __all__ = [
     "AUTHORITY_ROLES",
     "OPEN_STATUSES",
     "Appeal",
+    "Case",
+    "CaseRead",
+    "CaseStatus",
+    "CaseType",
+    "Inspection",
+    "InspectionKind",
+    "InspectionTarget",
+    "Notice",
+    "TargetKind",
     "Criterion",
     "Cycle",
     "CycleStatus",

@@ -18,6 +18,7 @@ from tracker.assessment.fairness_models import Appeal, ExtensionRequest
 from tracker.assessment.models import Cycle, Task
 from tracker.audit.models import Event
 from tracker.audit.types import Actor
+from tracker.inspections.models import Case, Inspection, Notice
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
 from tracker.org.tree import ancestor_ids, ancestor_map, descendant_ids
 
@@ -130,7 +131,40 @@ def events_visible(user: Actor) -> QuerySet[Event]:
             subject_id__in=[str(i) for i in units_in_scope],
         )
         | Q(school__isnull=True, cycle__isnull=True, subject_type="user", data__unit__in=list(units_in_scope))
+        # Inspection rounds and cases: their events carry their authority (a case's also its school).
+        | Q(
+            school__isnull=True,
+            cycle__isnull=True,
+            subject_type__in=["inspection", "case"],
+            data__authority__in=list(units_in_scope),
+        )
     )
+
+
+# --- Inspections, cases and notices (CONTRACT section 9) ------------------------------------------------
+def inspections_visible(user: Actor) -> QuerySet[Inspection]:
+    """Rounds of the authorities the user reaches as a supervisor or inspector; schools see none."""
+    ids = unit_ids_for(user, AUTHORITY_ROLES)
+    return Inspection.objects.all() if ids is None else Inspection.objects.filter(authority_id__in=ids)
+
+
+def cases_visible(user: Actor) -> QuerySet[Case]:
+    """Cases the user may read: the authority's supervisors and inspectors (and those above). A school
+    account reads no case, published or not: it reads the redacted notice (404 on every case)."""
+    ids = unit_ids_for(user, AUTHORITY_ROLES)
+    return Case.objects.all() if ids is None else Case.objects.filter(authority_id__in=ids)
+
+
+def notices_visible(user: Actor) -> QuerySet[Notice]:
+    """Notices of the authorities at or above the user's units (a school reads its district's), and of
+    those in the user's scope (a city's staff read their districts')."""
+    if not user.is_authenticated:
+        return Notice.objects.none()
+    if user.is_superuser:
+        return Notice.objects.all()
+    own = set(_memberships(user).values_list("unit_id", flat=True))
+    below = unit_ids_for(user) or set()
+    return Notice.objects.filter(Q(authority_id__in=ancestor_ids(own)) | Q(authority_id__in=below))
 
 
 # --- Dashboards: one cycle, decided without listing the whole scope ----------------------------------------

@@ -173,6 +173,10 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "tracker.models.Role",
         "NotificationKindEnum": "tracker.models.NotificationKind",
         "FlagSeverityEnum": "tracker.models.FlagSeverity",
+        "InspectionKindEnum": "tracker.inspections.models.InspectionKind",
+        "TargetKindEnum": "tracker.inspections.models.TargetKind",
+        "CaseTypeEnum": "tracker.inspections.models.CaseType",
+        "CaseStatusEnum": "tracker.inspections.models.CaseStatus",
     },
     # Every operation documents its error answers too (api/schema.py), so clients and schema tests see them.
     "POSTPROCESSING_HOOKS": [

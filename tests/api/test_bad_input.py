@@ -87,6 +87,27 @@ WRITES = [
     ),
     Write("post", "/api/v1/appeals/{appeal}/decide/", "supervisor", {"decision": "uphold", "comment": "stands"}),
     Write("post", "/api/v1/auth/token/", "anonymous", {"username": "nobody", "password": "wrong"}),
+    Write(
+        "post",
+        "/api/v1/inspections/",
+        "inspector",
+        {
+            "authority": "{bureau}",
+            "kind": "announced",
+            "held_on": "2026-02-01",
+            "inspectors": 3,
+            "targets": [{"kind": "neighbourhood", "name": "东港花园小区"}],
+        },
+    ),
+    Write("patch", "/api/v1/inspections/{inspection}/", "supervisor", {"summary": "补记"}),
+    Write(
+        "post",
+        "/api/v1/cases/",
+        "inspector",
+        {"authority": "{bureau}", "type": "paid_tutoring", "occurred_on": "2026-02-01", "summary": "赵六有偿补课"},
+    ),
+    Write("patch", "/api/v1/cases/{case}/", "inspector", {"summary": "李四在小区有偿补课"}),
+    Write("post", "/api/v1/cases/{case}/publish/", "inspector", {}),
 ]
 IDS = [f"{w.method}-{w.path}" for w in WRITES]
 
@@ -120,9 +141,14 @@ def _fill(value: Any, ids: dict[str, int]) -> Any:
 
 
 @pytest.fixture
-def send(district, task_a, client_for):
+def send(district, task_a, casework, client_for):
     """send(write, body=None, raw=None, content_type=...) as the write's user; returns the response."""
-    ids = _ids(district, task_a)
+    ids = {
+        **_ids(district, task_a),
+        "inspection": casework.inspection.pk,
+        "case": casework.reported.pk,
+        "other_school": district.other_school.pk,
+    }
 
     def go(write: Write, body: Any = None, *, raw: bytes | str | None = None, content_type: str = "application/json"):
         client = client_for(None if write.who == "anonymous" else getattr(district, write.who))
@@ -320,6 +346,42 @@ TYPE_CASES = [
     ("/api/v1/criteria/{criterion}/", "cycle", "{cycle}"),
     ("/api/v1/criteria/{criterion}/", "due_at", None),
     ("/api/v1/criteria/{criterion}/", "min_evidence", "many"),
+    ("/api/v1/inspections/", "authority", "{school_a}"),
+    ("/api/v1/inspections/", "kind", "surprise"),
+    ("/api/v1/inspections/", "held_on", "2026-02-30"),
+    ("/api/v1/inspections/", "held_on", "2099-01-01"),  # in the future
+    ("/api/v1/inspections/", "held_on", "1999-12-31"),
+    ("/api/v1/inspections/", "inspectors", 0),
+    ("/api/v1/inspections/", "inspectors", "many"),
+    ("/api/v1/inspections/", "inspectors", 10**30),
+    ("/api/v1/inspections/", "targets", []),
+    ("/api/v1/inspections/", "targets", "小区"),
+    ("/api/v1/inspections/", "targets", [{"kind": "school"}]),
+    ("/api/v1/inspections/", "targets", [{"kind": "school", "school": "{other_school}"}]),
+    ("/api/v1/inspections/", "targets", [{"kind": "school", "school": "{bureau}"}]),
+    ("/api/v1/inspections/", "targets", [{"kind": "neighbourhood", "name": "x", "school": "{school_a}"}]),
+    ("/api/v1/inspections/", "targets", [{"kind": "neighbourhood", "name": "x", "evil": True}]),
+    ("/api/v1/inspections/", "targets", [{"kind": "park", "name": "x"}]),
+    ("/api/v1/inspections/{inspection}/", "authority", "{bureau}"),
+    ("/api/v1/inspections/{inspection}/", "held_on", "2099-01-01"),
+    ("/api/v1/cases/", "authority", "{school_a}"),
+    ("/api/v1/cases/", "type", "theft"),
+    ("/api/v1/cases/", "occurred_on", "2099-01-01"),  # in the future
+    ("/api/v1/cases/", "occurred_on", "yesterday"),
+    ("/api/v1/cases/", "summary", "   "),
+    ("/api/v1/cases/", "persons", "张三"),
+    ("/api/v1/cases/", "persons", ["张"]),
+    ("/api/v1/cases/", "persons", ["张某"]),
+    ("/api/v1/cases/", "persons", [["张三"]]),
+    ("/api/v1/cases/", "persons", ["张三"] * 51),
+    ("/api/v1/cases/", "school", "{other_school}"),
+    ("/api/v1/cases/", "school", "{bureau}"),
+    ("/api/v1/cases/", "inspection", "abc"),
+    ("/api/v1/cases/", "inspection", 999_999_999),
+    ("/api/v1/cases/{case}/", "status", "closed"),
+    ("/api/v1/cases/{case}/", "authority", "{bureau}"),
+    ("/api/v1/cases/{case}/", "persons", [""]),
+    ("/api/v1/cases/{case}/", "school", "{other_school}"),
 ]
 
 
@@ -385,6 +447,10 @@ def test_a_naive_datetime_is_read_in_the_configured_time_zone(send, task_a):
         "/api/v1/evidence/abc/download/",
         "/api/v1/evidence/99999999999999999999999999/download/",
         "/api/v1/events/abc/",
+        "/api/v1/inspections/abc/",
+        "/api/v1/cases/abc/",
+        "/api/v1/cases/99999999999999999999999999/reads/",
+        "/api/v1/notices/1.5/",
     ],
 )
 def test_non_integer_or_huge_ids_in_urls_are_404(district, client_for, path):
@@ -401,7 +467,16 @@ def test_non_integer_ids_in_action_urls_are_404(district, client_for, path):
 
 
 # --- lists: pagination and filters -------------------------------------------------------------
-LISTS = ["/api/v1/units/", "/api/v1/cycles/", "/api/v1/criteria/", "/api/v1/tasks/", "/api/v1/events/"]
+LISTS = [
+    "/api/v1/units/",
+    "/api/v1/cycles/",
+    "/api/v1/criteria/",
+    "/api/v1/tasks/",
+    "/api/v1/events/",
+    "/api/v1/inspections/",
+    "/api/v1/cases/",
+    "/api/v1/notices/",
+]
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -454,6 +529,17 @@ def test_a_page_that_does_not_exist_is_404(district, client_for, url):
         ("/api/v1/events/", "school", "x"),
         ("/api/v1/events/", "task", "x"),
         ("/api/v1/events/", "type", "t" * 200),
+        ("/api/v1/inspections/", "year", "1999"),
+        ("/api/v1/inspections/", "year", "abc"),
+        ("/api/v1/inspections/", "kind", "secret"),
+        ("/api/v1/inspections/", "authority", "x"),
+        ("/api/v1/cases/", "status", "open"),
+        ("/api/v1/cases/", "type", "theft"),
+        ("/api/v1/cases/", "published", "maybe"),
+        ("/api/v1/cases/", "inspection", "x"),
+        ("/api/v1/cases/", "year", "20000"),
+        ("/api/v1/notices/", "type", "x"),
+        ("/api/v1/notices/", "year", "-1"),
     ],
 )
 def test_invalid_filter_values_are_400_naming_the_filter(district, client_for, url, param, value):

@@ -23,8 +23,12 @@ from rest_framework.authtoken.models import Token
 from tests.conftest import District
 from tracker import models as m
 from tracker.assessment.evidence_services import evidence_add
+from tracker.inspections.case_services import case_create, case_publish, case_update
+from tracker.inspections.inspection_services import TargetInput, inspection_create
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+# Full names of the people in the world's cases, per district: no school may ever read one of them.
+CASE_PERSONS = {"1": ("张三", "欧阳明"), "2": ("李四", "司马光")}
 
 # Where an object lives. Authority-level objects are split into what a school of that district may read
 # (the district's cycles and criteria) and what only the authority's staff may (its webhooks).
@@ -232,6 +236,52 @@ def world(district: District) -> World:
         D2_STAFF,
         "url",
     )
+
+    # Inspection rounds and cases are the authority staff's; a published case's notice is shared with
+    # every school of the district. The published case's text has no marker (its redacted text is the
+    # notice's); the notice's marker is added to the notice itself.
+    for bureau, school, staff, shared, letter in (
+        (d.bureau, d.school_b, D1_STAFF, D1_SHARED, "1"),
+        (d.other_bureau, d.other_school, D2_STAFF, D2_SHARED, "2"),
+    ):
+        inspection = inspection_create(
+            actor=None,
+            authority=bureau,
+            kind="unannounced",
+            held_on=date(2026, 2, 20),
+            inspectors=3,
+            targets=[TargetInput(kind="tutoring_centre", name="启航培训"), TargetInput(kind="school", school=school)],
+            summary="暗访",
+            now=NOW,
+        )
+        add(inspection, staff, "summary")
+        reported = case_create(
+            actor=None,
+            authority=bureau,
+            inspection=inspection,
+            school=school,
+            type="paid_tutoring",
+            occurred_on=date(2026, 2, 20),
+            summary=f"{CASE_PERSONS[letter][0]}有偿补课。",
+            persons=[CASE_PERSONS[letter][0]],
+            now=NOW,
+        )
+        add(reported, staff, "summary")
+        published = case_create(
+            actor=None,
+            authority=bureau,
+            school=school,
+            type="banquet",
+            occurred_on=date(2026, 1, 10),
+            summary=f"{CASE_PERSONS[letter][1]}操办升学宴。",
+            persons=[CASE_PERSONS[letter][1]],
+            disposition=f"给予{CASE_PERSONS[letter][1]}警告处分。",
+            now=NOW,
+        )
+        case_update(actor=None, case=published, changes={"status": "investigating"}, now=NOW)
+        case_update(actor=None, case=published, changes={"status": "concluded"}, now=NOW)
+        add(published, staff)
+        add(case_publish(actor=None, case=published, now=NOW), shared, "summary")
 
     # Notifications are personal: one for every person in the world, about their own district.
     recipients = dict(users)

@@ -50,10 +50,16 @@ KIND_BY_SEGMENT = {
     "appeal": "appeal",
     "accounts": "user",
     "users": "user",
+    "inspections": "inspection",
+    "inspection": "inspection",
+    "cases": "case",
+    "case": "case",
+    "notices": "notice",
+    "notice": "notice",
 }
 
 # Body and query fields that name another object.
-REFERENCE_FIELDS = ("school", "unit", "authority", "parent", "cycle", "criterion", "task", "urge", "flag")
+REFERENCE_FIELDS = ("school", "unit", "authority", "parent", "cycle", "criterion", "task", "urge", "flag", "inspection")
 
 _counter = itertools.count(1)
 
@@ -195,10 +201,26 @@ def sample_value(op: Operation, name: str, schema: dict[str, Any], refs: dict[st
     if typ == "boolean":
         return True
     if typ == "array":
+        # A list that must not be empty gets one plausible item (an inspection's targets).
+        if schema.get("minItems", 0) > 0:
+            return [sample_value(op, name, schema.get("items", {}), refs)]
         return []
     if typ == "object":
-        return {}
+        return _sample_object(op, schema, refs)
     return unique("text ")
+
+
+def _sample_object(op: Operation, schema: dict[str, Any], refs: dict[str, int]) -> dict[str, Any]:
+    """An object with its required properties, and the references the caller has, filled in."""
+    required = set(schema.get("required", []))
+    out = {}
+    for name, prop in schema.get("properties", {}).items():
+        prop = op.resolve(prop)
+        if prop.get("readOnly"):
+            continue
+        if name in required or (name in REFERENCE_FIELDS and KIND_BY_SEGMENT.get(name) in refs):
+            out[name] = sample_value(op, name, prop, refs)
+    return out
 
 
 def sample_body(op: Operation, refs: dict[str, int], *, everything: bool = False) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from tracker.inspections.models import CaseRead
+
 from .conftest import ROLES, World
 from .openapi import KIND_BY_SEGMENT, REFERENCE_FIELDS, operations, response_text, sample_body, sample_query, send
 
@@ -54,7 +56,7 @@ def own_refs(world: World, role: str) -> dict[str, int]:
         "school": world.own_unit(role, "school").pk,
         "authority": world.own_unit(role).pk,
     }
-    for kind in ("task", "criterion", "urge", "flag"):
+    for kind in ("task", "criterion", "urge", "flag", "inspection"):
         own = [o for o in world.own(role, kind) if role != "anonymous"]
         if own:
             refs[kind] = own[0].pk
@@ -62,9 +64,29 @@ def own_refs(world: World, role: str) -> dict[str, int]:
 
 
 def fingerprint() -> dict[str, list[tuple]]:
-    """Every row of the domain's tables and the accounts: the matrix must leave them as they were."""
-    models = list(apps.get_app_config("tracker").get_models()) + [get_user_model()]
+    """Every row of the domain's tables and the accounts: the matrix must leave them as they were.
+
+    Except the case access log, which reads are meant to write: `reads_recorded` judges it."""
+    models = [m for m in apps.get_app_config("tracker").get_models() if m is not CaseRead] + [get_user_model()]
     return {model._meta.label: list(model.objects.order_by("pk").values_list()) for model in models}
+
+
+def reads_recorded(world: World, since: int) -> tuple[int, list[str]]:
+    """The case reads logged after row `since`: (how many, those of a case foreign to its reader)."""
+    role_of = {user.pk: role for role, user in world.users.items() if user is not None}
+    rows = list(CaseRead.objects.filter(pk__gt=since).values_list("reader_id", "case_id", "via"))
+    bad = []
+    for reader, case, via in rows:
+        role = role_of.get(reader)
+        if role is None or ("case", case) in {(o.kind, o.pk) for o in world.foreign(role, "case")}:
+            bad.append(f"{role or reader} read case {case} ({via}), which is outside its scope")
+        elif role.startswith("school"):
+            bad.append(f"{role} read case {case} ({via}): schools read no case")
+    return len(rows), bad
+
+
+def _last_read() -> int:
+    return CaseRead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def _ids(value: Any) -> list[int]:
@@ -130,7 +152,7 @@ def test_detail_routes_answer_foreign_ids_as_if_they_did_not_exist(world: World)
     detail_ops = [op for op in ops if op.is_detail]
     unmapped = sorted({op.path for op in detail_ops if op.resource_kind() is None})
     assert not unmapped, f"map these routes' ids to a kind in tests/security/openapi.py: {unmapped}"
-    before = fingerprint()
+    before, reads_before = fingerprint(), _last_read()
 
     violations: list[str] = []
     pairs = requests = 0
@@ -182,13 +204,16 @@ def test_detail_routes_answer_foreign_ids_as_if_they_did_not_exist(world: World)
     print(f"\nauthz matrix, detail routes: {len(detail_ops)} routes, {pairs} (route, role) pairs, {requests} requests")
     assert not violations, f"{len(violations)} violations:\n" + "\n".join(violations[:80])
     assert fingerprint() == before, "a request with a foreign id changed the database"
+    reads, bad_reads = reads_recorded(world, reads_before)
+    assert reads > 0, "the control requests read cases, and no read was logged"
+    assert not bad_reads, "\n".join(bad_reads)
 
 
 def test_list_routes_return_only_rows_in_scope_even_when_filtered_by_foreign_ids(world: World) -> None:
     ops = operations()
     assert len({op.path for op in ops}) >= MIN_ROUTES, "the schema lists suspiciously few routes"
     list_ops = [op for op in ops if not op.is_detail and op.method == "get"]
-    before = fingerprint()
+    before, reads_before = fingerprint(), _last_read()
 
     violations: list[str] = []
     pairs = requests = 0
@@ -240,6 +265,9 @@ def test_list_routes_return_only_rows_in_scope_even_when_filtered_by_foreign_ids
     print(f"\nauthz matrix, list routes: {len(list_ops)} routes, {pairs} (route, role) pairs, {requests} requests")
     assert not violations, f"{len(violations)} violations:\n" + "\n".join(violations[:80])
     assert fingerprint() == before, "a list request changed the database"
+    reads, bad_reads = reads_recorded(world, reads_before)
+    assert reads > 0, "the case lists were read, and no read was logged"
+    assert not bad_reads, "\n".join(bad_reads)
 
 
 def test_collection_writes_refuse_references_to_foreign_objects(world: World, public_dns: None) -> None:

@@ -9,7 +9,7 @@ fields added (the attack); each runs in a savepoint that is rolled back. The att
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,14 +25,15 @@ from tests.factories import CriterionFactory, CycleFactory, SchoolFactory, UnitF
 from tracker import models as m
 from tracker.assessment.cycle_services import tasks_materialise
 from tracker.assessment.task_services import task_submit
+from tracker.inspections.case_services import case_create, case_update
 
-from .conftest import D1_SHARED, A, Obj, World
+from .conftest import D1_SHARED, D1_STAFF, A, Obj, World
 from .openapi import Operation, operations, sample_body, send
 from .test_authz_matrix import own_refs
 
 pytestmark = pytest.mark.django_db
 
-CALLERS = ("supervisor_d1", "school_a")
+CALLERS = ("supervisor_d1", "school_a", "inspector_d1")  # the inspector writes cases
 STAMP = "2001-02-03T04:05:06Z"
 SENTINEL_HASH = "f" * 64
 MIN_EFFECTIVE_SHARE = 0.75  # of write operations, the share that must have a working control request
@@ -102,6 +103,18 @@ def arena(world: World, public_dns: None) -> World:
     draft = CycleFactory(authority=d.bureau)
     CriterionFactory(cycle=draft)
     world.objects.append(Obj("cycle", draft.pk, D1_SHARED))
+    # A concluded case not yet published, for the publish route.
+    concluded = case_create(
+        actor=d.inspector,
+        authority=d.bureau,
+        type="other",
+        occurred_on=date(2026, 2, 1),
+        summary="某校违规收费。",
+        disposition="责令退还。",
+    )
+    case_update(actor=d.inspector, case=concluded, changes={"status": "investigating"})
+    case_update(actor=d.inspector, case=concluded, changes={"status": "concluded"})
+    world.objects.append(Obj("case", concluded.pk, D1_STAFF))
     return world
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from tracker import models as m
 from tracker.audit.events import events_verify
 from tracker.demo.catalogue import CATEGORIES
+from tracker.inspections.selectors import inspection_stats
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +88,19 @@ def test_generated_district_has_last_activity_exactly_on_the_tasks_worked_on():
     assert not tasks.exclude(status=m.TaskStatus.NOT_STARTED).filter(last_activity_at__isnull=True).exists()
     assert not tasks.filter(last_activity_at__gt=timezone.now()).exists()
     assert tasks.filter(last_activity_at__lt=now - timedelta(days=2)).exists()
+
+
+def test_seed_demo_has_the_seeds_2020_rounds_and_one_published_case():
+    call_command("seed_demo", stdout=StringIO())
+
+    bureau = m.Unit.objects.get(code="PT-EDU")
+    stats = inspection_stats(authority_ids={bureau.pk}, authority_id=bureau.pk, year=2020)
+    assert (stats.rounds, stats.person_visits) == (13, 44)  # SEED.md fact 5
+    assert stats.rounds_by_kind["announced"] > 0 and stats.rounds_by_kind["unannounced"] > 0
+    assert stats.targets_by_kind["neighbourhood"] > 0 and stats.targets_by_kind["tutoring_centre"] > 0
+    assert set(m.Case.objects.values_list("status", flat=True)) == {"reported", "investigating", "concluded"}
+    notice = m.Notice.objects.get()
+    assert notice.case.status == "concluded"
+    assert "王某" in notice.summary and "王建国" not in notice.summary + notice.disposition
+    assert m.Case.objects.filter(status="concluded", notice__isnull=True).exists()  # concluded, not published
+    assert events_verify().ok

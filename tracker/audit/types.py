@@ -54,3 +54,11 @@ class EventType(StrEnum):
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"
     WEBHOOK_DELETED = "webhook.deleted"
+
+    # Inspections, cases and notices. A case's events name what changed, never its text (names).
+    INSPECTION_CREATED = "inspection.created"
+    INSPECTION_UPDATED = "inspection.updated"
+    CASE_CREATED = "case.created"
+    CASE_UPDATED = "case.updated"
+    CASE_STATUS_CHANGED = "case.status_changed"
+    CASE_PUBLISHED = "case.published"

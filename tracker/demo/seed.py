@@ -28,6 +28,7 @@ from tracker.org.models import Role, Unit, UnitKind
 from tracker.org.services import account_create
 
 from .catalogue import BUREAU, CRITERIA, SCHOOLS
+from .inspections import seed_inspections
 
 DEMO_PASSWORD = "qinglian-demo"
 User = get_user_model()
@@ -86,9 +87,9 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
             role=Role.SUPERVISOR,
             language="zh-hans",
         ).user
-        account_create(
+        inspector = account_create(
             actor=admin, username="jjz", password=DEMO_PASSWORD, unit=bureau, role=Role.INSPECTOR, language="zh-hans"
-        )
+        ).user
         schools = []
         for i, name in enumerate(SCHOOLS, start=1):
             school = Unit.objects.create(name=name, code=f"PT-S{i:02d}", kind=UnitKind.SCHOOL, parent=bureau)
@@ -125,6 +126,7 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
                 late_penalty_cap=Decimal(max_score) / 2,
             )
         cycle_activate(actor=supervisor, cycle=cycle, now=start + timedelta(days=1))
+        seed_inspections(authority=bureau, inspector=inspector, out=out)
     out(f"  district: {bureau.name}, {len(schools)} schools, {len(CRITERIA)} criteria")
     for index, (school, user) in enumerate(schools):
         # Diligence: the first schools are ahead of the year, the last ones behind.

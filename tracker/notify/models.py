@@ -21,6 +21,7 @@ class NotificationKind(models.TextChoices):
     URGE_OVERDUE = "urge_overdue", "urge answer overdue"
     RETURNED = "returned", "returned"
     APPROVED = "approved", "approved"
+    NOTICE_PUBLISHED = "notice_published", "notice published"
     AT_RISK = "at_risk", "at risk"
     EXTENSION_REQUESTED = "extension_requested", "extension requested"
     EXTENSION_APPROVED = "extension_approved", "extension approved"

@@ -32,6 +32,7 @@ KIND_LABELS = {
     K.EXTENSION_APPROVED: gettext_noop("extension approved"),
     K.EXTENSION_REJECTED: gettext_noop("extension rejected"),
     K.APPEAL_DECIDED: gettext_noop("appeal decided"),
+    K.NOTICE_PUBLISHED: gettext_noop("notice published"),
 }
 
 # Context values that are words of ours (not data people entered): shown in the recipient's language.
