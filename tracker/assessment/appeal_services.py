@@ -121,8 +121,10 @@ def appeal_decide(
         raise ValidationFailed("decision must be uphold or amend", field="decision")
     if not comment.strip():
         raise ValidationFailed("a decision needs a comment", field="comment")
-    if decision == AppealDecision.UPHOLD and (deductions is not None or waive_late_penalty):
-        raise ValidationFailed("deductions and waive_late_penalty apply only to amend", field="decision")
+    if decision == AppealDecision.UPHOLD and deductions is not None:
+        raise ValidationFailed("deductions apply only to amend", field="deductions")
+    if decision == AppealDecision.UPHOLD and waive_late_penalty:
+        raise ValidationFailed("waive_late_penalty applies only to amend", field="waive_late_penalty")
     rules = criterion_rules(task.criterion)
     if deductions is not None:
         unknown = [code for code in _unique(deductions) if code not in rules]
@@ -144,11 +146,12 @@ def appeal_decide(
         )
         task.deductions = codes
         task.late_penalty = penalty
-        task.save(update_fields=["score", "deductions", "late_penalty", "updated_at"])
         ledger_appeal_record(task=task, appeal=appeal, before=before, after=after, actor=actor, now=now, reason=comment)
         appeal.status = AppealStatus.AMENDED
     else:
         appeal.status = AppealStatus.UPHELD
+    task.last_activity_at = now
+    task.save(update_fields=["score", "deductions", "late_penalty", "last_activity_at", "updated_at"])
     appeal.score_before = score_before
     appeal.score_after = task.score
     appeal.decided_at = now

@@ -109,6 +109,8 @@ def extension_request_decide(
         request.decision_due_at = target
     else:
         request.status = ExtensionStatus.REJECTED
+        task.last_activity_at = now  # what happened to the task last (an approval stamps it through extend)
+        task.save(update_fields=["last_activity_at", "updated_at"])
     request.decided_at = now
     request.decided_by = actor if getattr(actor, "is_authenticated", False) else None
     request.comment = comment

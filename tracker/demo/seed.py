@@ -28,6 +28,7 @@ from tracker.org.models import Role, Unit, UnitKind
 from tracker.org.services import account_create
 
 from .catalogue import BUREAU, CRITERIA, SCHOOLS
+from .fairness import seed_fairness
 from .inspections import seed_inspections
 
 DEMO_PASSWORD = "qinglian-demo"
@@ -136,6 +137,9 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
                 _play_history(task=task, school_user=user, supervisor=supervisor, diligence=diligence, rng=rng, now=now)
         _progress(index + 1, len(schools), "history")
     sys.stderr.write("\n")
+    with transaction.atomic():
+        requests, appeals = seed_fairness(supervisor=supervisor, now=now)
+    out(f"  deadline fairness: {requests} extension requests, {appeals} appeals")
 
 
 def _play_history(*, task: Task, school_user, supervisor, diligence: float, rng: random.Random, now: datetime) -> None:
