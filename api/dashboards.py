@@ -20,6 +20,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -52,7 +53,7 @@ class TrendQuerySerializer(DashboardQuerySerializer):
 
     def validate(self, attrs):
         if "since" in attrs and "until" in attrs and attrs["since"] > attrs["until"]:
-            raise serializers.ValidationError({"since": ["must not be after until"]})
+            raise serializers.ValidationError({"since": [_("Must not be after until.")]})
         return attrs
 
 
@@ -86,18 +87,18 @@ def dashboard_request(request, *, query_serializer=DashboardQuerySerializer) -> 
     params = dict(query.validated_data)
     access = scope.dashboard_access(user=user, cycle_id=params["cycle"])
     if access.cycle is None:
-        raise NotFound("no such cycle")
+        raise NotFound(_("No such cycle."))
     if not access.roots:
-        raise PermissionDenied("only a supervisor or inspector over this cycle's schools may read its dashboards")
+        raise PermissionDenied(_("Only a supervisor or inspector over this cycle's schools may read its dashboards."))
     unit = None
     if "unit" in params:
         unit = Unit.objects.filter(pk=params["unit"]).first()
         if unit is None or not any(scope.has_role_over(user, unit, role) for role in AUTHORITY_ROLES):
-            raise NotFound("no such unit")
+            raise NotFound(_("No such unit."))
         if unit.kind != UnitKind.AUTHORITY:
-            raise ValidationError({"unit": ["must be an authority (see /dashboards/schools/{id}/ for a school)"]})
+            raise ValidationError({"unit": [_("Must be an authority (see /dashboards/schools/{id}/ for a school).")]})
         if not scope.unit_in_cycle(unit=unit, cycle=access.cycle):
-            raise ValidationError({"unit": ["must be the cycle's authority or a unit under it"]})
+            raise ValidationError({"unit": [_("Must be the cycle's authority or a unit under it.")]})
     return DashboardRequest(cycle=access.cycle, roots=access.roots, unit=unit, params=params)
 
 
@@ -340,10 +341,10 @@ class SchoolDashboardView(APIView):
         user = request.user
         school = Unit.objects.filter(pk=pk, kind=UnitKind.SCHOOL).first() if pk <= MAX_ID else None
         if school is None or not any(scope.has_role_over(user, school, role) for role in Role.values):
-            raise NotFound("no such school")
+            raise NotFound(_("No such school."))
         query = CycleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         cycle = scope.dashboard_access(user=user, cycle_id=query.validated_data["cycle"]).cycle
         if cycle is None or not scope.unit_in_cycle(unit=school, cycle=cycle):
-            raise NotFound("no such cycle for this school")
+            raise NotFound(_("No such cycle for this school."))
         return Response(school_overview(cycle=cycle, school=school, now=timezone.now()))

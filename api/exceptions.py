@@ -16,6 +16,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.response import Response
@@ -39,7 +40,7 @@ def _field_errors(data: Any) -> dict[str, Any]:
 
 def _invalid(errors: dict[str, Any], detail: str | None = None, **extra: Any) -> dict[str, Any]:
     if detail is None:
-        detail = "invalid input: " + ", ".join(errors) if errors else "invalid input"
+        detail = _("Invalid input: %(fields)s.") % {"fields": ", ".join(errors)} if errors else _("Invalid input.")
     return {"code": "invalid", "detail": detail, "errors": errors, **extra}
 
 
@@ -56,14 +57,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
         # The body is refused before it is read into memory (DATA_UPLOAD_MAX_MEMORY_SIZE).
         return Response(
-            {"code": "request_too_large", "detail": "the request body is larger than the server accepts"},
+            {"code": "request_too_large", "detail": _("The request body is larger than the server accepts.")},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         return Response({"code": "parse_error", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, SuspiciousOperation):
         return Response(
-            {"code": "bad_request", "detail": "the request was refused"}, status=status.HTTP_400_BAD_REQUEST
+            {"code": "bad_request", "detail": _("The request was refused.")}, status=status.HTTP_400_BAD_REQUEST
         )
     response = drf_exception_handler(exc, context)
     if response is None:

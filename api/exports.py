@@ -17,6 +17,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from openpyxl import Workbook
@@ -40,9 +41,47 @@ DATETIME = "yyyy-mm-dd hh:mm"
 TEXT = "@"
 
 
+# What each column's header says, in the caller's language; in English the header is the field name of
+# the JSON dashboards (scripts read the English files by those names).
+HEADERS = {
+    "rank": pgettext_lazy("export column", "rank"),
+    "school_id": pgettext_lazy("export column", "school_id"),
+    "school": pgettext_lazy("export column", "school"),
+    "unit_id": pgettext_lazy("export column", "unit_id"),
+    "unit": pgettext_lazy("export column", "unit"),
+    "kind": pgettext_lazy("export column", "kind"),
+    "schools": pgettext_lazy("export column", "schools"),
+    "tasks": pgettext_lazy("export column", "tasks"),
+    "approved": pgettext_lazy("export column", "approved"),
+    "submitted": pgettext_lazy("export column", "submitted"),
+    "in_progress": pgettext_lazy("export column", "in_progress"),
+    "not_started": pgettext_lazy("export column", "not_started"),
+    "returned": pgettext_lazy("export column", "returned"),
+    "overdue": pgettext_lazy("export column", "overdue"),
+    "completion_rate": pgettext_lazy("export column", "completion_rate"),
+    "on_time_rate": pgettext_lazy("export column", "on_time_rate"),
+    "score": pgettext_lazy("export column", "score"),
+    "max_score": pgettext_lazy("export column", "max_score"),
+    "flag": pgettext_lazy("export column", "flag"),
+    "flagged_schools": pgettext_lazy("export column", "flagged_schools"),
+    "last_activity_at": pgettext_lazy("export column", "last_activity_at"),
+    "criterion_id": pgettext_lazy("export column", "criterion_id"),
+    "code": pgettext_lazy("export column", "code"),
+    "title": pgettext_lazy("export column", "title"),
+    "category": pgettext_lazy("export column", "category"),
+    "due_at": pgettext_lazy("export column", "due_at"),
+    "average_score": pgettext_lazy("export column", "average_score"),
+}
+SHEETS = {"Overview": pgettext_lazy("export sheet", "Overview"), "Criteria": pgettext_lazy("export sheet", "Criteria")}
+
+
+def _said(text: str, table: dict[str, Any]) -> str:
+    return str(table.get(text, text))
+
+
 @dataclass(frozen=True)
 class Column:
-    header: str
+    header: str  # the English field name; written through HEADERS
     get: Callable[[dict[str, Any]], Any]
     kind: str  # one of the number formats above
     width: int = 12
@@ -131,7 +170,7 @@ def csv_bytes(sheet: Sheet) -> bytes:
     out = io.StringIO()
     out.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([column.header for column in sheet.columns])
+    writer.writerow([_said(column.header, HEADERS) for column in sheet.columns])
     for row in sheet.rows:
         writer.writerow([_csv_value(column.get(row), column.kind) for column in sheet.columns])
     return out.getvalue().encode("utf-8")
@@ -148,13 +187,13 @@ def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     workbook = Workbook(write_only=True)  # streams rows: memory stays flat at province scale
     bold = Font(bold=True)
     for sheet in sheets:
-        ws = workbook.create_sheet(title=sheet.title)
+        ws = workbook.create_sheet(title=_said(sheet.title, SHEETS))
         ws.freeze_panes = sheet.freeze
         for index, column in enumerate(sheet.columns, start=1):
             ws.column_dimensions[get_column_letter(index)].width = column.width
         header = []
         for column in sheet.columns:
-            cell = WriteOnlyCell(ws, value=column.header)
+            cell = WriteOnlyCell(ws, value=_said(column.header, HEADERS))
             cell.font = bold
             header.append(cell)
         ws.append(header)

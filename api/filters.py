@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 
 from tracker import scope
@@ -49,7 +50,7 @@ class StrictBooleanField(forms.NullBooleanField):
             return True
         if text in ("false", "0"):
             return False
-        raise forms.ValidationError("must be true or false", code="invalid")
+        raise forms.ValidationError(_("Must be true or false."), code="invalid")
 
 
 class StrictBooleanFilter(filters.BooleanFilter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -19,7 +20,7 @@ class JSONParser(parsers.JSONParser):
             data = super().parse(stream, media_type, parser_context)
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except RecursionError as exc:
-            raise ParseError("JSON parse error - the document is nested too deeply") from exc
+            raise ParseError(_("JSON parse error - the document is nested too deeply.")) from exc
         except UnicodeEncodeError as exc:
-            raise ParseError("JSON parse error - a string holds an unpaired surrogate, which is not text") from exc
+            raise ParseError(_("JSON parse error - a string holds an unpaired surrogate, which is not text.")) from exc
         return data

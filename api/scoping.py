@@ -1,20 +1,61 @@
 """The API's side of scope: 404 for anything outside the caller's scope, then 403 for the wrong role.
 
-Every view gets its queryset from tracker.scope, so a new endpoint cannot forget to scope.
+Every view gets its queryset from tracker.scope, so a new endpoint cannot forget to scope. Refusals are
+worded in the caller's language (api/locale): each view names its action with one of ACTIONS.
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from tracker import scope
-from tracker.org.models import Unit
+from tracker.org.models import Role, Unit
+
+ROLES = {
+    Role.SUPERVISOR: gettext_lazy("a supervisor"),
+    Role.INSPECTOR: gettext_lazy("an inspector"),
+    Role.SCHOOL: gettext_lazy("a school account"),
+}
+
+ACTIONS = {
+    "activate cycles": gettext_lazy("activate cycles"),
+    "answer urges": gettext_lazy("answer urges"),
+    "approve tasks": gettext_lazy("approve tasks"),
+    "close cycles": gettext_lazy("close cycles"),
+    "create accounts": gettext_lazy("create accounts"),
+    "create criteria": gettext_lazy("create criteria"),
+    "create cycles": gettext_lazy("create cycles"),
+    "create units": gettext_lazy("create units"),
+    "delete evidence": gettext_lazy("delete evidence"),
+    "edit criteria": gettext_lazy("edit criteria"),
+    "edit cycles": gettext_lazy("edit cycles"),
+    "edit units": gettext_lazy("edit units"),
+    "extend tasks": gettext_lazy("extend tasks"),
+    "manage webhooks": gettext_lazy("manage webhooks"),
+    "read district dashboards": gettext_lazy("read district dashboards"),
+    "read the event log": gettext_lazy("read the event log"),
+    "report progress": gettext_lazy("report progress"),
+    "return tasks": gettext_lazy("return tasks"),
+    "start tasks": gettext_lazy("start tasks"),
+    "submit tasks": gettext_lazy("submit tasks"),
+    "upload evidence": gettext_lazy("upload evidence"),
+    "urge schools": gettext_lazy("urge schools"),
+}
+
+
+def _said(action: str) -> str:
+    return str(ACTIONS.get(action, action))
 
 
 def require_role(user, unit: Unit | int, role: str, action: str) -> None:
     if not scope.has_role_over(user, unit, role):
-        raise PermissionDenied(f"only a {role} of this unit may {action}")
+        raise PermissionDenied(
+            _("Only %(role)s of this unit may %(action)s.") % {"role": ROLES.get(role, role), "action": _said(action)}
+        )
 
 
 def require_one_of_roles(user, unit: Unit | int, roles: tuple[str, ...], action: str) -> None:
@@ -27,10 +68,12 @@ def require_any_role(user, roles: tuple[str, ...], action: str) -> None:
     if user.is_superuser:
         return
     if not (scope.roles_of(user) & set(roles)):
-        raise PermissionDenied(f"only a {' or '.join(roles)} may {action}")
+        who = _(" or ").join(str(ROLES.get(role, role)) for role in roles)
+        raise PermissionDenied(_("Only %(role)s may %(action)s.") % {"role": who, "action": _said(action)})
 
 
 def unknown_reference(field: str, obj: models.Model) -> ValidationError:
     """The 400 for a body that names an object outside the caller's scope: it reads exactly like an id
-    that does not exist (DRF's own message)."""
-    return ValidationError({field: [f'Invalid pk "{obj.pk}" - object does not exist.']})
+    that does not exist (DRF's own message, in the caller's language)."""
+    message = str(serializers.PrimaryKeyRelatedField.default_error_messages["does_not_exist"])
+    return ValidationError({field: [message.format(pk_value=obj.pk)]})

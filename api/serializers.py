@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from tracker import scope
@@ -30,7 +32,7 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
+                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
         return super().to_internal_value(data)
 
 
@@ -40,7 +42,7 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(set(data) - writable)
             if unknown:
-                raise serializers.ValidationError({name: ["unknown or read-only field"] for name in unknown})
+                raise serializers.ValidationError({name: [_("Unknown or read-only field.")] for name in unknown})
         return serializers.ModelSerializer.to_internal_value(self, data)
 
 
@@ -50,7 +52,7 @@ class DeadlineField(serializers.DateTimeField):
 
     EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
     LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-    default_error_messages = {"out_of_range": "must be between 2000 and 2100"}
+    default_error_messages = {"out_of_range": gettext_lazy("Must be between 2000 and 2100.")}
 
     def to_internal_value(self, value):
         moment = super().to_internal_value(value)

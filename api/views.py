@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Count
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -69,7 +70,7 @@ class UnitViewSet(
         if not request.user.is_superuser and (
             parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR)
         ):
-            raise ValidationError({"parent": ["must be an authority in your scope"]})
+            raise ValidationError({"parent": [_("Must be an authority in your scope.")]})
         unit = org_services.unit_create(
             actor=request.user, name=data["name"], code=data["code"], kind=data["kind"], parent=parent
         )
@@ -85,7 +86,7 @@ class UnitViewSet(
             and not request.user.is_superuser
             and (parent is None or not scope.has_role_over(request.user, parent, Role.SUPERVISOR))
         ):
-            raise ValidationError({"parent": ["must be an authority in your scope"]})
+            raise ValidationError({"parent": [_("Must be an authority in your scope.")]})
         unit = org_services.unit_update(actor=request.user, unit=unit, changes=dict(data))
         return Response(s.UnitSerializer(unit).data)
 
@@ -98,7 +99,7 @@ class AccountCreateView(APIView):
         data = s.validated(s.AccountCreateSerializer, request)
         unit = data["unit"]
         if not scope.has_role_over(request.user, unit, Role.SUPERVISOR):
-            raise ValidationError({"unit": ["must be a unit in your scope"]})
+            raise ValidationError({"unit": [_("Must be a unit in your scope.")]})
         membership = org_services.account_create(actor=request.user, **data)
         body = {
             "id": membership.user_id,
@@ -131,7 +132,7 @@ class CycleViewSet(
         require_any_role(request.user, (Role.SUPERVISOR,), "create cycles")
         data = s.validated(s.CycleSerializer, request)
         if not scope.has_role_over(request.user, data["authority"], Role.SUPERVISOR):
-            raise ValidationError({"authority": ["must be an authority in your scope"]})
+            raise ValidationError({"authority": [_("Must be an authority in your scope.")]})
         cycle = cycle_services.cycle_create(actor=request.user, **data)
         return Response(s.CycleSerializer(cycle).data, status=status.HTTP_201_CREATED)
 
@@ -284,9 +285,9 @@ class TaskEvidenceView(APIView):
             raise FileTooLarge(f"the request is {declared} bytes; the file limit is {settings.EVIDENCE_MAX_BYTES}")
         upload = request.FILES.get("file")
         if upload is None:
-            raise ValidationError({"file": ["a multipart field named 'file' is required"]})
+            raise ValidationError({"file": [_("A multipart field named 'file' is required.")]})
         if len(request.FILES) > 1 or len(request.FILES.getlist("file")) > 1:
-            raise ValidationError({"file": ["upload one file per request"]})
+            raise ValidationError({"file": [_("Upload one file per request.")]})
         item = evidence_services.evidence_add(
             task=task, actor=request.user, file=upload, filename=upload.name or "", size=upload.size
         )
@@ -312,7 +313,7 @@ class EvidenceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, views
         item = self.get_object()
         path = evidence_path(item)
         if not path.exists():
-            raise NotFound("the file is missing from storage")
+            raise NotFound(_("The file is missing from storage."))
         response = FileResponse(
             path.open("rb"), as_attachment=True, filename=item.filename, content_type=item.content_type
         )
@@ -334,6 +335,5 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        if not (user.is_superuser or scope.roles_of(user) & set(AUTHORITY_ROLES)):
-            raise PermissionDenied("only supervisors and inspectors read the event log")
+        require_any_role(user, AUTHORITY_ROLES, "read the event log")
         return scope.events_visible(user).select_related("actor")

@@ -5,6 +5,7 @@ The secret is shown once, in the answer to POST (or to a PATCH that sets a new o
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -141,7 +142,8 @@ class WebhookViewSet(
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in DeliveryStatus.values:
-                raise ValidationError({"status": [f"one of {', '.join(DeliveryStatus.values)}"]})
+                choices = ", ".join(DeliveryStatus.values)
+                raise ValidationError({"status": [_("One of %(values)s.") % {"values": choices}]})
             qs = qs.filter(status=wanted)
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)

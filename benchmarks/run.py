@@ -19,6 +19,11 @@ run, each against its floor:
   the same per-school numbers, target <= 1.5x;
 * peak memory of the process (ru_maxrss), target < 300 MB.
 
+It also times the web app's dashboard page (GET /dashboard/?cycle= through Django's test client, logged in
+as the province supervisor: totals, three charts and the first page of the 12,000-school ranking) beside
+the overview endpoint, with --snapshots days of daily snapshots for every school (synthetic rows written
+in one statement) so that its trend chart reads a realistic table.
+
 Timings are medians of --repeat runs (activation: of --activation-repeat), floor and measured runs
 interleaved. --explain prints EXPLAIN (ANALYZE, BUFFERS) of the overview's statement.
 """
@@ -538,6 +543,43 @@ def explain_analyze(statement: str, params: object, *, dashboard_settings: bool)
     return "\n".join(r[0] for r in rows)
 
 
+def generate_snapshots(cycle, days: int) -> int:
+    """`days` daily snapshots of every school of the cycle, ending today: synthetic counts that grow day by
+    day, written in one statement (the trend chart reads them; their values do not matter to its cost)."""
+    return sql(
+        """
+        INSERT INTO tracker_dailysnapshot (cycle_id, school_id, date, tasks, approved, submitted, overdue,
+                                           due_passed, on_time, score)
+        SELECT %(cycle)s, u.id, (now() AT TIME ZONE 'Asia/Shanghai')::date - d, %(criteria)s,
+               (%(criteria)s * (%(days)s - d)) / (2 * %(days)s), 2, (u.id + d) %% 5,
+               (%(criteria)s * (%(days)s - d)) / %(days)s / 2, (%(criteria)s * (%(days)s - d)) / %(days)s / 3,
+               (%(criteria)s * (%(days)s - d)) / %(days)s
+        FROM tracker_unit u CROSS JOIN generate_series(0, %(days)s - 1) d
+        WHERE u.kind = 'school' AND u.code LIKE 'BENCH-S%%'
+        """,
+        {"cycle": cycle.pk, "days": days, "criteria": cycle.criteria.count()},
+    )
+
+
+def bench_web_dashboard(cycle, province, supervisor) -> dict:
+    """The web dashboard page beside the endpoint: server time (median of 5) and the page's size."""
+    from django.test import Client
+
+    page = Client()
+    page.force_login(supervisor)
+    results = {}
+    for name, path in [
+        ("web /dashboard/ (every school: ranking page 1 of 240, 3 charts)", f"/dashboard/?cycle={cycle.pk}"),
+        ("web /dashboard/?unit=province (10 cities)", f"/dashboard/?cycle={cycle.pk}&unit={province.pk}"),
+    ]:
+        response = page.get(path)
+        assert response.status_code == 200, response.content[:500]
+        seconds = statistics.median(timed(lambda p=path: page.get(p))[0] for _ in range(5))
+        results[name] = (seconds, len(response.content))
+        log(f"  {name}: {seconds * 1000:.0f} ms, {len(response.content) / 1024:.0f} KiB")
+    return results
+
+
 def bench_overview(cycle, province, supervisor, repeat: int, explain: bool) -> dict:
     from django.db import connection
     from rest_framework.test import APIClient
@@ -617,6 +659,7 @@ def main() -> None:
     parser.add_argument("--activation-repeat", type=int, default=3)
     parser.add_argument("--sweep-repeat", type=int, default=1)
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the overview")
+    parser.add_argument("--snapshots", type=int, default=90, help="days of daily snapshots for the web dashboard")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -643,6 +686,10 @@ def main() -> None:
     log(f"  peak RSS so far {rss_mb():.0f} MB")
     log("overview endpoint (every school, as the province supervisor), against the GROUP BY floor")
     overview = bench_overview(cycle, province, supervisor, args.repeat, args.explain)
+    log(f"web dashboard page, with {args.snapshots} days of daily snapshots of every school")
+    snapshot_rows = generate_snapshots(cycle, args.snapshots)
+    vacuum("tracker_dailysnapshot")
+    web = bench_web_dashboard(cycle, province, supervisor)
     peak = rss_mb()
 
     def verdict(name: str, result: dict) -> str:
@@ -666,6 +713,9 @@ def main() -> None:
     )
     for name, seconds in overview["extra"].items():
         print(f"{'':<12} {name}: {seconds:.3f} s")
+    print(f"{'web page':<12} with {snapshot_rows} daily snapshots ({args.snapshots} days x every school):")
+    for name, (seconds, size) in web.items():
+        print(f"{'':<12} {name}: {seconds:.3f} s, {size / 1024:.0f} KiB")
     print(verdict("activation", activation))
     print(verdict("sweep", sweep))
     if "skipped" not in sweep:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class TrackerConfig(AppConfig):
@@ -6,7 +7,7 @@ class TrackerConfig(AppConfig):
     (docs/architecture.md says why)."""
 
     name = "tracker"
-    verbose_name = "Qinglian tracker"
+    verbose_name = gettext_lazy("Qinglian tracker")
 
     def ready(self) -> None:
         # Each context registers its event handlers in tracker.audit.registry on import; importing them

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from tracker.assessment.fairness_models import Appeal, ExtensionRequest
 from tracker.assessment.models import Cycle, Task
@@ -20,7 +21,7 @@ from tracker.audit.models import Event
 from tracker.audit.types import Actor
 from tracker.inspections.models import Case, Inspection, Notice
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
-from tracker.org.tree import ancestor_ids, ancestor_map, descendant_ids
+from tracker.org.tree import ancestor_ids, ancestor_map, descendant_ids, units_under_sql
 
 
 def _memberships(user: Actor, roles: Iterable[str] | None = None) -> QuerySet[Membership]:
@@ -86,8 +87,13 @@ def cycles_visible(user: Actor) -> QuerySet[Cycle]:
     if user.is_superuser:
         return Cycle.objects.all()
     own = set(_memberships(user).values_list("unit_id", flat=True))
-    below = unit_ids_for(user) or set()
-    return Cycle.objects.filter(Q(authority_id__in=ancestor_ids(own)) | Q(authority_id__in=below))
+    visible = Q(authority_id__in=ancestor_ids(own))
+    roots = set(_memberships(user, AUTHORITY_ROLES).values_list("unit_id", flat=True))
+    if roots:
+        # Only authorities run cycles: walk the authorities under the caller's roots in the database,
+        # not every school (12,000 ids for a province).
+        visible |= Q(authority_id__in=RawSQL(*units_under_sql(sorted(roots), UnitKind.AUTHORITY)))
+    return Cycle.objects.filter(visible)
 
 
 def has_role_over(user: Actor, unit: Unit | int, role: str) -> bool:

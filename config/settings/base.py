@@ -27,6 +27,9 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
+    # First: its translations take precedence over those of the apps below (Django's admin has its own
+    # "History", "Delete", ...). https://docs.djangoproject.com/en/5.2/topics/i18n/translation/#how-django-discovers-translations
+    "web",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -39,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_htmx",
     "tracker",
     "tasks",
     "api",
@@ -53,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -69,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.context_processors.header",
             ]
         },
     }
@@ -102,11 +108,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Chinese first, English too. LocaleMiddleware (after the session) picks the language from the
+# set_language cookie, then Accept-Language, then LANGUAGE_CODE. Each app keeps its catalogue in its
+# own locale/ folder, which Django finds without LOCALE_PATHS; the compiled .mo files are committed, so
+# runtime needs no gettext. English is the msgid language: `en` needs no catalogue.
+# https://docs.djangoproject.com/en/5.2/topics/i18n/translation/
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+# The web app's pages (web/): Django's own login and logout views; "/" sends each role to its home.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 # --- Files ----------------------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -27,6 +27,19 @@ def province(db) -> Province:
     return build_province()
 
 
+@pytest.fixture
+def client_for(client_for):
+    """Clients reading the English files, whose headers are the JSON dashboards' field names (the
+    Chinese files are tested in tests/api/test_i18n.py)."""
+
+    def make(user):
+        client = client_for(user)
+        client.credentials(HTTP_ACCEPT_LANGUAGE="en")
+        return client
+
+    return make
+
+
 def read_csv(response) -> list[dict[str, str]]:
     content = response.content
     assert content.startswith(b"\xef\xbb\xbf"), "a UTF-8 BOM, for Excel"

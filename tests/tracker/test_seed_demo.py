@@ -13,6 +13,7 @@ from tracker import models as m
 from tracker.audit.events import events_verify
 from tracker.demo.catalogue import CATEGORIES
 from tracker.inspections.selectors import inspection_stats
+from tracker.monitoring.sweep import sweep_run
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +38,8 @@ def test_seed_demo_builds_the_seed_district_with_a_mixed_history():
     }
     assert max(approved.values()) - min(approved.values()) >= 8
     assert events_verify().ok
-    # imported history: chained, but nothing queued for handlers (no notifications about last spring)
+    # imported history: chained, but nothing queued for handlers
     assert not m.EventDispatch.objects.exists()
-    assert not m.Notification.objects.exists()
     printed = out.getvalue()
     assert "bureau" in printed and "jjz" in printed and "school17" in printed
 
@@ -104,6 +104,38 @@ def test_generated_district_has_last_activity_exactly_on_the_tasks_worked_on():
     assert not tasks.exclude(status=m.TaskStatus.NOT_STARTED).filter(last_activity_at__isnull=True).exists()
     assert not tasks.filter(last_activity_at__gt=timezone.now()).exists()
     assert tasks.filter(last_activity_at__lt=now - timedelta(days=2)).exists()
+
+
+def test_the_seeded_year_has_flags_urges_snapshots_and_no_old_unread_reminders():
+    call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
+    now = timezone.now()
+
+    # the sweeps of the year opened flags when schools fell behind; some caught up since
+    assert m.Flag.objects.filter(resolved_at__isnull=True).exists()
+    assert m.Flag.objects.filter(resolved_at__isnull=False).exists()
+    assert m.Flag.objects.filter(opened_at__lt=now - timedelta(days=30)).exists()
+    # the bureau urged (answered in time, late and never) ...
+    urges = m.Urge.objects.all()
+    assert urges.filter(responded_at__lte=F("respond_by")).exists()
+    assert urges.filter(responded_at__gt=F("respond_by")).exists()
+    assert urges.filter(responded_at__isnull=True, respond_by__lt=now).exists()
+    # ... and left some flags unurged
+    urged_schools = set(urges.values_list("school_id", flat=True))
+    assert set(m.Flag.objects.values_list("school_id", flat=True)) - urged_schools
+    # a daily snapshot of every school for the trend chart's 90 days (and more)
+    days = m.DailySnapshot.objects.values("date").distinct().count()
+    assert days >= 90
+    assert m.DailySnapshot.objects.count() == days * 17
+    assert m.DailySnapshot.objects.filter(date=timezone.localdate(now)).count() == 17
+    # the past's reminders were sent then and read since: only the last days' are unread
+    assert m.Notification.objects.filter(created_at__lt=now - timedelta(days=30)).exists()
+    assert not m.Notification.objects.filter(read_at__isnull=True, created_at__lt=now - timedelta(days=3)).exists()
+    assert m.Notification.objects.filter(read_at__isnull=True).exists()
+    bureau_unread = m.Notification.objects.filter(recipient__username="bureau", read_at__isnull=True).count()
+    assert bureau_unread < 40
+    # a sweep right after the seed finds the year already judged: no burst of reminders
+    report = sweep_run(now=timezone.now())
+    assert report.flags_opened == 0 and report.reminders < 20
 
 
 def test_seed_demo_has_the_seeds_2020_rounds_and_one_published_case():

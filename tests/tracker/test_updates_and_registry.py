@@ -8,7 +8,7 @@ from tracker import models as m
 from tracker.audit.registry import handlers_for, handles
 from tracker.audit.types import EventType
 from tracker.monitoring.handlers import rejudge_cycle, rejudge_school
-from tracker.notify.handlers import deliver_task_webhooks, notify_task_returned
+from tracker.notify.handlers import notify_task_returned
 from tracker.updates import model_update
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,8 @@ def test_model_update_without_a_change_writes_nothing(district):
 
 
 def test_contexts_register_their_handlers_by_event_type_at_app_ready():
-    assert handlers_for(EventType.TASK_RETURNED) == [rejudge_school, notify_task_returned, deliver_task_webhooks]
+    # notify_task_returned notifies the school's accounts and its webhooks
+    assert handlers_for(EventType.TASK_RETURNED) == [rejudge_school, notify_task_returned]
     assert handlers_for("criterion.updated") == [rejudge_cycle]
     assert handlers_for("task.due_moved") == []
     assert handlers_for("no.such_type") == []

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.audit.events import event_record, events_append
 from tracker.audit.models import Event
@@ -91,9 +92,9 @@ def cycle_create(
     *, actor: Actor, authority: Unit, name: str, starts_on: date, ends_on: date, **thresholds: Any
 ) -> Cycle:
     if authority.kind != UnitKind.AUTHORITY:
-        raise ValidationFailed("a cycle belongs to an authority", field="authority")
+        raise ValidationFailed(_("A cycle belongs to an authority."), field="authority")
     if ends_on < starts_on:
-        raise ValidationFailed("ends_on is before starts_on", field="ends_on")
+        raise ValidationFailed(_("ends_on is before starts_on."), field="ends_on")
     cycle = Cycle.objects.create(authority=authority, name=name, starts_on=starts_on, ends_on=ends_on, **thresholds)
     event_record(
         type=EventType.CYCLE_CREATED,
@@ -110,9 +111,9 @@ def cycle_update(*, actor: Actor, cycle: Cycle, changes: dict[str, Any]) -> Cycl
     """Edit a cycle's name, dates or thresholds. (No cycle field moves a task's due time.)"""
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if "status" in changes:
-        raise ValidationFailed("status changes through activate and close", field="status")
+        raise ValidationFailed(_("The status changes only through activate and close."), field="status")
     if changes.get("ends_on", cycle.ends_on) < changes.get("starts_on", cycle.starts_on):
-        raise ValidationFailed("ends_on is before starts_on", field="ends_on")
+        raise ValidationFailed(_("ends_on is before starts_on."), field="ends_on")
     changed = model_update(instance=cycle, fields=CYCLE_UPDATABLE, data=changes)
     if changed:
         event_record(type=EventType.CYCLE_UPDATED, subject=cycle, actor=actor, cycle=cycle, data={"changed": changed})
@@ -125,7 +126,7 @@ def cycle_activate(*, actor: Actor, cycle: Cycle, now: datetime | None = None) -
     now = now or timezone.now()
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.status == CycleStatus.CLOSED:
-        raise InvalidState("a closed cycle cannot be activated", status=cycle.status)
+        raise InvalidState(_("A closed cycle cannot be activated."), status=cycle.status)
     created = tasks_materialise(cycle=cycle, now=now)
     if cycle.status == CycleStatus.DRAFT:
         cycle.status = CycleStatus.ACTIVE
@@ -147,7 +148,7 @@ def cycle_close(*, actor: Actor, cycle: Cycle, now: datetime | None = None) -> C
     now = now or timezone.now()
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.status != CycleStatus.ACTIVE:
-        raise InvalidState(f"only an active cycle can be closed (it is {cycle.status})", status=cycle.status)
+        raise InvalidState(_("Only an active cycle can be closed."), status=cycle.status)
     cycle.status = CycleStatus.CLOSED
     cycle.closed_at = now
     cycle.save(update_fields=["status", "closed_at"])
@@ -159,7 +160,7 @@ def cycle_close(*, actor: Actor, cycle: Cycle, now: datetime | None = None) -> C
 def _check_rules(rules: list[dict[str, Any]], max_score: Decimal) -> list[dict[str, Any]]:
     codes = [r["code"] for r in rules]
     if len(codes) != len(set(codes)):
-        raise ValidationFailed("deduction rule codes must be unique", field="deduction_rules")
+        raise ValidationFailed(_("Deduction rule codes must be unique."), field="deduction_rules")
     return [{"code": r["code"], "description": r.get("description", ""), "points": str(r["points"])} for r in rules]
 
 
@@ -168,15 +169,15 @@ def criterion_create(*, actor: Actor, cycle: Cycle, now: datetime | None = None,
     # Judge the cycle's current status, and serialise with activate/close of the same cycle.
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.status == CycleStatus.CLOSED:
-        raise InvalidState("criteria cannot be added to a closed cycle", status=cycle.status)
+        raise InvalidState(_("Criteria cannot be added to a closed cycle."), status=cycle.status)
     if Criterion.objects.filter(cycle=cycle, code=fields["code"]).exists():
-        raise ValidationFailed("a criterion with that code already exists in this cycle", field="code")
+        raise ValidationFailed(_("A criterion with that code already exists in this cycle."), field="code")
     fields["deduction_rules"] = _check_rules(fields.get("deduction_rules", []), fields["max_score"])
     try:
         with transaction.atomic():
             criterion = Criterion.objects.create(cycle=cycle, **fields)
     except IntegrityError as exc:  # a concurrent create with the same code won the race
-        raise ValidationFailed("a criterion with that code already exists in this cycle", field="code") from exc
+        raise ValidationFailed(_("A criterion with that code already exists in this cycle."), field="code") from exc
     created = tasks_materialise(cycle=cycle, criterion=criterion, now=now) if cycle.status == CycleStatus.ACTIVE else 0
     event_record(
         type=EventType.CRITERION_CREATED,
@@ -201,7 +202,7 @@ def criterion_update(
         "code" in changes
         and Criterion.objects.filter(cycle=criterion.cycle_id, code=changes["code"]).exclude(pk=criterion.pk).exists()
     ):
-        raise ValidationFailed("a criterion with that code already exists in this cycle", field="code")
+        raise ValidationFailed(_("A criterion with that code already exists in this cycle."), field="code")
     if "deduction_rules" in changes:
         changes = {
             **changes,

@@ -11,7 +11,9 @@ from typing import IO
 
 from django.conf import settings
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.audit.types import Actor, EventType
 from tracker.errors import FileTooLarge, InvalidState, UnsupportedFileType
@@ -20,6 +22,7 @@ from .filetypes import CONTENT_TYPES, EXTENSIONS, sniff
 from .models import Evidence, Task
 from .rules import is_open
 from .task_events import task_event_record
+from .texts import status_label
 
 CHUNK = 64 * 1024
 
@@ -37,6 +40,16 @@ def display_filename(name: str, kind: str) -> str:
     return stem + EXTENSIONS[kind]
 
 
+def _too_large() -> str:
+    return _("The file is too large: the limit is %(limit)s.") % {"limit": filesizeformat(settings.EVIDENCE_MAX_BYTES)}
+
+
+def _evidence_closed(task: Task) -> str:
+    return _("Evidence can be changed only before the task is submitted (its status is %(status)s).") % {
+        "status": status_label(task.status)
+    }
+
+
 def _touch(task: Task, now: datetime) -> None:
     """An upload or a deletion is activity on the task (the row the caller holds locked)."""
     task.last_activity_at = now
@@ -50,17 +63,17 @@ def evidence_add(
     """Store an uploaded file for a task that has not been submitted yet."""
     now = now or timezone.now()
     if size > settings.EVIDENCE_MAX_BYTES:
-        raise FileTooLarge(f"the file is {size} bytes; the limit is {settings.EVIDENCE_MAX_BYTES}")
+        raise FileTooLarge(_too_large())
     kind = sniff(file)
     if kind is None or kind not in settings.EVIDENCE_ALLOWED_TYPES:
-        allowed = ", ".join(settings.EVIDENCE_ALLOWED_TYPES)
-        raise UnsupportedFileType(f"the file's content is not an allowed type ({allowed})")
+        allowed = ", ".join(kind.upper() for kind in settings.EVIDENCE_ALLOWED_TYPES)
+        raise UnsupportedFileType(
+            _("This type of file is not accepted. Upload one of: %(types)s.") % {"types": allowed}
+        )
     pk = task if isinstance(task, int) else task.pk
     task = Task.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=pk)
     if not is_open(task.status):
-        raise InvalidState(
-            f"evidence can be added only before submitting (the task is {task.status})", status=task.status
-        )
+        raise InvalidState(_evidence_closed(task), status=task.status)
     evidence = Evidence(
         task=task,
         filename=display_filename(filename, kind),
@@ -81,7 +94,7 @@ def evidence_add(
             if written > settings.EVIDENCE_MAX_BYTES:
                 out.close()
                 path.unlink(missing_ok=True)
-                raise FileTooLarge(f"the file exceeds the limit of {settings.EVIDENCE_MAX_BYTES} bytes")
+                raise FileTooLarge(_too_large())
             digest.update(chunk)
             out.write(chunk)
     evidence.size = written
@@ -113,9 +126,7 @@ def evidence_delete(*, evidence: Evidence, actor: Actor, now: datetime | None = 
     now = now or timezone.now()
     task = Task.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=evidence.task_id)
     if not is_open(task.status):
-        raise InvalidState(
-            f"evidence can be deleted only before submitting (the task is {task.status})", status=task.status
-        )
+        raise InvalidState(_evidence_closed(task), status=task.status)
     path = evidence_path(evidence)
     data = {"filename": evidence.filename, "sha256": evidence.sha256, "evidence": evidence.pk}
     _touch(task, now)

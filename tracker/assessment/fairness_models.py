@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from .models import Task
 
@@ -49,6 +50,8 @@ class ExtensionRequest(Decided):
     decision_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Decided.Meta):
+        verbose_name = gettext_lazy("extension request")
+        verbose_name_plural = gettext_lazy("extension requests")
         constraints = [
             models.UniqueConstraint(
                 fields=["task"],
@@ -83,6 +86,8 @@ class Appeal(Decided):
     score_after = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
 
     class Meta(Decided.Meta):
+        verbose_name = gettext_lazy("appeal")
+        verbose_name_plural = gettext_lazy("appeals")
         constraints = [
             models.UniqueConstraint(
                 fields=["task"], condition=Q(status=AppealStatus.PENDING), name="appeal_one_pending_per_task"
@@ -122,7 +127,8 @@ class DeductionEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        verbose_name_plural = "deduction entries"
+        verbose_name = gettext_lazy("deduction ledger entry")
+        verbose_name_plural = gettext_lazy("deduction ledger entries")
         constraints = [models.CheckConstraint(condition=Q(points__gte=0), name="deduction_entry_points_non_negative")]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from tracker.org.models import Unit
 
@@ -36,6 +37,8 @@ class Cycle(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("assessment cycle")
+        verbose_name_plural = gettext_lazy("assessment cycles")
         ordering = ["-starts_on", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="cycle_dates_ordered")
@@ -61,6 +64,8 @@ class Criterion(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("criterion")
+        verbose_name_plural = gettext_lazy("criteria")
         ordering = ["cycle", "code"]
         constraints = [
             models.UniqueConstraint(fields=["cycle", "code"], name="criterion_code_unique_in_cycle"),
@@ -118,6 +123,8 @@ class Task(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("responsibility task")
+        verbose_name_plural = gettext_lazy("responsibility tasks")
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["school", "criterion"], name="task_one_per_school_criterion"),
@@ -150,8 +157,9 @@ class Evidence(models.Model):
     uploaded_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("evidence file")
+        verbose_name_plural = gettext_lazy("evidence")
         ordering = ["uploaded_at", "id"]
-        verbose_name_plural = "evidence"
 
     def __str__(self) -> str:
         return self.filename

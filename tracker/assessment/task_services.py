@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tracker.audit.types import Actor, EventType
 from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
@@ -19,6 +21,7 @@ from .ledger import ledger_approval_record
 from .models import Task
 from .scoring import late_penalty, score_compute
 from .task_events import task_event_record
+from .texts import action_label, actions_said, moment_said, status_label
 from .transitions import REQUESTS, TRANSITIONS, TaskAction, TaskRequest, allowed_actions
 
 
@@ -31,16 +34,20 @@ def task_lock(task: Task | int) -> Task:
 
 def _check(task: Task, action: TaskAction) -> None:
     if task.status not in TRANSITIONS[action].sources:
+        allowed = allowed_actions(task.status)
         raise InvalidTransition(
-            f"cannot {action} a task that is {task.status}",
+            _("The task's status is %(status)s: you cannot %(action)s now (possible now: %(allowed)s).")
+            % {"status": status_label(task.status), "action": action_label(action), "allowed": actions_said(allowed)},
             status=task.status,
-            allowed=allowed_actions(task.status),
+            allowed=allowed,
         )
 
 
 _REFUSED_REQUEST = {
-    TaskRequest.EXTENSION: "an extension can be requested only while the task is still owed",
-    TaskRequest.APPEAL: "only an approved task can be appealed",
+    TaskRequest.EXTENSION: gettext_lazy(
+        "The task's status is %(status)s: an extension can be requested only while the task is still owed."
+    ),
+    TaskRequest.APPEAL: gettext_lazy("The task's status is %(status)s: only an approved task can be appealed."),
 }
 
 
@@ -48,7 +55,7 @@ def task_request_check(task: Task, request: TaskRequest) -> None:
     """Refuse a school's request (an extension, an appeal) unless the task's status allows it."""
     if task.status not in REQUESTS[request].sources:
         raise InvalidTransition(
-            f"{_REFUSED_REQUEST[request]} (the task is {task.status})",
+            str(_REFUSED_REQUEST[request]) % {"status": status_label(task.status)},
             status=task.status,
             allowed=allowed_actions(task.status),
         )
@@ -87,7 +94,7 @@ def task_progress(
 ) -> Task:
     now = now or timezone.now()
     if not 0 <= progress <= 100:
-        raise ValidationFailed("progress must be between 0 and 100", field="progress")
+        raise ValidationFailed(_("Progress must be between 0 and 100."), field="progress")
     task = _lock_for(task, TaskAction.PROGRESS)
     previous = task.status
     fields = _move(task, TaskAction.PROGRESS, now)
@@ -114,7 +121,8 @@ def task_submit(*, task: Task | int, actor: Actor, now: datetime | None = None) 
     have = task.evidence.count()
     if have < task.criterion.min_evidence:
         raise EvidenceRequired(
-            f"this criterion needs at least {task.criterion.min_evidence} evidence file(s); the task has {have}",
+            _("Upload at least %(required)s evidence file(s) before submitting; this task has %(have)s.")
+            % {"required": task.criterion.min_evidence, "have": have},
             required=task.criterion.min_evidence,
             have=have,
         )
@@ -146,7 +154,9 @@ def task_approve(
     unknown = [code for code in chosen if code not in rules]
     if unknown:
         raise ValidationFailed(
-            f"unknown deduction rule(s) for {criterion.code}: {', '.join(unknown)}", field="deductions"
+            _("Unknown deduction rule(s) for %(criterion)s: %(codes)s.")
+            % {"criterion": criterion.code, "codes": ", ".join(unknown)},
+            field="deductions",
         )
     _check(task, TaskAction.APPROVE)  # a bad body is a 400 before a wrong state is a 409
     penalty = late_penalty(
@@ -189,7 +199,7 @@ def task_return(
 ) -> Task:
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("a return needs a reason", field="reason")
+        raise ValidationFailed(_("A return needs a reason."), field="reason")
     task = _lock_for(task, TaskAction.RETURN)
     fields = [*_move(task, TaskAction.RETURN, now), "return_reason", "reviewed_at", "reviewed_by"]
     task.return_reason = reason
@@ -227,11 +237,12 @@ def task_extend(
     """
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("an extension needs a reason", field="reason")
+        raise ValidationFailed(_("An extension needs a reason."), field="reason")
     task = task_lock(task)
     if due_at < task.due_at:
         raise ValidationFailed(
-            f"an extension cannot move the due time earlier than the current one ({task.due_at.isoformat()})",
+            _("An extension cannot move the deadline earlier than the current one (%(due_at)s).")
+            % {"due_at": moment_said(task.due_at)},
             field="due_at",
         )
     _check(task, TaskAction.EXTEND)  # a bad body is a 400 before a wrong state is a 409

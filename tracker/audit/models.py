@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class Event(models.Model):
@@ -29,6 +30,8 @@ class Event(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
+        verbose_name = gettext_lazy("event")
+        verbose_name_plural = gettext_lazy("events")
         ordering = ["id"]
         indexes = [
             models.Index(fields=["cycle", "school", "type"]),
@@ -45,6 +48,10 @@ class EventChainHead(models.Model):
     last_hash = models.CharField(max_length=64)
     count = models.PositiveBigIntegerField(default=0)
 
+    class Meta:
+        verbose_name = gettext_lazy("event chain head")
+        verbose_name_plural = gettext_lazy("event chain heads")
+
 
 class EventDispatch(models.Model):
     """Handling state of an event's side effects (kept apart so the events table stays immutable)."""
@@ -59,6 +66,8 @@ class EventDispatch(models.Model):
     sends = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = gettext_lazy("event dispatch")
+        verbose_name_plural = gettext_lazy("event dispatches")
         indexes = [
             models.Index(fields=["next_send_at"], condition=Q(done_at__isnull=True), name="dispatch_pending_send")
         ]

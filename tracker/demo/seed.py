@@ -1,14 +1,13 @@
 """Demo data: the seed's district with a plausible year of history, or a generated large district.
 
 The history goes through the services (so every step has its event, in the hash chain) with `now`
-set to the moment it happened. Deadlines are placed relative to today so the demo always shows
+set to the moment it happened, day by day (year.py). Deadlines are placed relative to today so the demo always shows
 schools ahead, schools behind, work due soon and work overdue.
 """
 
 from __future__ import annotations
 
 import io
-import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tracker.assessment.cycle_services import criterion_create, cycle_activate, cycle_create
-from tracker.assessment.evidence_services import evidence_add
-from tracker.assessment.models import Criterion, Cycle, Task, TaskStatus
-from tracker.assessment.task_services import task_approve, task_progress, task_return, task_start, task_submit
+from tracker.assessment.models import Criterion, Cycle, TaskStatus
 from tracker.audit.events import events_imported
 from tracker.org.models import Role, Unit, UnitKind
 from tracker.org.services import account_create
@@ -30,6 +27,8 @@ from tracker.org.services import account_create
 from .catalogue import BUREAU, CRITERIA, SCHOOLS
 from .fairness import seed_fairness
 from .inspections import seed_inspections
+from .progress import progress
+from .year import year_play
 
 DEMO_PASSWORD = "qinglian-demo"
 User = get_user_model()
@@ -66,15 +65,14 @@ def _pdf(title: str) -> io.BytesIO:
 def seed_district(*, now: datetime | None = None, out: Callable[[str], None] = print) -> None:
     """The seed's district: one bureau, an inspector, 17 schools, 19 criteria, a year of history.
 
-    The history is imported, not lived: its events are chained but dispatch nothing (no notifications
-    about last spring); the first sweep judges flags and plans reminders from where it left things.
+    The history is imported: its events are chained but dispatch nothing; the year is played day by day
+    with its sweeps, urges and snapshots (tracker/demo/year.py).
     """
     with events_imported():
         _seed_district(now=now or timezone.now(), out=out)
 
 
 def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
-    rng = random.Random(2026)
     start = now - timedelta(days=330)
     with transaction.atomic():
         User.objects.create_superuser("admin", "admin@example.org", DEMO_PASSWORD)
@@ -129,79 +127,10 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
         cycle_activate(actor=supervisor, cycle=cycle, now=start + timedelta(days=1))
         seed_inspections(authority=bureau, inspector=inspector, out=out)
     out(f"  district: {bureau.name}, {len(schools)} schools, {len(CRITERIA)} criteria")
-    for index, (school, user) in enumerate(schools):
-        # Diligence: the first schools are ahead of the year, the last ones behind.
-        diligence = 1.0 - index / (len(schools) - 1) * 0.85
-        with transaction.atomic():
-            for task in Task.objects.filter(school=school).select_related("criterion").order_by("due_at"):
-                _play_history(task=task, school_user=user, supervisor=supervisor, diligence=diligence, rng=rng, now=now)
-        _progress(index + 1, len(schools), "history")
-    sys.stderr.write("\n")
+    year_play(cycle=cycle, schools=schools, supervisor=supervisor, now=now)
     with transaction.atomic():
         requests, appeals = seed_fairness(supervisor=supervisor, now=now)
     out(f"  deadline fairness: {requests} extension requests, {appeals} appeals")
-
-
-def _play_history(*, task: Task, school_user, supervisor, diligence: float, rng: random.Random, now: datetime) -> None:
-    criterion: Criterion = task.criterion
-    due = task.due_at
-    opened = due - timedelta(days=rng.randint(20, 45))
-    if opened >= now or rng.random() > diligence + 0.15:
-        return  # not started (overdue when its deadline has passed)
-    task_start(task=task, actor=school_user, now=opened)
-    task_progress(
-        task=task,
-        actor=school_user,
-        progress=rng.choice([20, 40, 60]),
-        note="资料整理中",
-        now=opened + timedelta(days=3),
-    )
-    for k in range(criterion.min_evidence):
-        at = opened + timedelta(days=4 + k)
-        if at >= now:
-            return
-        data = _pdf(f"{criterion.title} {k + 1}")
-        evidence_add(
-            task=task,
-            actor=school_user,
-            file=data,
-            filename=f"{criterion.title}-{k + 1}.pdf",
-            size=len(data.getvalue()),
-            now=at,
-        )
-    late_days = 0 if rng.random() < diligence else rng.randint(1, 12)
-    submitted = due - timedelta(days=rng.randint(1, 8)) + timedelta(days=late_days)
-    if submitted >= now or rng.random() > diligence + 0.25:
-        return  # still in progress
-    task_submit(task=task, actor=school_user, now=submitted)
-    reviewed = submitted + timedelta(days=rng.randint(1, 6))
-    if reviewed >= now:
-        return
-    if rng.random() < 0.2:
-        task_return(
-            task=task,
-            actor=supervisor,
-            reason="佐证材料不完整，请补充会议纪要和签到表。",
-            rework_due_at=reviewed + timedelta(days=10),
-            now=reviewed,
-        )
-        again = reviewed + timedelta(days=rng.randint(2, 12))
-        if again >= now or rng.random() > diligence:
-            return
-        task_submit(task=task, actor=school_user, now=again)
-        reviewed = again + timedelta(days=2)
-        if reviewed >= now:
-            return
-    rules = [r["code"] for r in criterion.deduction_rules]
-    chosen = [code for code in rules if rng.random() > 0.5 + diligence / 2]
-    task_approve(task=task, actor=supervisor, deductions=chosen, comment="审核通过", now=reviewed)
-
-
-def _progress(done: int, total: int, label: str) -> None:
-    width = 30
-    filled = int(width * done / max(total, 1))
-    sys.stderr.write(f"\r  {label:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    sys.stderr.flush()
 
 
 def seed_generated(
@@ -220,7 +149,7 @@ def seed_generated(
                 Unit(name=f"{tag} school {i:05d}", code=f"{tag}-S{i:05d}", kind=UnitKind.SCHOOL, parent=authority)
                 for i in range(first + 1, min(first + chunk, schools) + 1)
             )
-            _progress(min(first + chunk, schools), schools, "schools")
+            progress(min(first + chunk, schools), schools, "schools")
         sys.stderr.write("\n")
         cycle = Cycle.objects.create(
             authority=authority,
@@ -244,11 +173,11 @@ def seed_generated(
             )
             for n in range(1, criteria + 1)
         )
-        _progress(1, 3, "tasks")
+        progress(1, 3, "tasks")
         created = cycle_activate(actor=admin, cycle=cycle, now=start)
-        _progress(2, 3, "tasks")
+        progress(2, 3, "tasks")
         _mix_statuses(cycle=cycle, now=now)
-        _progress(3, 3, "tasks")
+        progress(3, 3, "tasks")
         sys.stderr.write("\n")
     account_create(
         actor=admin, username=f"{tag.lower()}-supervisor", password=DEMO_PASSWORD, unit=authority, role=Role.SUPERVISOR

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class InspectionKind(models.TextChoices):
@@ -35,6 +36,8 @@ class Inspection(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("inspection round")
+        verbose_name_plural = gettext_lazy("inspection rounds")
         ordering = ["-held_on", "-id"]
         constraints = [models.CheckConstraint(condition=Q(inspectors__gte=1), name="inspection_inspectors_positive")]
         indexes = [models.Index(fields=["authority", "held_on"])]
@@ -55,6 +58,8 @@ class InspectionTarget(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("inspection target")
+        verbose_name_plural = gettext_lazy("inspection targets")
         ordering = ["inspection", "position"]
         constraints = [
             models.UniqueConstraint(fields=["inspection", "position"], name="inspection_target_position_unique"),
@@ -106,6 +111,8 @@ class Case(models.Model):
     concluded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("case")
+        verbose_name_plural = gettext_lazy("cases")
         ordering = ["-occurred_on", "-id"]
         indexes = [
             models.Index(fields=["authority", "occurred_on"]),
@@ -126,6 +133,8 @@ class CaseRead(models.Model):
     via = models.CharField(max_length=32)  # "api.detail", "api.list", "web.detail", ...
 
     class Meta:
+        verbose_name = gettext_lazy("case read")
+        verbose_name_plural = gettext_lazy("case reads")
         ordering = ["-read_at", "-id"]
         indexes = [models.Index(fields=["case", "read_at"])]
 
@@ -152,6 +161,8 @@ class Notice(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("notice")
+        verbose_name_plural = gettext_lazy("notices")
         ordering = ["-published_at", "-id"]
         indexes = [models.Index(fields=["authority", "published_at"])]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from tracker.assessment.models import Cycle, Task
 from tracker.notify.models import NotificationKind
@@ -29,6 +30,8 @@ class Flag(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("flag")
+        verbose_name_plural = gettext_lazy("flags")
         ordering = ["-opened_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -55,6 +58,8 @@ class Reminder(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("reminder")
+        verbose_name_plural = gettext_lazy("reminders")
         constraints = [
             models.UniqueConstraint(
                 fields=["task", "kind", "stage", "due_at"],
@@ -86,5 +91,7 @@ class Urge(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("urge")
+        verbose_name_plural = gettext_lazy("urges")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["cycle", "school", "created_at"])]

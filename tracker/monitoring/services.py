@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.assessment.models import Cycle, CycleStatus
 from tracker.audit.events import event_record
@@ -26,16 +27,16 @@ def urge_create(
     """Urge a school of the cycle's authority; the school is notified after commit (urge.created)."""
     now = now or timezone.now()
     if school.kind != UnitKind.SCHOOL:
-        raise ValidationFailed("an urge goes to a school", field="school")
+        raise ValidationFailed(_("An urge goes to a school."), field="school")
     if cycle.authority_id not in ancestor_ids([school.pk], include_self=False):
-        raise ValidationFailed("the school is not under the cycle's authority", field="school")
+        raise ValidationFailed(_("Choose a school under this cycle's authority."), field="school")
     if not message.strip():
-        raise ValidationFailed("an urge needs a message", field="message")
+        raise ValidationFailed(_("Write a message."), field="message")
     if respond_by <= now:
-        raise ValidationFailed("respond_by must be in the future", field="respond_by")
+        raise ValidationFailed(_("The answer deadline must be in the future."), field="respond_by")
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.status != CycleStatus.ACTIVE:
-        raise InvalidState(f"only an active cycle's schools can be urged (it is {cycle.status})", status=cycle.status)
+        raise InvalidState(_("Only the schools of an active cycle can be urged."), status=cycle.status)
     urge = Urge.objects.create(
         cycle=cycle, school=school, message=message, respond_by=respond_by, created_by=actor, created_at=now
     )
@@ -56,11 +57,11 @@ def urge_respond(*, actor: Actor, urge: Urge | int, response: str, now: datetime
     """The school's answer; once only."""
     now = now or timezone.now()
     if not response.strip():
-        raise ValidationFailed("an answer needs a text", field="response")
+        raise ValidationFailed(_("Write an answer."), field="response")
     pk = urge if isinstance(urge, int) else urge.pk
     urge = Urge.objects.select_for_update().select_related("cycle", "school").get(pk=pk)
     if urge.responded_at is not None:
-        raise InvalidState("this urge has already been answered", status="answered")
+        raise InvalidState(_("This urge has already been answered."), status="answered")
     late = urge_is_overdue(responded_at=urge.responded_at, respond_by=urge.respond_by, now=now)
     urge.response = response
     urge.responded_at = now

@@ -1,8 +1,10 @@
 """The notify context's event handlers: a school hears that its task was returned or approved, or how its
-extension request or appeal was decided, in the app and through its webhooks; supervisors hear of an
-extension request. Registered at app ready (tracker.apps)."""
+extension request or appeal was decided, in the app (each account in its own language) and through its
+webhooks; supervisors hear of an extension request. Registered at app ready (tracker.apps)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.utils.dateparse import parse_datetime
 
@@ -12,40 +14,26 @@ from tracker.audit.models import Event
 from tracker.audit.registry import handles
 from tracker.audit.types import EventType
 
-from .deliveries import event_deliveries_create
 from .models import NotificationKind
-from .services import event_authority_notify_rendered, event_school_notify, event_school_notify_rendered
+from .services import event_authority_notify_rendered, event_school_notify_rendered
 
-REVIEW_KINDS = {EventType.TASK_RETURNED: NotificationKind.RETURNED, EventType.TASK_APPROVED: NotificationKind.APPROVED}
+
+def _criterion(event: Event) -> dict[str, str]:
+    criterion = event.task.criterion
+    return {"code": criterion.code, "criterion": criterion.title}
 
 
 @handles(EventType.TASK_RETURNED)
 def notify_task_returned(event: Event) -> None:
-    criterion = event.task.criterion
-    event_school_notify(
-        event=event,
-        kind=NotificationKind.RETURNED,
-        title=f"{criterion.code} {criterion.title}: returned for rework",
-        body=event.data.get("reason", ""),
-    )
+    ctx = {**_criterion(event), "reason": event.data.get("reason", "")}
+    event_school_notify_rendered(event=event, kind=NotificationKind.RETURNED, ctx=ctx)
 
 
 @handles(EventType.TASK_APPROVED)
 def notify_task_approved(event: Event) -> None:
-    criterion = event.task.criterion
-    event_school_notify(
-        event=event,
-        kind=NotificationKind.APPROVED,
-        title=f"{criterion.code} {criterion.title}: approved",
-        body=f"score {event.data.get('score')}",
-    )
-
-
-@handles(*REVIEW_KINDS)
-def deliver_task_webhooks(event: Event) -> None:
-    criterion = event.task.criterion
-    kind = REVIEW_KINDS[EventType(event.type)]
-    event_deliveries_create(event=event, kind=kind, title=f"{criterion.code} {criterion.title}: {kind}")
+    score = Decimal(str(event.data.get("score", "0"))).normalize()
+    ctx = {**_criterion(event), "score": f"{score:f}", "comment": event.data.get("comment", "")}
+    event_school_notify_rendered(event=event, kind=NotificationKind.APPROVED, ctx=ctx)
 
 
 def _when(value: object) -> object:
@@ -55,12 +43,10 @@ def _when(value: object) -> object:
 
 def _task_ctx(event: Event) -> dict[str, object]:
     """What the texts of a request or decision about a task need: the criterion, school, times, words."""
-    task = event.task
     ctx: dict[str, object] = {
-        "code": task.criterion.code,
-        "criterion": task.criterion.title,
-        "school": task.school.name,
-        "due_at": task.due_at,
+        **_criterion(event),
+        "school": event.task.school.name,
+        "due_at": event.task.due_at,
         "reason": event.data.get("reason", ""),
         "comment": event.data.get("comment", ""),
     }

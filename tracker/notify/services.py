@@ -84,30 +84,9 @@ def notifications_read_all(*, actor: Actor, now: datetime | None = None) -> int:
 
 
 # --- Notifications of events (run by event handlers; once per recipient x event x kind) ----------------
-def event_school_notify(*, event: Event, kind: str, title: str, body: str) -> int:
-    """Notify every account of the event's school with one fixed text."""
-    created = Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient_id=user_id,
-                kind=kind,
-                title=title,
-                body=body,
-                task=event.task,
-                school=event.school,
-                cycle=event.cycle,
-                event=event,
-                created_at=event.occurred_at,
-            )
-            for user_id, _language in school_members(event.school_id)
-        ],
-        ignore_conflicts=True,
-    )
-    return len(created)
-
-
 def event_members_notify(*, event: Event, kind: str, ctx: dict[str, Any], members: list[tuple[int, str]]) -> int:
-    """Notify each (user id, language) of `members` about the event, in their language; once per event."""
+    """Notify each (user id, language) of `members` about the event, in their language; once per event.
+    The notification points at the event's school, cycle and task, if it has them."""
     rows = []
     for user_id, language in members:
         title, body = render(kind, ctx, language)
@@ -117,9 +96,9 @@ def event_members_notify(*, event: Event, kind: str, ctx: dict[str, Any], member
                 kind=kind,
                 title=title[:300],
                 body=body,
-                task_id=event.task_id,
                 school_id=event.school_id,
                 cycle_id=event.cycle_id,
+                task_id=event.task_id,
                 event=event,
                 created_at=event.occurred_at,
             )
@@ -129,7 +108,8 @@ def event_members_notify(*, event: Event, kind: str, ctx: dict[str, Any], member
 
 
 def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
-    """Notify every account of the event's school in its own language, and the school's webhooks."""
+    """Notify every account of the event's school in its own language, and the school's webhooks (in
+    LANGUAGE_CODE)."""
     sent = event_members_notify(event=event, kind=kind, ctx=ctx, members=school_members(event.school_id))
     title, body = render(kind, ctx, settings.LANGUAGE_CODE)
     event_deliveries_create(event=event, kind=kind, title=title, body=body)

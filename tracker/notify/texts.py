@@ -73,6 +73,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         gettext_noop("Your answer to the urge of %(created_at)s is overdue (due %(respond_by)s)"),
         "%(message)s",
     ),
+    K.RETURNED: (gettext_noop("%(code)s %(criterion)s: returned for rework"), "%(reason)s"),
+    K.APPROVED: (gettext_noop("%(code)s %(criterion)s: approved with a score of %(score)s"), "%(comment)s"),
     K.AT_RISK: (
         gettext_noop("%(code)s %(criterion)s is at risk of missing its deadline (due %(due_at)s)"),
         gettext_noop("Progress so far: %(progress)s%%. Please catch up, or ask for more time in good time."),

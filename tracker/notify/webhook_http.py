@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.translation import gettext as _
 
 USER_AGENT = "Qinglian-Webhooks/1"
 
@@ -85,25 +86,27 @@ def target_check(url: str) -> Target:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeTarget(f"not a valid URL: {exc}") from exc
+        raise UnsafeTarget(_("Not a valid URL: %(reason)s.") % {"reason": exc}) from exc
     if parts.scheme not in ("http", "https"):
-        raise UnsafeTarget("the URL must be http or https")
+        raise UnsafeTarget(_("The URL must be http or https."))
     if not parts.hostname:
-        raise UnsafeTarget("the URL has no host")
+        raise UnsafeTarget(_("The URL has no host."))
     if parts.username or parts.password:
-        raise UnsafeTarget("credentials in the URL are not allowed; sign with the secret instead")
+        raise UnsafeTarget(_("Credentials in the URL are not allowed; sign with the secret instead."))
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeTarget(f"the host {parts.hostname!r} does not resolve") from exc
+        raise UnsafeTarget(_("The host %(host)s does not resolve.") % {"host": parts.hostname}) from exc
     addresses = sorted({info[4][0] for info in infos})
     if not addresses:
-        raise UnsafeTarget(f"the host {parts.hostname!r} does not resolve")
+        raise UnsafeTarget(_("The host %(host)s does not resolve.") % {"host": parts.hostname})
     if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
         internal = [a for a in addresses if not _address_is_public(a)]
         if internal:
-            raise UnsafeTarget(f"the host resolves to an internal address ({internal[0]}); refused")
+            raise UnsafeTarget(
+                _("The host resolves to an internal address (%(address)s); refused.") % {"address": internal[0]}
+            )
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class UnitKind(models.TextChoices):
@@ -19,6 +20,8 @@ class Unit(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("unit")
+        verbose_name_plural = gettext_lazy("units")
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["parent", "kind"])]
 
@@ -45,6 +48,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("membership")
+        verbose_name_plural = gettext_lazy("memberships")
         constraints = [models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique")]
         indexes = [models.Index(fields=["unit", "role"])]
 

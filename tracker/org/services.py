@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from tracker.audit.events import event_record
 from tracker.audit.types import Actor, EventType
@@ -30,14 +31,14 @@ UNIT_UPDATABLE = ("name", "code", "kind", "parent")
 @transaction.atomic
 def unit_create(*, actor: Actor, name: str, code: str, kind: str, parent: Unit | None) -> Unit:
     if parent is not None and parent.kind != UnitKind.AUTHORITY:
-        raise ValidationFailed("a unit's parent must be an authority", field="parent")
+        raise ValidationFailed(_("A unit's parent must be an authority."), field="parent")
     if Unit.objects.filter(code=code).exists():
-        raise ValidationFailed("a unit with that code already exists", field="code")
+        raise ValidationFailed(_("A unit with that code already exists."), field="code")
     try:
         with transaction.atomic():
             unit = Unit.objects.create(name=name, code=code, kind=kind, parent=parent)
     except IntegrityError as exc:  # a concurrent create with the same code won the race
-        raise ValidationFailed("a unit with that code already exists", field="code") from exc
+        raise ValidationFailed(_("A unit with that code already exists."), field="code") from exc
     event_record(
         type=EventType.UNIT_CREATED,
         subject=unit,
@@ -53,11 +54,11 @@ def unit_update(*, actor: Actor, unit: Unit, changes: dict[str, Any]) -> Unit:
     if "parent" in changes:
         parent = changes["parent"]
         if parent is not None and (parent.kind != UnitKind.AUTHORITY or parent.pk in descendant_ids([unit.pk])):
-            raise ValidationFailed("the parent must be an authority outside this unit's subtree", field="parent")
+            raise ValidationFailed(_("The parent must be an authority outside this unit's subtree."), field="parent")
     if "code" in changes and Unit.objects.filter(code=changes["code"]).exclude(pk=unit.pk).exists():
-        raise ValidationFailed("a unit with that code already exists", field="code")
+        raise ValidationFailed(_("A unit with that code already exists."), field="code")
     if "kind" in changes and changes["kind"] != unit.kind and (unit.children.exists() or unit.tasks.exists()):
-        raise ValidationFailed("the kind of a unit with children or tasks cannot change", field="kind")
+        raise ValidationFailed(_("The kind of a unit with children or tasks cannot change."), field="kind")
     changed = model_update(instance=unit, fields=UNIT_UPDATABLE, data=changes)
     if changed:
         shown = {k: (v.pk if isinstance(v, Unit) else v) for k, v in changed.items()}
@@ -71,11 +72,14 @@ def account_create(
 ) -> Membership:
     """Create a login acting as `role` at `unit`. School roles need a school, the others an authority."""
     if role not in ROLE_UNIT_KIND:
-        raise ValidationFailed(f"unknown role {role!r}", field="role")
+        raise ValidationFailed(_("Unknown role %(role)s.") % {"role": role}, field="role")
     if unit.kind != ROLE_UNIT_KIND[role]:
-        raise ValidationFailed(f"role {role} needs a unit of kind {ROLE_UNIT_KIND[role].value}", field="unit")
+        raise ValidationFailed(
+            _("The role %(role)s needs a unit of kind %(kind)s.") % {"role": role, "kind": ROLE_UNIT_KIND[role].value},
+            field="unit",
+        )
     if User.objects.filter(username=username).exists():
-        raise ValidationFailed("a user with that username already exists", field="username")
+        raise ValidationFailed(_("A user with that username already exists."), field="username")
     try:
         validate_password(password, user=User(username=username))
     except ValidationError as exc:
@@ -84,7 +88,7 @@ def account_create(
         with transaction.atomic():
             user = User.objects.create_user(username=username, password=password, email=email)
     except IntegrityError as exc:  # a concurrent create with the same username won the race
-        raise ValidationFailed("a user with that username already exists", field="username") from exc
+        raise ValidationFailed(_("A user with that username already exists."), field="username") from exc
     membership = Membership.objects.create(user=user, unit=unit, role=role, language=language)
     event_record(
         type=EventType.ACCOUNT_CREATED,

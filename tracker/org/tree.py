@@ -43,15 +43,20 @@ def ancestry_cte(ids: Sequence[int], name: str = "up") -> str:
     )
 
 
-def schools_under_sql(roots: Sequence[int]) -> tuple[str, list[int]]:
-    """A SELECT of the ids of the schools at or under `roots`, with its parameters."""
+def units_under_sql(roots: Sequence[int], kind: str) -> tuple[str, list[int]]:
+    """A SELECT of the ids of the units of `kind` at or under `roots`, with its parameters."""
     roots = list(roots) or [0]
     seed = f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.id IN ({placeholders(roots)})"
     sql = (
         f"WITH RECURSIVE {subtree_cte(seed)}\n"
-        f"SELECT s.id FROM tree JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{SCHOOL}'"
+        f"SELECT s.id FROM tree JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{UnitKind(kind).value}'"
     )
     return sql, roots
+
+
+def schools_under_sql(roots: Sequence[int]) -> tuple[str, list[int]]:
+    """A SELECT of the ids of the schools at or under `roots`, with its parameters."""
+    return units_under_sql(roots, SCHOOL)
 
 
 def _ids(sql: str, params: Sequence[Any]) -> list[tuple]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from tracker.assessment.models import Cycle
 from tracker.org.models import Unit
@@ -27,6 +28,8 @@ class DailySnapshot(models.Model):
     score = models.DecimalField(max_digits=10, decimal_places=2)
 
     class Meta:
+        verbose_name = gettext_lazy("daily snapshot")
+        verbose_name_plural = gettext_lazy("daily snapshots")
         ordering = ["date", "school"]
         constraints = [models.UniqueConstraint(fields=["cycle", "school", "date"], name="snapshot_one_per_day")]
 
@@ -41,4 +44,6 @@ class DailyDigest(models.Model):
     sent_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("daily digest")
+        verbose_name_plural = gettext_lazy("daily digests")
         constraints = [models.UniqueConstraint(fields=["user", "unit", "day"], name="daily_digest_once_per_day")]

@@ -51,7 +51,31 @@ def flags_followed_up(*, cycle: Cycle, roots: Iterable[int], now: datetime) -> Q
     )
 
 
+def urge_late(flag: Flag, *, now: datetime, urge_sla: timedelta) -> bool:
+    """The urge came after the limit, or has not come for an open flag past it (as the totals count)."""
+    if flag.first_urge_at is not None:
+        return flag.first_urge_at > flag.opened_at + urge_sla
+    return flag.resolved_at is None and flag.opened_at < now - urge_sla
+
+
+def answer_late(flag: Flag, *, now: datetime, response_sla: timedelta) -> bool:
+    """The school's answer to the first urge came after the limit, or has not come past it."""
+    if flag.first_urge_at is None:
+        return False
+    return (flag.responded_at or now) > flag.first_urge_at + response_sla
+
+
+def _breaches(flag: Flag, *, now: datetime, urge_sla: timedelta, response_sla: timedelta) -> dict[str, bool]:
+    late = {
+        "urge_late": urge_late(flag, now=now, urge_sla=urge_sla),
+        "answer_late": answer_late(flag, now=now, response_sla=response_sla),
+    }
+    return {**late, "breach": any(late.values())}
+
+
 def oversight_report(*, cycle: Cycle, roots: Iterable[int], now: datetime) -> dict[str, Any]:
+    """Totals against the time limits, and one row per flag; a row says which limit it missed
+    (`urge_late`, `answer_late`; `breach` for either)."""
     urge_sla, response_sla = sla()
     flags = flags_followed_up(cycle=cycle, roots=roots, now=now)
     totals = flags.aggregate(
@@ -80,6 +104,7 @@ def oversight_report(*, cycle: Cycle, roots: Iterable[int], now: datetime) -> di
             "responded_at": flag.responded_at,
             "hours_to_response": _hours(flag.responded_at, flag.first_urge_at),
             "resolved_at": flag.resolved_at,
+            **_breaches(flag, now=now, urge_sla=urge_sla, response_sla=response_sla),
         }
         for flag in flags
     ]

@@ -73,7 +73,7 @@ def backfill_ledger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0009_inspections_cases_notices'),
+        ('tracker', '0010_verbose_names_in_both_languages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -131,6 +131,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['created_at', 'id'],
+                'verbose_name': 'appeal',
+                'verbose_name_plural': 'appeals',
             },
         ),
         migrations.CreateModel(
@@ -149,7 +151,8 @@ class Migration(migrations.Migration):
                 ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deduction_entries', to='tracker.task')),
             ],
             options={
-                'verbose_name_plural': 'deduction entries',
+                'verbose_name': 'deduction ledger entry',
+                'verbose_name_plural': 'deduction ledger entries',
                 'ordering': ['id'],
             },
         ),
@@ -171,6 +174,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['created_at', 'id'],
+                'verbose_name': 'extension request',
+                'verbose_name_plural': 'extension requests',
             },
         ),
         migrations.AddIndex(

@@ -1,0 +1,29 @@
+"""The pages (CONTRACT sections 6 and 9). /i18n/setlang/ and the API are routed in config/urls.py."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from .views import cases, dashboard, home, inspections, notices, notifications, oversight, schools, tasks, urges
+
+app_name = "web"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("tasks/", tasks.task_list, name="tasks"),
+    path("tasks/<int:pk>/", tasks.task_detail, name="task"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("schools/<int:pk>/", schools.school_detail, name="school"),
+    path("urges/", urges.urge_list, name="urges"),
+    path("oversight/", oversight.oversight, name="oversight"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("inspections/", inspections.inspection_list, name="inspections"),
+    path("cases/", cases.case_list, name="cases"),
+    path("cases/<int:pk>/", cases.case_detail, name="case"),
+    path("notices/", notices.notice_list, name="notices"),
+]

@@ -1,0 +1,234 @@
+"""/tasks/ (the task list) and /tasks/{id}/ (one task: read, and every action on it).
+
+A write is judged as the API judges it: out of scope 404, wrong role 403, bad form 400, wrong state
+409 (413, 415 for files). Each action calls the same service as the API, so it records the same event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from tracker import scope
+from tracker.assessment.evidence_services import evidence_add, evidence_delete
+from tracker.assessment.rules import is_open, overdue_q
+from tracker.assessment.task_services import (
+    task_approve,
+    task_extend,
+    task_progress,
+    task_return,
+    task_start,
+    task_submit,
+)
+from tracker.assessment.transitions import TRANSITIONS, TaskAction, allowed_actions
+from tracker.audit.selectors import task_history
+from tracker.errors import DomainError
+from tracker.models import Evidence, Role, Task
+
+from .. import forms as f
+from ..access import chosen_cycle, is_authority, visible_cycles
+from ..errors import refusal
+from ..timing import timing
+
+PAGE_SIZE = 50
+
+
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    cycles = visible_cycles(user)
+    cycle = chosen_cycle(cycles, request.GET.get("cycle"))
+    filters = f.TaskFilterForm(request.GET or None)
+    status = filters.cleaned_data.get("status", "") if filters.is_valid() else ""
+    now = timezone.now()
+    tasks = Task.objects.none()
+    if cycle is not None:
+        tasks = (
+            scope.tasks_visible(user)
+            .filter(cycle=cycle)
+            .select_related("criterion", "school")
+            .annotate(late_first=Case(When(overdue_q(now), then=0), default=1, output_field=IntegerField()))
+            .order_by("late_first", "due_at", "criterion__code", "school__name", "id")
+        )
+        if status == "overdue":
+            tasks = tasks.filter(overdue_q(now))
+        elif status:
+            tasks = tasks.filter(status=status)
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"task": task, **timing(task, now)} for task in page]
+    return render(
+        request,
+        "web/tasks/list.html",
+        {
+            "cycles": cycles,
+            "cycle": cycle,
+            "filters": filters,
+            "status": status,
+            "page": page,
+            "rows": rows,
+            "show_school": is_authority(user),
+        },
+    )
+
+
+# --- One task ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Action:
+    role: str
+    form: type[django_forms.Form] | None
+    run: Callable[[Task, Any, dict], str]  # does the write; returns the success message
+
+
+def _start(task: Task, actor, data: dict) -> str:
+    task_start(task=task, actor=actor)
+    return _("Task started.")
+
+
+def _progress(task: Task, actor, data: dict) -> str:
+    task_progress(task=task, actor=actor, progress=data["progress"], note=data["note"])
+    return _("Progress saved.")
+
+
+def _submit(task: Task, actor, data: dict) -> str:
+    task_submit(task=task, actor=actor)
+    return _("Submitted for review.")
+
+
+def _approve(task: Task, actor, data: dict) -> str:
+    done = task_approve(task=task, actor=actor, deductions=data["deductions"], comment=data["comment"])
+    return _("Approved. Score: %(score)s.") % {"score": done.score}
+
+
+def _return(task: Task, actor, data: dict) -> str:
+    task_return(task=task, actor=actor, reason=data["reason"], rework_due_at=data["rework_due_at"])
+    return _("Returned to the school for rework.")
+
+
+def _extend(task: Task, actor, data: dict) -> str:
+    done = task_extend(task=task, actor=actor, due_at=data["due_at"], reason=data["reason"])
+    return _("The deadline is now %(due)s.") % {"due": timezone.localtime(done.due_at).strftime("%Y-%m-%d %H:%M")}
+
+
+def _upload(task: Task, actor, data: dict) -> str:
+    upload = data["file"]
+    item = evidence_add(task=task, actor=actor, file=upload, filename=upload.name or "", size=upload.size)
+    return _("Uploaded %(name)s.") % {"name": item.filename}
+
+
+def _delete_evidence(task: Task, actor, data: dict) -> str:
+    item = Evidence.objects.filter(task=task, pk=data["evidence"]).first()
+    if item is None:
+        raise Http404
+    evidence_delete(evidence=item, actor=actor)
+    return _("Deleted %(name)s.") % {"name": item.filename}
+
+
+# The role of each transition is the transitions table's; evidence is the school's.
+ACTIONS: dict[str, Action] = {
+    TaskAction.START: Action(TRANSITIONS[TaskAction.START].role, None, _start),
+    TaskAction.PROGRESS: Action(TRANSITIONS[TaskAction.PROGRESS].role, f.ProgressForm, _progress),
+    TaskAction.SUBMIT: Action(TRANSITIONS[TaskAction.SUBMIT].role, None, _submit),
+    TaskAction.APPROVE: Action(TRANSITIONS[TaskAction.APPROVE].role, f.ApproveForm, _approve),
+    TaskAction.RETURN: Action(TRANSITIONS[TaskAction.RETURN].role, f.ReturnForm, _return),
+    TaskAction.EXTEND: Action(TRANSITIONS[TaskAction.EXTEND].role, f.ExtendForm, _extend),
+    "upload": Action(Role.SCHOOL, f.UploadForm, _upload),
+    "delete_evidence": Action(Role.SCHOOL, f.EvidenceDeleteForm, _delete_evidence),
+}
+
+ROLE_REFUSALS = {
+    Role.SCHOOL: _("Only the school's own staff can do this."),
+    Role.SUPERVISOR: _("Only a supervisor of this school's authority can do this."),
+}
+
+
+def _scoped_task(user, pk: int) -> Task:
+    task = scope.tasks_visible(user).select_related("criterion", "school", "cycle").filter(pk=pk).first()
+    if task is None:
+        raise Http404
+    return task
+
+
+def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
+    """The task page (or, for htmx, its main fragment), with any bound form kept to show its errors."""
+    user = request.user
+    now = timezone.now()
+    rules = task.criterion.deduction_rules or []
+    can_school = scope.has_role_over(user, task.school_id, Role.SCHOOL)
+    can_review = scope.has_role_over(user, task.school_id, Role.SUPERVISOR)
+    allowed = set(allowed_actions(task.status))
+    forms = {
+        "progress": f.ProgressForm(initial={"progress": task.progress, "note": task.note}),
+        "upload": f.UploadForm(),
+        "approve": f.ApproveForm(rules=rules),
+        "return": f.ReturnForm(),
+        "extend": f.ExtendForm(),
+    }
+    forms.update(bound or {})
+    context = {
+        "task": task,
+        "criterion": task.criterion,
+        "rules": rules,
+        "evidence": list(task.evidence.order_by("uploaded_at", "id")),
+        "history": list(task_history(task)),
+        "can_school": can_school,
+        "can_review": can_review,
+        "allowed": allowed,
+        "evidence_open": is_open(task.status),
+        "forms": forms,
+        "timing": timing(task, now),
+    }
+    template = "web/tasks/_task.html" if request.htmx else "web/tasks/detail.html"
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _scoped_task(request.user, pk)  # 404 outside scope
+    if request.method == "GET":
+        return _page(request, task)
+    name = request.POST.get("action", "")
+    action = ACTIONS.get(name)
+    if action is None:
+        messages.error(request, _("Unknown action."))
+        return _page(request, task, status=400)
+    if not scope.has_role_over(request.user, task.school_id, action.role):  # 403 wrong role
+        messages.error(request, str(ROLE_REFUSALS[action.role]))
+        return _page(request, task, status=403)
+    data: dict[str, Any] = {}
+    if action.form is not None:
+        kwargs = {"rules": task.criterion.deduction_rules or []} if action.form is f.ApproveForm else {}
+        form = action.form(request.POST, request.FILES, **kwargs)
+        if not form.is_valid():  # 400 bad input
+            messages.error(request, _("Please correct the form: %(fields)s.") % {"fields": _fields(form)})
+            return _page(request, task, bound={name: form}, status=400)
+        data = form.cleaned_data
+    try:
+        done = action.run(task, request.user, data)  # 409 / 413 / 415 from the service
+    except DomainError as exc:
+        refused = refusal(exc)
+        messages.error(request, refused.message)
+        task.refresh_from_db()
+        return _page(request, task, status=refused.status)
+    messages.success(request, done)
+    if request.htmx:
+        return _page(request, _scoped_task(request.user, pk))
+    return redirect("web:task", pk=pk)
+
+
+def _fields(form) -> str:
+    return _(", ").join(str(form.fields[name].label or name) for name in form.errors if name in form.fields) or _(
+        "the form"
+    )
