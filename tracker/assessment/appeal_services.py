@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.audit.types import Actor, EventType
 from tracker.errors import AppealWindowClosed, InvalidTransition, RequestPending, SameReviewer, ValidationFailed
@@ -27,6 +28,7 @@ from .rules import appeal_window_closes_at, is_appeal_window_open
 from .scoring import ZERO, score_compute
 from .task_events import task_event_record
 from .task_services import task_lock, task_request_check
+from .texts import moment_said, request_status_label
 from .transitions import TaskRequest
 
 
@@ -46,25 +48,31 @@ def appeal_create(
     """Contest some of the deductions (rule codes) or the late penalty ("late_penalty") of an approved task."""
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("an appeal needs a reason", field="reason")
+        raise ValidationFailed(_("An appeal needs a reason."), field="reason")
     contested = _unique(contested)
     if not contested:
-        raise ValidationFailed("name at least one deduction rule or late_penalty to contest", field="contested")
+        raise ValidationFailed(_("Name at least one deduction rule, or late_penalty, to contest."), field="contested")
     task = task_lock(task)
     known = set(criterion_rules(task.criterion)) | {LATE_PENALTY}
     unknown = [code for code in contested if code not in known]
     if unknown:
-        raise ValidationFailed(f"not a deduction rule of this criterion: {', '.join(unknown)}", field="contested")
+        raise ValidationFailed(
+            _("Not a deduction rule of this criterion: %(codes)s.") % {"codes": ", ".join(unknown)}, field="contested"
+        )
     task_request_check(task, TaskRequest.APPEAL)
     if not is_appeal_window_open(status=task.status, reviewed_at=task.reviewed_at, now=now):
-        closed = appeal_window_closes_at(task.reviewed_at).isoformat() if task.reviewed_at else "approval"
-        raise AppealWindowClosed(f"the appeal window closed at {closed}")
+        raise AppealWindowClosed(
+            _("The time to appeal ended at %(moment)s.")
+            % {"moment": moment_said(appeal_window_closes_at(task.reviewed_at))}
+        )
     if Appeal.objects.filter(task=task, status=AppealStatus.PENDING).exists():
-        raise RequestPending("this task already has a pending appeal")
+        raise RequestPending(_("This task already has a pending appeal."))
     applied = ledger_state(task)
     not_applied = [code for code in contested if code not in applied]
     if not_applied:
-        raise ValidationFailed(f"not applied to this task: {', '.join(not_applied)}", field="contested")
+        raise ValidationFailed(
+            _("Not applied to this task: %(codes)s.") % {"codes": ", ".join(not_applied)}, field="contested"
+        )
     try:
         with transaction.atomic():
             appeal = Appeal.objects.create(
@@ -76,7 +84,7 @@ def appeal_create(
                 score_before=task.score,
             )
     except IntegrityError as exc:  # a concurrent appeal for the same task won
-        raise RequestPending("this task already has a pending appeal") from exc
+        raise RequestPending(_("This task already has a pending appeal.")) from exc
     task.last_activity_at = now
     task.save(update_fields=["last_activity_at", "updated_at"])
     task_event_record(
@@ -96,7 +104,9 @@ def appeal_reviewer_check(*, appeal: Appeal, actor: Actor) -> None:
     if approver is None or getattr(actor, "pk", None) != approver:
         return
     if supervisors_over(appeal.task.school_id).exclude(user_id=approver).exists():
-        raise SameReviewer("the supervisor who approved this task may not decide its appeal; another supervisor must")
+        raise SameReviewer(
+            _("The supervisor who approved this task may not decide its appeal: another supervisor must.")
+        )
 
 
 @transaction.atomic
@@ -118,20 +128,26 @@ def appeal_decide(
     appeal = Appeal.objects.select_for_update().select_related("task").get(pk=pk)
     appeal_reviewer_check(appeal=appeal, actor=actor)
     if decision not in AppealDecision.__members__.values():
-        raise ValidationFailed("decision must be uphold or amend", field="decision")
+        raise ValidationFailed(_("The decision must be uphold or amend."), field="decision")
     if not comment.strip():
-        raise ValidationFailed("a decision needs a comment", field="comment")
+        raise ValidationFailed(_("A decision needs a comment."), field="comment")
     if decision == AppealDecision.UPHOLD and deductions is not None:
-        raise ValidationFailed("deductions apply only to amend", field="deductions")
+        raise ValidationFailed(_("Deductions apply only to an amendment."), field="deductions")
     if decision == AppealDecision.UPHOLD and waive_late_penalty:
-        raise ValidationFailed("waive_late_penalty applies only to amend", field="waive_late_penalty")
+        raise ValidationFailed(_("Waiving the late penalty applies only to an amendment."), field="waive_late_penalty")
     rules = criterion_rules(task.criterion)
     if deductions is not None:
         unknown = [code for code in _unique(deductions) if code not in rules]
         if unknown:
-            raise ValidationFailed(f"unknown deduction rule(s): {', '.join(unknown)}", field="deductions")
+            raise ValidationFailed(
+                _("Unknown deduction rule(s): %(codes)s.") % {"codes": ", ".join(unknown)}, field="deductions"
+            )
     if appeal.status != AppealStatus.PENDING:
-        raise InvalidTransition(f"this appeal was already {appeal.status}", status=appeal.status, allowed=[])
+        raise InvalidTransition(
+            _("This appeal has already been decided: %(status)s.") % {"status": request_status_label(appeal.status)},
+            status=appeal.status,
+            allowed=[],
+        )
 
     score_before = task.score
     if decision == AppealDecision.AMEND:

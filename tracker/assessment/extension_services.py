@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tracker.audit.types import Actor, EventType
 from tracker.errors import InvalidTransition, RequestPending, ValidationFailed
@@ -20,6 +21,7 @@ from .fairness_models import ExtensionRequest, ExtensionStatus
 from .models import Task
 from .task_events import task_event_record
 from .task_services import task_extend, task_lock, task_request_check
+from .texts import moment_said, request_status_label
 from .transitions import TaskRequest
 
 
@@ -35,16 +37,17 @@ def extension_request_create(
     """Ask for `requested_due_at` (later than the task's current due time), giving a reason."""
     now = now or timezone.now()
     if not reason.strip():
-        raise ValidationFailed("an extension request needs a reason", field="reason")
+        raise ValidationFailed(_("An extension request needs a reason."), field="reason")
     task = task_lock(task)
     if requested_due_at <= task.due_at:
         raise ValidationFailed(
-            f"requested_due_at must be later than the task's current due time ({task.due_at.isoformat()})",
+            _("The requested deadline must be later than the task's current one (%(due_at)s).")
+            % {"due_at": moment_said(task.due_at)},
             field="requested_due_at",
         )
     task_request_check(task, TaskRequest.EXTENSION)
     if ExtensionRequest.objects.filter(task=task, status=ExtensionStatus.PENDING).exists():
-        raise RequestPending("this task already has a pending extension request")
+        raise RequestPending(_("This task already has a pending extension request."))
     try:
         with transaction.atomic():
             request = ExtensionRequest.objects.create(
@@ -56,7 +59,7 @@ def extension_request_create(
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
     except IntegrityError as exc:  # a concurrent request for the same task won
-        raise RequestPending("this task already has a pending extension request") from exc
+        raise RequestPending(_("This task already has a pending extension request.")) from exc
     task.last_activity_at = now
     task.save(update_fields=["last_activity_at", "updated_at"])
     task_event_record(
@@ -89,17 +92,21 @@ def extension_request_decide(
     """Approve (extend the task to `due_at`, else to the requested time) or reject; once."""
     now = now or timezone.now()
     if decision not in ExtensionDecision.__members__.values():
-        raise ValidationFailed("decision must be approve or reject", field="decision")
+        raise ValidationFailed(_("The decision must be approve or reject."), field="decision")
     if not comment.strip():
-        raise ValidationFailed("a decision needs a comment", field="comment")
+        raise ValidationFailed(_("A decision needs a comment."), field="comment")
     if decision == ExtensionDecision.REJECT and due_at is not None:
-        raise ValidationFailed("due_at applies only to an approval", field="due_at")
+        raise ValidationFailed(_("A deadline applies only to an approval."), field="due_at")
     pk = request if isinstance(request, int) else request.pk
     # The task first, then the request: the order every writer of either takes.
     task = task_lock(ExtensionRequest.objects.values_list("task_id", flat=True).get(pk=pk))
     request = ExtensionRequest.objects.select_for_update().get(pk=pk)
     if request.status != ExtensionStatus.PENDING:
-        raise InvalidTransition(f"this request was already {request.status}", status=request.status, allowed=[])
+        raise InvalidTransition(
+            _("This request has already been decided: %(status)s.") % {"status": request_status_label(request.status)},
+            status=request.status,
+            allowed=[],
+        )
     if decision == ExtensionDecision.APPROVE:
         target = due_at or request.requested_due_at
         task = task_extend(
