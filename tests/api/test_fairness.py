@@ -329,7 +329,9 @@ def test_trend_points_and_exports_carry_the_original_deadline_rate(district, tas
     assert [(p["on_time_rate"], p["on_time_original_rate"]) for p in series["School B"]] == [(0.0, 0.0)]
 
     with freeze_time(DUE + 10 * D):
-        exported = client_for(district.supervisor).get("/api/v1/exports/overview.csv", {"cycle": district.cycle.pk})
+        english = client_for(district.supervisor)
+        english.credentials(HTTP_ACCEPT_LANGUAGE="en")  # headers are the dashboards' field names in English
+        exported = english.get("/api/v1/exports/overview.csv", {"cycle": district.cycle.pk})
     rows = {r["school"]: r for r in csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig")))}
     assert (rows["School A"]["on_time_rate"], rows["School A"]["on_time_original_rate"]) == ("1.0000", "0.0000")
     assert (rows["School A"]["extensions"], rows["School B"]["extensions"]) == ("1", "0")
