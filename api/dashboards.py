@@ -1,7 +1,8 @@
 """Dashboards: overview (per school, or per child unit with ?unit=), criteria, one school, trend.
 
 Access, in the contract's order: a school account gets 403 on the district views (it holds no
-supervisor or inspector role); then ``?cycle=`` is required (400 naming it); a cycle outside the
+supervisor or inspector role); then ``?cycle=``, by default the latest active cycle in the caller's
+scope (400 naming it when there is none, or when it is malformed); a cycle outside the
 caller's scope is 404; a caller whose supervisor/inspector roles do not reach the cycle gets 403;
 ``?unit=`` outside the caller's scope is 404, a unit that is a school or lies outside the cycle 400.
 
@@ -35,6 +36,7 @@ from tracker.reporting.overview import Overview, overview_schools, overview_unit
 from tracker.reporting.school import criteria_overview, school_overview
 from tracker.reporting.trends import trend_series
 
+from .fields import BoundedDateField
 from .scoping import require_any_role
 
 MAX_ID = 2**63 - 1
@@ -43,13 +45,13 @@ TREND_DEFAULT_DAYS = 90
 
 # --- Query parameters ----------------------------------------------------------------------------------
 class DashboardQuerySerializer(serializers.Serializer):
-    cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
 
 class TrendQuerySerializer(DashboardQuerySerializer):
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
+    since = BoundedDateField(required=False)
+    until = BoundedDateField(required=False)
 
     def validate(self, attrs):
         if "since" in attrs and "until" in attrs and attrs["since"] > attrs["until"]:
@@ -61,7 +63,14 @@ class CycleQuerySerializer(serializers.Serializer):
     cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
-CYCLE_PARAM = OpenApiParameter("cycle", OpenApiTypes.INT, required=True, description="the cycle (required)")
+class DefaultCycleQuerySerializer(CycleQuerySerializer):
+    cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+
+CYCLE_PARAM = OpenApiParameter(
+    "cycle", OpenApiTypes.INT, required=False, description="the cycle; default: the latest active cycle in scope"
+)
+SCHOOL_CYCLE_PARAM = OpenApiParameter("cycle", OpenApiTypes.INT, required=True, description="the cycle (required)")
 UNIT_PARAM = OpenApiParameter(
     "unit",
     OpenApiTypes.INT,
@@ -85,6 +94,11 @@ def dashboard_request(request, *, query_serializer=DashboardQuerySerializer) -> 
     query = query_serializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     params = dict(query.validated_data)
+    if "cycle" not in params:
+        latest = scope.latest_dashboard_cycle(user=user)
+        if latest is None:
+            raise ValidationError({"cycle": [_("No active cycle in your scope: name one.")]})
+        params["cycle"] = latest.pk
     access = scope.dashboard_access(user=user, cycle_id=params["cycle"])
     if access.cycle is None:
         raise NotFound(_("No such cycle."))
@@ -336,7 +350,7 @@ class TrendView(APIView):
 class SchoolDashboardView(APIView):
     """One school: anyone whose scope holds the school (its own accounts, its authorities)."""
 
-    @extend_schema(parameters=[CYCLE_PARAM], responses=DashboardSchoolSerializer)
+    @extend_schema(parameters=[SCHOOL_CYCLE_PARAM], responses=DashboardSchoolSerializer)
     def get(self, request, pk: int):
         user = request.user
         school = Unit.objects.filter(pk=pk, kind=UnitKind.SCHOOL).first() if pk <= MAX_ID else None

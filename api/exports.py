@@ -1,6 +1,11 @@
 """Exports of the overview and criteria views: CSV (UTF-8 with a BOM, so Excel reads Chinese names) and
 XLSX (a real workbook: bold header row, frozen panes, number formats, one sheet per view).
 
+Every export goes through the two writers below (csv_bytes, xlsx_bytes), and every text cell through
+spreadsheet_text: the one place where text that a spreadsheet program would run as a formula is
+neutralised (OWASP "CSV Injection") and control characters that no sheet may hold are dropped. No
+other module writes CSV or XLSX (tests/api/test_export_injection.py holds the tree to that).
+
 They go through the same access checks and the same selectors as the JSON dashboards
 (api.dashboards.dashboard_request, overview_for), so a file never shows what the screen would not.
 Rates are written as fractions in [0, 1] (CSV: 4 decimals; XLSX: percent format), scores with 2 decimals.
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +28,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from rest_framework.views import APIView
@@ -157,9 +164,33 @@ class Sheet:
 
 
 # --- Writers -------------------------------------------------------------------------------------------
+# A cell whose text begins with one of these is read by Excel, LibreOffice or WPS as a formula (OWASP
+# "CSV Injection": = + - @ tab CR; the full-width forms too, which CJK input methods produce and some
+# spreadsheet programs accept). Leading spaces do not hide them.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# C0 and C1 control characters other than tab, LF and CR: no XLSX may hold them (openpyxl refuses the
+# whole workbook), and in a CSV they only confuse the reader.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def is_formula_like(text: str) -> bool:
+    return text.lstrip(" ").startswith(FORMULA_TRIGGERS)
+
+
+def spreadsheet_text(text: str, *, quote: bool) -> str:
+    """Text as a spreadsheet cell may carry it: control characters dropped and, with `quote`, a leading
+    apostrophe before formula-like text, which spreadsheet programs then show as text (CSV)."""
+    text = _CONTROL.sub("", text)
+    if quote and is_formula_like(text):
+        return "'" + text
+    return text
+
+
 def _csv_value(value: Any, kind: str) -> Any:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return spreadsheet_text(value, quote=True)
     if kind == RATE:
         return f"{value:.4f}"
     if kind == SCORE:
@@ -172,8 +203,9 @@ def _csv_value(value: Any, kind: str) -> Any:
 def csv_bytes(sheet: Sheet) -> bytes:
     out = io.StringIO()
     out.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_said(column.header, HEADERS) for column in sheet.columns])
+    # Every field quoted (OWASP): a separator or a quote inside a text never starts a new cell.
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    writer.writerow([_csv_value(_said(column.header, HEADERS), TEXT) for column in sheet.columns])
     for row in sheet.rows:
         writer.writerow([_csv_value(column.get(row), column.kind) for column in sheet.columns])
     return out.getvalue().encode("utf-8")
@@ -186,6 +218,23 @@ def _excel_time(value: datetime | str) -> datetime:
     return timezone.localtime(value).replace(tzinfo=None)
 
 
+def _xlsx_cell(ws, value: Any, number_format: str | None = None, *, font: Font | None = None) -> WriteOnlyCell:
+    """One cell; text is always a string cell (openpyxl would take "=..." for a formula), and formula-like
+    text carries Excel's quote prefix so that editing it does not turn it into a formula either."""
+    if isinstance(value, str):
+        cell = WriteOnlyCell(ws, value=spreadsheet_text(value, quote=False))
+        cell.data_type = TYPE_STRING
+        if is_formula_like(cell.value):
+            cell.quotePrefix = True
+    else:
+        cell = WriteOnlyCell(ws, value=value)
+        if number_format is not None:
+            cell.number_format = number_format
+    if font is not None:
+        cell.font = font
+    return cell
+
+
 def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     workbook = Workbook(write_only=True)  # streams rows: memory stays flat at province scale
     bold = Font(bold=True)
@@ -194,22 +243,14 @@ def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
         ws.freeze_panes = sheet.freeze
         for index, column in enumerate(sheet.columns, start=1):
             ws.column_dimensions[get_column_letter(index)].width = column.width
-        header = []
-        for column in sheet.columns:
-            cell = WriteOnlyCell(ws, value=_said(column.header, HEADERS))
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
+        ws.append([_xlsx_cell(ws, _said(column.header, HEADERS), font=bold) for column in sheet.columns])
         for row in sheet.rows:
             cells = []
             for column in sheet.columns:
                 value = column.get(row)
                 if column.kind == DATETIME and value is not None:
                     value = _excel_time(value)
-                cell = WriteOnlyCell(ws, value=value)
-                if column.kind != TEXT:
-                    cell.number_format = column.kind
-                cells.append(cell)
+                cells.append(_xlsx_cell(ws, value, None if column.kind == TEXT else column.kind))
             ws.append(cells)
     out = io.BytesIO()
     workbook.save(out)

@@ -16,6 +16,8 @@ from tracker.audit.models import Event
 from tracker.monitoring.rules import at_risk_q
 from tracker.org.models import Unit, UnitKind
 
+from .fields import BoundedIsoDateTimeFilter
+
 
 def units_in_scope(request) -> QuerySet[Unit]:
     return scope.units_visible(request.user) if request is not None else Unit.objects.none()
@@ -105,8 +107,8 @@ class TaskFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=TaskStatus.choices)
     overdue = StrictBooleanFilter(method="filter_overdue")
     at_risk = StrictBooleanFilter(method="filter_at_risk")
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
 
     class Meta:
         model = Task

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from tracker.reporting.oversight import oversight_report
 
-from .dashboards import CYCLE_PARAM, CycleQuerySerializer, dashboard_request
+from .dashboards import CYCLE_PARAM, DefaultCycleQuerySerializer, dashboard_request
 from .serializers import SchoolRefSerializer
 
 
@@ -58,6 +58,6 @@ class OversightSerializer(serializers.Serializer):
 class OversightView(APIView):
     @extend_schema(parameters=[CYCLE_PARAM], responses=OversightSerializer)
     def get(self, request):
-        req = dashboard_request(request, query_serializer=CycleQuerySerializer)
+        req = dashboard_request(request, query_serializer=DefaultCycleQuerySerializer)
         report = oversight_report(cycle=req.cycle, roots=req.roots, now=timezone.now())
         return Response(OversightSerializer(report).data)

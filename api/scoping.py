@@ -48,6 +48,7 @@ ACTIONS = {
     "submit tasks": gettext_lazy("submit tasks"),
     "upload evidence": gettext_lazy("upload evidence"),
     "urge schools": gettext_lazy("urge schools"),
+    "verify the event log": gettext_lazy("verify the event log"),
 }
 
 

@@ -15,9 +15,10 @@ from tracker.monitoring.models import Urge
 from tracker.monitoring.services import urge_create, urge_respond
 from tracker.org.models import Role, Unit
 
+from .fields import DeadlineField
 from .filters import StrictBooleanFilter, cycles_in_scope, units_in_scope
-from .scoping import require_any_role, require_role, unknown_reference
-from .serializers import StrictSerializer, validated
+from .scoping import require_any_role, require_role
+from .serializers import ScopedPrimaryKeyRelatedField, StrictSerializer, units_supervised, validated
 
 
 class UrgeSerializer(serializers.ModelSerializer):
@@ -44,10 +45,11 @@ class UrgeSerializer(serializers.ModelSerializer):
 
 
 class UrgeCreateSerializer(StrictSerializer):
-    cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all())
-    school = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    # Resolved within the caller's scope: a cycle or school outside it reads as one that does not exist.
+    cycle = ScopedPrimaryKeyRelatedField(scoped=scope.cycles_visible, queryset=Cycle.objects.all())
+    school = ScopedPrimaryKeyRelatedField(scoped=units_supervised, queryset=Unit.objects.all())
     message = serializers.CharField(max_length=5000)
-    respond_by = serializers.DateTimeField()
+    respond_by = DeadlineField()
 
 
 class UrgeRespondSerializer(StrictSerializer):
@@ -81,12 +83,8 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(request=UrgeCreateSerializer, responses={201: UrgeSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "urge schools")
-        data = validated(UrgeCreateSerializer, request)
+        data = validated(UrgeCreateSerializer, request)  # school and cycle: within the caller's scope
         school, cycle = data["school"], data["cycle"]
-        if not scope.has_role_over(request.user, school, Role.SUPERVISOR):
-            raise unknown_reference("school", school)
-        if not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
-            raise unknown_reference("cycle", cycle)
         urge = urge_create(
             actor=request.user, cycle=cycle, school=school, message=data["message"], respond_by=data["respond_by"]
         )

@@ -2,7 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from . import dashboards, exports, fairness, views
-from .auth import TokenView
+from .auth import PasswordView, TokenView
 from .cases import CaseViewSet
 from .flags import FlagViewSet
 from .inspections import InspectionViewSet
@@ -32,6 +32,7 @@ router.register("notices", NoticeViewSet, basename="notice")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/password/", PasswordView.as_view(), name="me-password"),
     path("accounts/", views.AccountCreateView.as_view(), name="account-create"),
     path("tasks/<int:pk>/evidence/", views.TaskEvidenceView.as_view(), name="task-evidence"),
     path(

@@ -64,6 +64,22 @@ class SameReviewer(DomainError):
     http_status = 403
 
 
+class EvidenceQuotaExceeded(DomainError):
+    http_status = 409
+
+
+class EvidenceLimit(EvidenceQuotaExceeded):
+    """A task holds EVIDENCE_MAX_FILES_PER_TASK files: the next upload is refused (CONTRACT section 4)."""
+
+    code = "evidence_limit"
+
+
+class SchoolStorageFull(EvidenceQuotaExceeded):
+    """A school's evidence would exceed EVIDENCE_MAX_BYTES_PER_SCHOOL."""
+
+    code = "school_storage_full"
+
+
 class AlreadyPublished(DomainError):
     """A case is published once; its notice exists."""
 

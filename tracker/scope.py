@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from tracker.assessment.fairness_models import Appeal, ExtensionRequest
-from tracker.assessment.models import Cycle, Task
+from tracker.assessment.models import Cycle, CycleStatus, Task
 from tracker.audit.models import Event
 from tracker.audit.types import Actor
 from tracker.inspections.models import Case, Inspection, Notice
@@ -215,6 +215,16 @@ def dashboard_access(*, user: Actor, cycle_id: int) -> DashboardAccess:
     # A root nested under another root adds nothing.
     roots = tuple(sorted(unit for unit in below if not (ancestors[unit] - {unit}) & below))
     return DashboardAccess(cycle=cycle, roots=roots)
+
+
+def latest_dashboard_cycle(*, user: Actor) -> Cycle | None:
+    """The default cycle of the district dashboards: the latest activated active cycle in the caller's
+    scope whose dashboards the caller may read (None when there is none)."""
+    active = cycles_visible(user).filter(status=CycleStatus.ACTIVE).order_by("-activated_at", "-id")
+    for cycle_id in active.values_list("pk", flat=True)[:100]:
+        if dashboard_access(user=user, cycle_id=cycle_id).roots:
+            return Cycle.objects.get(pk=cycle_id)
+    return None
 
 
 def unit_in_cycle(*, unit: Unit, cycle: Cycle) -> bool:

@@ -52,3 +52,16 @@ def named(sql: str, params: Sequence[Any], prefix: str) -> tuple[str, dict[str, 
     if len(values) != len(params):
         raise ValueError(f"{len(params)} parameters for {len(values)} placeholders")
     return out, values
+
+
+def rows_written(cursor) -> int:
+    """How many rows the INSERT/UPDATE/DELETE just run on `cursor` wrote, on every database.
+
+    DB-API's rowcount is -1 on SQLite for a statement that begins with WITH (Python's sqlite3 counts
+    only statements it recognises as DML), so a `WITH ... INSERT` reported 0 rows there while it wrote
+    them. SQLite's own changes() counts the last data-changing statement of the connection.
+    """
+    if connection.vendor == "sqlite":
+        cursor.execute("SELECT changes()")
+        return int(cursor.fetchone()[0])
+    return max(cursor.rowcount, 0)

@@ -61,6 +61,8 @@ NOTIFICATION_KIND = {
     "flag_critical": _("Critically behind"),
     "urge": _("Urge"),
     "urge_overdue": _("Urge answer overdue"),
+    "urge_answered": _("Urge answered"),
+    "urge_unanswered": _("Urge left unanswered"),
     "returned": _("Returned"),
     "approved": _("Approved"),
     "notice_published": _("Case notice"),

@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.conftest import District
 from tracker import models as m
@@ -131,7 +131,7 @@ def world(district: District) -> World:
     w = World(d=d, users=users, tokens={})
     for role, user in users.items():
         if user is not None:
-            w.tokens[role] = Token.objects.create(user=user).key
+            w.tokens[role] = AuthToken.objects.create(user=user)[1]
     mark = _Markers()
 
     def add(instance, home: str, text_field: str | None = None, recipient: str | None = None) -> Obj:

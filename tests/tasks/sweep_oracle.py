@@ -167,8 +167,9 @@ class Oracle:
         self.remind(now)
 
     def recipients(self, kind: str) -> int:
-        """One school account per school, one supervisor per authority (the `district` fixture)."""
-        return 2 if kind.startswith("flag_") else 1
+        """One school account per school, one supervisor and one inspector per authority (the `district`
+        fixture): flags reach the school and the supervisor, a critical one the inspector too."""
+        return {"flag_opened": 2, "flag_critical": 3}.get(kind, 1)
 
     def assert_matches_database(self, schools: list[int]) -> None:
         task_reminders = {

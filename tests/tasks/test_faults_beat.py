@@ -146,10 +146,11 @@ def test_two_beats_on_one_schedule_send_each_reminder_once(broker_view, district
         .values("reminder__kind")
         .annotate(n=Count("id"), people=Count("recipient", distinct=True), reminders=Count("reminder", distinct=True))
     )
-    recipients = {"due_soon": 1, "overdue": 1, "escalation": 1, "at_risk": 1, "flag_opened": 2, "flag_critical": 2}
+    # flag_critical: the school, its supervisor and (issue 13) the district's inspector
+    recipients = {"due_soon": 1, "overdue": 1, "escalation": 1, "at_risk": 1, "flag_opened": 2, "flag_critical": 3}
     for row in per_reminder:
         assert row["n"] == row["reminders"] * recipients[row["reminder__kind"]], row
-    assert m.Notification.objects.filter(reminder__isnull=False).count() == 10 + 2 * 2 + 2
+    assert m.Notification.objects.filter(reminder__isnull=False).count() == 10 + 2 * 2 + 3
     assert not m.Notification.objects.filter(emailed_at__isnull=True).exists()
     mailed: Counter = Counter()
     daily: Counter = Counter()

@@ -59,7 +59,7 @@ def appeal_create(
         raise ValidationFailed(
             _("Not a deduction rule of this criterion: %(codes)s.") % {"codes": ", ".join(unknown)}, field="contested"
         )
-    task_request_check(task, TaskRequest.APPEAL)
+    task_request_check(task, TaskRequest.APPEAL, actor)
     if not is_appeal_window_open(status=task.status, reviewed_at=task.reviewed_at, now=now):
         raise AppealWindowClosed(
             _("The time to appeal ended at %(moment)s.")

@@ -21,6 +21,7 @@ from tracker.audit.types import Actor, EventType
 from tracker.errors import InvalidState, ValidationFailed
 from tracker.org.models import Unit, UnitKind
 from tracker.org.tree import SCHOOL, UNIT_TABLE, subtree_cte
+from tracker.sql import rows_written
 from tracker.updates import model_update
 
 from .models import Criterion, Cycle, CycleStatus, Task, TaskStatus
@@ -83,7 +84,7 @@ def tasks_materialise(*, cycle: Cycle, criterion: Criterion | None = None, now: 
         params["criterion"] = criterion.pk
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_TASKS_SQL.format(criterion_filter=criterion_filter), params)
-        return max(cursor.rowcount, 0)
+        return rows_written(cursor)
 
 
 # --- Cycles ----------------------------------------------------------------------------------------------

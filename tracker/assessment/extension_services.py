@@ -45,7 +45,7 @@ def extension_request_create(
             % {"due_at": moment_said(task.due_at)},
             field="requested_due_at",
         )
-    task_request_check(task, TaskRequest.EXTENSION)
+    task_request_check(task, TaskRequest.EXTENSION, actor)
     if ExtensionRequest.objects.filter(task=task, status=ExtensionStatus.PENDING).exists():
         raise RequestPending(_("This task already has a pending extension request."))
     try:

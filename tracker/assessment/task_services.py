@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from tracker.audit.types import Actor, EventType
 from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
+from tracker.org.selectors import roles_over
 
 from .ledger import ledger_approval_record
 from .models import Task
@@ -32,9 +33,15 @@ def task_lock(task: Task | int) -> Task:
     return Task.objects.select_for_update(of=("self",)).select_related("criterion", "school", "cycle").get(pk=pk)
 
 
-def _check(task: Task, action: TaskAction) -> None:
+def _allowed_for(task: Task, actor: Actor) -> list[str]:
+    """What this caller may do to the task now: a school is not told of supervisors' actions."""
+    roles = None if actor is None else roles_over(actor, task.school_id)
+    return allowed_actions(task.status, roles=roles)
+
+
+def _check(task: Task, action: TaskAction, actor: Actor) -> None:
     if task.status not in TRANSITIONS[action].sources:
-        allowed = allowed_actions(task.status)
+        allowed = _allowed_for(task, actor)
         raise InvalidTransition(
             _("The task's status is %(status)s: you cannot %(action)s now (possible now: %(allowed)s).")
             % {"status": status_label(task.status), "action": action_label(action), "allowed": actions_said(allowed)},
@@ -51,20 +58,20 @@ _REFUSED_REQUEST = {
 }
 
 
-def task_request_check(task: Task, request: TaskRequest) -> None:
+def task_request_check(task: Task, request: TaskRequest, actor: Actor) -> None:
     """Refuse a school's request (an extension, an appeal) unless the task's status allows it."""
     if task.status not in REQUESTS[request].sources:
         raise InvalidTransition(
             str(_REFUSED_REQUEST[request]) % {"status": status_label(task.status)},
             status=task.status,
-            allowed=allowed_actions(task.status),
+            allowed=_allowed_for(task, actor),
         )
 
 
-def _lock_for(task: Task | int, action: TaskAction) -> Task:
+def _lock_for(task: Task | int, action: TaskAction, actor: Actor) -> Task:
     """Lock the task row and refuse the action unless the table allows it from the current status."""
     locked = task_lock(task)
-    _check(locked, action)
+    _check(locked, action, actor)
     return locked
 
 
@@ -81,7 +88,7 @@ def _move(task: Task, action: TaskAction, now: datetime) -> list[str]:
 @transaction.atomic
 def task_start(*, task: Task | int, actor: Actor, now: datetime | None = None) -> Task:
     now = now or timezone.now()
-    task = _lock_for(task, TaskAction.START)
+    task = _lock_for(task, TaskAction.START, actor)
     previous = task.status
     task.save(update_fields=_move(task, TaskAction.START, now))
     task_event_record(task, type=EventType.TASK_STARTED, actor=actor, now=now, data={"from": previous})
@@ -95,7 +102,7 @@ def task_progress(
     now = now or timezone.now()
     if not 0 <= progress <= 100:
         raise ValidationFailed(_("Progress must be between 0 and 100."), field="progress")
-    task = _lock_for(task, TaskAction.PROGRESS)
+    task = _lock_for(task, TaskAction.PROGRESS, actor)
     previous = task.status
     fields = _move(task, TaskAction.PROGRESS, now)
     task.progress = progress
@@ -117,7 +124,7 @@ def task_progress(
 @transaction.atomic
 def task_submit(*, task: Task | int, actor: Actor, now: datetime | None = None) -> Task:
     now = now or timezone.now()
-    task = _lock_for(task, TaskAction.SUBMIT)
+    task = _lock_for(task, TaskAction.SUBMIT, actor)
     have = task.evidence.count()
     if have < task.criterion.min_evidence:
         raise EvidenceRequired(
@@ -158,7 +165,7 @@ def task_approve(
             % {"criterion": criterion.code, "codes": ", ".join(unknown)},
             field="deductions",
         )
-    _check(task, TaskAction.APPROVE)  # a bad body is a 400 before a wrong state is a 409
+    _check(task, TaskAction.APPROVE, actor)  # a bad body is a 400 before a wrong state is a 409
     penalty = late_penalty(
         per_day=criterion.late_penalty_per_day,
         cap=criterion.late_penalty_cap,
@@ -200,7 +207,7 @@ def task_return(
     now = now or timezone.now()
     if not reason.strip():
         raise ValidationFailed(_("A return needs a reason."), field="reason")
-    task = _lock_for(task, TaskAction.RETURN)
+    task = _lock_for(task, TaskAction.RETURN, actor)
     fields = [*_move(task, TaskAction.RETURN, now), "return_reason", "reviewed_at", "reviewed_by"]
     task.return_reason = reason
     task.reviewed_at = now
@@ -245,7 +252,7 @@ def task_extend(
             % {"due_at": moment_said(task.due_at)},
             field="due_at",
         )
-    _check(task, TaskAction.EXTEND)  # a bad body is a 400 before a wrong state is a 409
+    _check(task, TaskAction.EXTEND, actor)  # a bad body is a 400 before a wrong state is a 409
     previous = task.due_at
     fields = _move(task, TaskAction.EXTEND, now)
     task.due_at = due_at

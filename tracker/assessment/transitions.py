@@ -6,6 +6,7 @@ transition's `allowed` list comes from it. Nothing else says which role does wha
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,9 +46,12 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def allowed_actions(status: str) -> list[str]:
-    """The actions the table allows from `status`, in table order."""
-    return [str(action) for action, t in TRANSITIONS.items() if status in t.sources]
+def allowed_actions(status: str, *, roles: Collection[str] | None = None) -> list[str]:
+    """The actions the table allows from `status`, in table order; with `roles`, only those one of these
+    roles may take (what a caller holding them may do now)."""
+    return [
+        str(action) for action, t in TRANSITIONS.items() if status in t.sources and (roles is None or t.role in roles)
+    ]
 
 
 # --- A school's requests about a task (CONTRACT section 7): who may ask, from which task statuses --------

@@ -19,6 +19,8 @@ class EventType(StrEnum):
     UNIT_CREATED = "unit.created"
     UNIT_UPDATED = "unit.updated"
     ACCOUNT_CREATED = "account.created"
+    ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_PASSWORD_CHANGED = "account.password_changed"
 
     CYCLE_CREATED = "cycle.created"
     CYCLE_UPDATED = "cycle.updated"

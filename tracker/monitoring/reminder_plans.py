@@ -188,12 +188,19 @@ def flag_reminders_plan(
 
 
 def urge_reminders_plan(*, now: datetime) -> list[Planned]:
-    """urge_overdue once for every urge of an active cycle still unanswered after its respond_by."""
-    params: dict[str, Any] = {"now": _ts(now), "active": CycleStatus.ACTIVE, "kind": K.URGE_OVERDUE}
+    """Once for every urge of an active cycle still unanswered after its respond_by: urge_overdue (to the
+    school) and urge_unanswered (to the supervisors and inspectors of its authority)."""
+    params: dict[str, Any] = {
+        "now": _ts(now),
+        "active": CycleStatus.ACTIVE,
+        "kind": K.URGE_OVERDUE,
+        "unanswered": K.URGE_UNANSWERED,
+    }
     late = _Fragments(params).where(Urge, urge_overdue_q(now), "u", "late")
+    source = f"FROM tracker_urge u JOIN tracker_cycle c ON c.id = u.cycle_id WHERE c.status = %(active)s AND {late}"
     candidates = (
         f"SELECT %(kind)s AS kind, {NULL_ID} AS task_id, {NULL_ID} AS flag_id, u.id AS urge_id, "
-        "u.respond_by AS due_at, 0 AS stage FROM tracker_urge u JOIN tracker_cycle c ON c.id = u.cycle_id "
-        f"WHERE c.status = %(active)s AND {late}"
+        f"u.respond_by AS due_at, 0 AS stage {source} UNION ALL "
+        f"SELECT %(unanswered)s, {NULL_ID}, {NULL_ID}, u.id, u.respond_by, 0 {source}"
     )
     return _fetch_planned(_INSERT.format(candidates=candidates, same_key="r.urge_id = s.urge_id"), params)

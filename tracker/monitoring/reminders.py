@@ -21,6 +21,7 @@ from tracker.assessment.rules import days_overdue, open_q
 from tracker.notify.deliveries import deliveries_create, deliveries_enqueue
 from tracker.notify.models import Notification, NotificationKind
 from tracker.notify.texts import render
+from tracker.sql import rows_written
 
 from .audience import Audience
 from .models import Flag, Urge
@@ -180,7 +181,7 @@ def _notifications_insert(rows: list[tuple], *, now: datetime) -> int:
         columns = [list(column) for column in zip(*rows, strict=True)]
         with connection.cursor() as cursor:
             cursor.execute(_NOTIFICATIONS_PG, [now, *columns])
-            return max(cursor.rowcount, 0)
+            return rows_written(cursor)
     Notification.objects.bulk_create(
         [
             Notification(

@@ -20,6 +20,9 @@ class NotificationKind(models.TextChoices):
     FLAG_CRITICAL = "flag_critical", "flag critical"
     URGE = "urge", "urge"
     URGE_OVERDUE = "urge_overdue", "urge answer overdue"
+    # To the bureau (supervisors and inspectors): a school answered an urge, or left it unanswered.
+    URGE_ANSWERED = "urge_answered", "urge answered"
+    URGE_UNANSWERED = "urge_unanswered", "urge unanswered"
     RETURNED = "returned", "returned"
     APPROVED = "approved", "approved"
     NOTICE_PUBLISHED = "notice_published", "notice published"

@@ -84,11 +84,24 @@ def notifications_read_all(*, actor: Actor, now: datetime | None = None) -> int:
 
 
 # --- Notifications of events (run by event handlers; once per recipient x event x kind) ----------------
-def event_members_notify(*, event: Event, kind: str, ctx: dict[str, Any], members: list[tuple[int, str]]) -> int:
-    """Notify each (user id, language) of `members` about the event, in their language; once per event.
-    The notification points at the event's school, cycle and task, if it has them."""
+def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
+    """Notify every account of the event's school in its own language, and the school's webhooks (in
+    LANGUAGE_CODE). The notification points at the event's task, if it has one."""
+    created = event_notify_rendered(event=event, kind=kind, ctx=ctx, recipients=school_members(event.school_id))
+    title, body = render(kind, ctx, settings.LANGUAGE_CODE)
+    event_deliveries_create(event=event, kind=kind, title=title, body=body)
+    return created
+
+
+def event_authority_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
+    """Notify the supervisors of the nearest authority of the event's school, each in their language."""
+    return event_notify_rendered(event=event, kind=kind, ctx=ctx, recipients=authority_supervisors(event.school_id))
+
+
+def event_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any], recipients: list[tuple[int, str]]) -> int:
+    """In-app notifications of an event to (user id, language) recipients, each in their language."""
     rows = []
-    for user_id, language in members:
+    for user_id, language in dict(recipients).items():
         title, body = render(kind, ctx, language)
         rows.append(
             Notification(
@@ -105,17 +118,3 @@ def event_members_notify(*, event: Event, kind: str, ctx: dict[str, Any], member
         )
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
-
-
-def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
-    """Notify every account of the event's school in its own language, and the school's webhooks (in
-    LANGUAGE_CODE)."""
-    sent = event_members_notify(event=event, kind=kind, ctx=ctx, members=school_members(event.school_id))
-    title, body = render(kind, ctx, settings.LANGUAGE_CODE)
-    event_deliveries_create(event=event, kind=kind, title=title, body=body)
-    return sent
-
-
-def event_authority_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
-    """Notify the supervisors of the nearest authority of the event's school, each in their language."""
-    return event_members_notify(event=event, kind=kind, ctx=ctx, members=authority_supervisors(event.school_id))

@@ -25,6 +25,8 @@ KIND_LABELS = {
     K.FLAG_CRITICAL: gettext_noop("flag critical"),
     K.URGE: gettext_noop("urge"),
     K.URGE_OVERDUE: gettext_noop("urge answer overdue"),
+    K.URGE_ANSWERED: gettext_noop("urge answered"),
+    K.URGE_UNANSWERED: gettext_noop("urge unanswered"),
     K.RETURNED: gettext_noop("returned"),
     K.APPROVED: gettext_noop("approved"),
     K.AT_RISK: gettext_noop("at risk"),
@@ -71,6 +73,11 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     K.URGE: (gettext_noop("Urge from %(authority)s: please answer by %(respond_by)s"), "%(message)s"),
     K.URGE_OVERDUE: (
         gettext_noop("Your answer to the urge of %(created_at)s is overdue (due %(respond_by)s)"),
+        "%(message)s",
+    ),
+    K.URGE_ANSWERED: (gettext_noop("%(school)s answered the urge of %(created_at)s"), "%(response)s"),
+    K.URGE_UNANSWERED: (
+        gettext_noop("%(school)s has not answered the urge of %(created_at)s (due %(respond_by)s)"),
         "%(message)s",
     ),
     K.RETURNED: (gettext_noop("%(code)s %(criterion)s: returned for rework"), "%(reason)s"),

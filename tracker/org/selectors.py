@@ -44,3 +44,25 @@ def supervisors_over(unit_id: int) -> QuerySet:
         .values_list("user_id", flat=True)
         .distinct()
     )
+
+
+def account_language(user_id: int) -> str:
+    """The language a person chose for e-mails and notifications ("" when none): their memberships carry it."""
+    return (
+        Membership.objects.filter(user_id=user_id).exclude(language="").values_list("language", flat=True).first() or ""
+    )
+
+
+def roles_over(user, unit_id: int) -> set[str]:
+    """The roles `user` holds over a unit: the school role at that very unit, an authority role at it or
+    above it; every role for a superuser (the rule of tracker.scope.has_role_over, for one unit at once)."""
+    if user is None or not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return set(Role.values)
+    above = ancestor_ids([unit_id])
+    return {
+        role
+        for role, unit in Membership.objects.filter(user=user).values_list("role", "unit_id")
+        if (unit == unit_id if role == Role.SCHOOL else unit in above)
+    }

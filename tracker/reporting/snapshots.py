@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tracker.assessment.models import Cycle, CycleStatus, Task
+from tracker.sql import rows_written
 
 from .rules import task_count_aggregates
 
@@ -77,4 +78,4 @@ def snapshots_take(*, now: datetime) -> int:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [timezone.localdate(now), *select_params])
-        return max(cursor.rowcount, 0)
+        return rows_written(cursor)

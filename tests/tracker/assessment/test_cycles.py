@@ -13,7 +13,8 @@ from tracker.assessment import task_services
 from tracker.assessment.cycle_services import criterion_create, criterion_update, cycle_activate, cycle_close
 from tracker.errors import InvalidState
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 

@@ -73,7 +73,7 @@ def backfill_ledger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0010_verbose_names_in_both_languages'),
+        ('tracker', '0012_notification_kinds_for_the_bureau'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -106,12 +106,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='notification',
             name='kind',
-            field=models.CharField(choices=[('due_soon', 'due soon'), ('overdue', 'overdue'), ('escalation', 'escalation'), ('flag_opened', 'flag opened'), ('flag_critical', 'flag critical'), ('urge', 'urge'), ('urge_overdue', 'urge answer overdue'), ('returned', 'returned'), ('approved', 'approved'), ('notice_published', 'notice published'), ('at_risk', 'at risk'), ('extension_requested', 'extension requested'), ('extension_approved', 'extension approved'), ('extension_rejected', 'extension rejected'), ('appeal_decided', 'appeal decided')], max_length=32),
+            field=models.CharField(choices=[('due_soon', 'due soon'), ('overdue', 'overdue'), ('escalation', 'escalation'), ('flag_opened', 'flag opened'), ('flag_critical', 'flag critical'), ('urge', 'urge'), ('urge_overdue', 'urge answer overdue'), ('urge_answered', 'urge answered'), ('urge_unanswered', 'urge unanswered'), ('returned', 'returned'), ('approved', 'approved'), ('notice_published', 'notice published'), ('at_risk', 'at risk'), ('extension_requested', 'extension requested'), ('extension_approved', 'extension approved'), ('extension_rejected', 'extension rejected'), ('appeal_decided', 'appeal decided')], max_length=32),
         ),
         migrations.AlterField(
             model_name='reminder',
             name='kind',
-            field=models.CharField(choices=[('due_soon', 'due soon'), ('overdue', 'overdue'), ('escalation', 'escalation'), ('flag_opened', 'flag opened'), ('flag_critical', 'flag critical'), ('urge', 'urge'), ('urge_overdue', 'urge answer overdue'), ('returned', 'returned'), ('approved', 'approved'), ('notice_published', 'notice published'), ('at_risk', 'at risk'), ('extension_requested', 'extension requested'), ('extension_approved', 'extension approved'), ('extension_rejected', 'extension rejected'), ('appeal_decided', 'appeal decided')], max_length=32),
+            field=models.CharField(choices=[('due_soon', 'due soon'), ('overdue', 'overdue'), ('escalation', 'escalation'), ('flag_opened', 'flag opened'), ('flag_critical', 'flag critical'), ('urge', 'urge'), ('urge_overdue', 'urge answer overdue'), ('urge_answered', 'urge answered'), ('urge_unanswered', 'urge unanswered'), ('returned', 'returned'), ('approved', 'approved'), ('notice_published', 'notice published'), ('at_risk', 'at risk'), ('extension_requested', 'extension requested'), ('extension_approved', 'extension approved'), ('extension_rejected', 'extension rejected'), ('appeal_decided', 'appeal decided')], max_length=32),
         ),
         migrations.CreateModel(
             name='Appeal',
