@@ -156,6 +156,13 @@ class DashboardCountsSerializer(serializers.Serializer):
     not_started = serializers.IntegerField()
     returned = serializers.IntegerField()
     overdue = serializers.IntegerField()
+    at_risk = serializers.IntegerField(help_text="open tasks early warning judges at risk of missing their deadline")
+
+
+ON_TIME_ORIGINAL_HELP = (
+    "on time against the original due_at (which extensions never move) / tasks whose original due_at has passed; "
+    "null when none has passed"
+)
 
 
 class DashboardRatesSerializer(DashboardCountsSerializer):
@@ -163,6 +170,8 @@ class DashboardRatesSerializer(DashboardCountsSerializer):
     on_time_rate = serializers.FloatField(
         allow_null=True, help_text="on time / tasks whose due_at has passed; null when none has passed"
     )
+    on_time_original_rate = serializers.FloatField(allow_null=True, help_text=ON_TIME_ORIGINAL_HELP)
+    extensions = serializers.IntegerField(help_text="extensions granted to these tasks")
 
 
 class DashboardTotalsSerializer(DashboardRatesSerializer):
@@ -251,12 +260,15 @@ class DashboardSchoolSerializer(serializers.Serializer):
     counts = DashboardCountsSerializer()
     completion_rate = serializers.FloatField(allow_null=True)
     on_time_rate = serializers.FloatField(allow_null=True)
+    on_time_original_rate = serializers.FloatField(allow_null=True, help_text=ON_TIME_ORIGINAL_HELP)
+    extensions = serializers.IntegerField()
     score = serializers.FloatField()
     max_score = serializers.FloatField()
     flag = DashboardFlagSerializer(allow_null=True)
     urges = DashboardUrgeSerializer(many=True, help_text="open urges (not answered yet)")
     overdue_tasks = DashboardTaskBriefSerializer(many=True)
     due_soon = DashboardTaskBriefSerializer(many=True, help_text="open tasks due in the next 14 days")
+    at_risk_tasks = DashboardTaskBriefSerializer(many=True, help_text="open tasks at risk of missing their deadline")
 
 
 class DashboardTrendPointSerializer(serializers.Serializer):
@@ -268,6 +280,9 @@ class DashboardTrendPointSerializer(serializers.Serializer):
     overdue = serializers.IntegerField()
     completion_rate = serializers.FloatField(allow_null=True)
     on_time_rate = serializers.FloatField(allow_null=True)
+    on_time_original_rate = serializers.FloatField(
+        allow_null=True, help_text=ON_TIME_ORIGINAL_HELP + " (and on days before it was counted)"
+    )
     score = serializers.FloatField(help_text="the school's score; with ?unit= the mean school score")
 
 

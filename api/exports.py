@@ -65,8 +65,11 @@ HEADERS = {
     "not_started": pgettext_lazy("export column", "not_started"),
     "returned": pgettext_lazy("export column", "returned"),
     "overdue": pgettext_lazy("export column", "overdue"),
+    "at_risk": pgettext_lazy("export column", "at_risk"),
     "completion_rate": pgettext_lazy("export column", "completion_rate"),
     "on_time_rate": pgettext_lazy("export column", "on_time_rate"),
+    "on_time_original_rate": pgettext_lazy("export column", "on_time_original_rate"),
+    "extensions": pgettext_lazy("export column", "extensions"),
     "score": pgettext_lazy("export column", "score"),
     "max_score": pgettext_lazy("export column", "max_score"),
     "flag": pgettext_lazy("export column", "flag"),
@@ -102,9 +105,14 @@ def _counts(*names: str) -> list[Column]:
     return [Column(name, _field(name), COUNT) for name in names]
 
 
-_RATES_AND_SCORES = [
+_RATES = [
     Column("completion_rate", _field("completion_rate"), RATE),
     Column("on_time_rate", _field("on_time_rate"), RATE),
+    Column("on_time_original_rate", _field("on_time_original_rate"), RATE),
+]
+_RATES_AND_SCORES = [
+    *_RATES,
+    Column("extensions", _field("extensions"), COUNT),
     Column("score", _field("score"), SCORE),
     Column("max_score", _field("max_score"), SCORE),
 ]
@@ -113,7 +121,7 @@ SCHOOL_COLUMNS = [
     Column("rank", _field("rank"), COUNT, 8),
     Column("school_id", lambda row: row["school"]["id"], COUNT, 10),
     Column("school", lambda row: row["school"]["name"], TEXT, 36),
-    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
+    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"),
     *_RATES_AND_SCORES,
     Column("flag", _field("flag"), TEXT, 10),
     Column("last_activity_at", _field("last_activity_at"), DATETIME, 18),
@@ -124,7 +132,9 @@ UNIT_COLUMNS = [
     Column("unit_id", lambda row: row["unit"]["id"], COUNT, 10),
     Column("unit", lambda row: row["unit"]["name"], TEXT, 36),
     Column("kind", lambda row: row["unit"]["kind"], TEXT, 10),
-    *_counts("schools", "tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
+    *_counts(
+        "schools", "tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"
+    ),
     *_RATES_AND_SCORES,
     Column("flag", _field("flag"), TEXT, 10),
     Column("flagged_schools", _field("flagged_schools"), COUNT),
@@ -138,9 +148,9 @@ CRITERIA_COLUMNS = [
     Column("category", _field("category"), TEXT, 24),
     Column("due_at", _field("due_at"), DATETIME, 18),
     Column("max_score", _field("max_score"), SCORE),
-    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
-    Column("completion_rate", _field("completion_rate"), RATE),
-    Column("on_time_rate", _field("on_time_rate"), RATE),
+    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"),
+    *_RATES,
+    Column("extensions", _field("extensions"), COUNT),
     Column("average_score", _field("average_score"), SCORE),
 ]
 

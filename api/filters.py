@@ -13,6 +13,7 @@ from tracker import scope
 from tracker.assessment.models import Criterion, Cycle, Task, TaskStatus
 from tracker.assessment.rules import overdue_q
 from tracker.audit.models import Event
+from tracker.monitoring.rules import at_risk_q
 from tracker.org.models import Unit, UnitKind
 
 from .fields import BoundedIsoDateTimeFilter
@@ -105,6 +106,7 @@ class TaskFilter(filters.FilterSet):
     criterion = filters.ModelChoiceFilter(queryset=criteria_in_scope)
     status = filters.ChoiceFilter(choices=TaskStatus.choices)
     overdue = StrictBooleanFilter(method="filter_overdue")
+    at_risk = StrictBooleanFilter(method="filter_at_risk")
     due_before = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
     due_after = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
 
@@ -114,6 +116,10 @@ class TaskFilter(filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         q = overdue_q(timezone.now())
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+    def filter_at_risk(self, queryset, name, value):
+        q = at_risk_q(timezone.now())
         return queryset.filter(q) if value else queryset.exclude(q)
 
 

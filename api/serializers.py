@@ -12,6 +12,7 @@ from tracker import scope
 from tracker.assessment.models import Criterion, Cycle, Evidence, Task
 from tracker.assessment.rules import task_days_overdue, task_is_overdue
 from tracker.audit.models import Event
+from tracker.monitoring.rules import task_is_at_risk
 from tracker.org.models import Membership, Role, Unit, UnitKind
 from tracker.text import multi_line, single_line
 
@@ -259,6 +260,7 @@ class TaskSerializer(serializers.ModelSerializer):
     school = SchoolRefSerializer(read_only=True)
     is_overdue = serializers.SerializerMethodField()
     days_overdue = serializers.SerializerMethodField()
+    is_at_risk = serializers.SerializerMethodField()
     evidence_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -270,6 +272,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "school",
             "status",
             "due_at",
+            "original_due_at",
+            "extensions",
             "progress",
             "note",
             "submitted_at",
@@ -281,6 +285,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "return_reason",
             "is_overdue",
             "days_overdue",
+            "is_at_risk",
             "evidence_count",
             "updated_at",
         ]
@@ -294,6 +299,9 @@ class TaskSerializer(serializers.ModelSerializer):
 
     def get_days_overdue(self, task: Task) -> int:
         return task_days_overdue(task, self._now())
+
+    def get_is_at_risk(self, task: Task) -> bool:
+        return task_is_at_risk(task, self._now())
 
 
 class TaskDetailSerializer(TaskSerializer):

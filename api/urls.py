@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import dashboards, exports, views
+from . import dashboards, exports, fairness, views
 from .auth import PasswordView, TokenView
 from .cases import CaseViewSet
 from .flags import FlagViewSet
@@ -23,6 +23,8 @@ router.register("flags", FlagViewSet, basename="flag")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("urges", UrgeViewSet, basename="urge")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("extension-requests", fairness.ExtensionRequestViewSet, basename="extension-request")
+router.register("appeals", fairness.AppealViewSet, basename="appeal")
 router.register("inspections", InspectionViewSet, basename="inspection")
 router.register("cases", CaseViewSet, basename="case")
 router.register("notices", NoticeViewSet, basename="notice")
@@ -33,6 +35,13 @@ urlpatterns = [
     path("me/password/", PasswordView.as_view(), name="me-password"),
     path("accounts/", views.AccountCreateView.as_view(), name="account-create"),
     path("tasks/<int:pk>/evidence/", views.TaskEvidenceView.as_view(), name="task-evidence"),
+    path(
+        "tasks/<int:pk>/extension-requests/",
+        fairness.TaskExtensionRequestView.as_view(),
+        name="task-extension-requests",
+    ),
+    path("tasks/<int:pk>/appeals/", fairness.TaskAppealView.as_view(), name="task-appeals"),
+    path("tasks/<int:pk>/deductions/", fairness.TaskDeductionsView.as_view(), name="task-deductions"),
     path("dashboards/oversight/", OversightView.as_view(), name="dashboard-oversight"),
     path("dashboards/overview/", dashboards.OverviewView.as_view(), name="dashboard-overview"),
     path("dashboards/criteria/", dashboards.CriteriaView.as_view(), name="dashboard-criteria"),

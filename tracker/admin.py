@@ -235,6 +235,29 @@ class DailySnapshotAdmin(ReadOnlyAdmin):
     search_fields = ["school__name"]
 
 
+# Deadline fairness: decided through the services (they record the events and move the deadlines and
+# scores); shown here, never edited.
+@admin.register(m.ExtensionRequest)
+class ExtensionRequestAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "status", "requested_due_at", "late_request", "created_at", "decided_at"]
+    list_filter = ["status", "late_request"]
+    search_fields = ["task__school__name", "reason", "comment"]
+
+
+@admin.register(m.Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "status", "score_before", "score_after", "created_at", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["task__school__name", "reason", "comment"]
+
+
+@admin.register(m.DeductionEntry)
+class DeductionEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "code", "points", "action", "source", "actor", "at"]
+    list_filter = ["action", "source"]
+    search_fields = ["task__school__name", "code", "reason"]
+
+
 # --- Inspections, cases and notices ---------------------------------------------------------------
 # Read-only: rounds and notices change only through their services. Cases are not here at all: they
 # hold people's full names, and a read through the admin would escape the case access log.

@@ -45,6 +45,25 @@ class UnsupportedFileType(DomainError):
     http_status = 415
 
 
+class RequestPending(DomainError):
+    """A task already has a pending extension request (or appeal): one at a time."""
+
+    code = "request_pending"
+    http_status = 409
+
+
+class AppealWindowClosed(DomainError):
+    code = "appeal_window_closed"
+    http_status = 409
+
+
+class SameReviewer(DomainError):
+    """The supervisor who approved a task may not decide its appeal while another supervisor can."""
+
+    code = "same_reviewer"
+    http_status = 403
+
+
 class EvidenceQuotaExceeded(DomainError):
     http_status = 409
 

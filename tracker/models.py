@@ -8,6 +8,7 @@ and old migrations refer to `tracker.models.evidence_storage_name`, so that name
 
 from __future__ import annotations
 
+from tracker.assessment.fairness_models import Appeal, DeductionEntry, ExtensionRequest
 from tracker.assessment.models import (
     Criterion,
     Cycle,
@@ -38,6 +39,7 @@ from tracker.reporting.models import DailyDigest, DailySnapshot
 __all__ = [
     "AUTHORITY_ROLES",
     "OPEN_STATUSES",
+    "Appeal",
     "Case",
     "CaseRead",
     "CaseStatus",
@@ -52,11 +54,13 @@ __all__ = [
     "CycleStatus",
     "DailyDigest",
     "DailySnapshot",
+    "DeductionEntry",
     "DeliveryStatus",
     "Event",
     "EventChainHead",
     "EventDispatch",
     "Evidence",
+    "ExtensionRequest",
     "Flag",
     "FlagSeverity",
     "Membership",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from tracker.assessment.fairness_models import Appeal, ExtensionRequest
 from tracker.assessment.models import Cycle, CycleStatus, Task
 from tracker.audit.models import Event
 from tracker.audit.types import Actor
@@ -63,6 +64,20 @@ def school_ids_for(user: Actor, roles: Iterable[str] | None = None) -> set[int] 
 def tasks_visible(user: Actor) -> QuerySet[Task]:
     ids = school_ids_for(user)
     return Task.objects.all() if ids is None else Task.objects.filter(school_id__in=ids)
+
+
+def extension_requests_visible(user: Actor) -> QuerySet[ExtensionRequest]:
+    """The extension requests of the tasks `user` sees (a school: its own)."""
+    ids = school_ids_for(user)
+    qs = ExtensionRequest.objects.all()
+    return qs if ids is None else qs.filter(task__school_id__in=ids)
+
+
+def appeals_visible(user: Actor) -> QuerySet[Appeal]:
+    """The appeals of the tasks `user` sees (a school: its own)."""
+    ids = school_ids_for(user)
+    qs = Appeal.objects.all()
+    return qs if ids is None else qs.filter(task__school_id__in=ids)
 
 
 def cycles_visible(user: Actor) -> QuerySet[Cycle]:

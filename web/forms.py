@@ -111,7 +111,12 @@ class RespondForm(forms.Form):
     response = _text(_("Your answer"), rows=3)
 
 
-STATUS_FILTERS = [("", _("All")), ("overdue", _("Overdue")), *((code, STATUS[code]) for code in TaskStatus.values)]
+STATUS_FILTERS = [
+    ("", _("All")),
+    ("overdue", _("Overdue")),
+    ("at_risk", _("At risk")),
+    *((code, STATUS[code]) for code in TaskStatus.values),
+]
 
 
 class TaskFilterForm(forms.Form):
@@ -160,3 +165,49 @@ class CaseStatusForm(forms.Form):
 
 class DispositionForm(forms.Form):
     disposition = _text(_("Disposition"), rows=3)
+
+
+# --- Deadline fairness (CONTRACT section 7) -----------------------------------------------------------
+class ExtensionRequestForm(forms.Form):
+    requested_due_at = DeadlineField(label=_("Requested deadline"))
+    reason = _text(_("Reason"), rows=2)
+
+
+class AppealForm(forms.Form):
+    reason = _text(_("Reason"), rows=2)
+    contested = forms.MultipleChoiceField(label=_("Contested"), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, applied: list[tuple[str, str]], **kwargs):
+        """`applied`: (code, what it says) of what the task's ledger applies now: rules and the late penalty."""
+        super().__init__(*args, **kwargs)
+        self.fields["contested"].choices = applied
+
+
+class ExtensionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.RadioSelect
+    )
+    due_at = DeadlineField(label=_("Another deadline (optional)"), required=False)
+    comment = _text(_("Comment"), rows=2)
+
+
+class AppealDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("uphold", _("Uphold")),
+            ("amend", _("Amend")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    deductions = forms.MultipleChoiceField(
+        label=_("Deductions that apply"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    waive_late_penalty = forms.BooleanField(label=_("Waive the late penalty"), required=False)
+    comment = _text(_("Comment"), rows=2)
+
+    def __init__(self, *args, rules: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deductions"].choices = [
+            (rule["code"], f"{rule['code']} {rule.get('description', '')} (−{rule['points']})") for rule in rules
+        ]

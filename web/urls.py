@@ -3,7 +3,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import cases, dashboard, home, inspections, notices, notifications, oversight, schools, tasks, urges
+from .views import (
+    cases,
+    dashboard,
+    home,
+    inspections,
+    notices,
+    notifications,
+    oversight,
+    requests,
+    schools,
+    tasks,
+    urges,
+)
 
 app_name = "web"
 
@@ -21,6 +33,7 @@ urlpatterns = [
     path("schools/<int:pk>/", schools.school_detail, name="school"),
     path("urges/", urges.urge_list, name="urges"),
     path("oversight/", oversight.oversight, name="oversight"),
+    path("requests/", requests.request_queue, name="requests"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("inspections/", inspections.inspection_list, name="inspections"),
     path("cases/", cases.case_list, name="cases"),

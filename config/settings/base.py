@@ -323,6 +323,13 @@ TRACKER = {
     "DIGEST_HOUR": env.int("TRACKER_DIGEST_HOUR", default=8),
     # An e-mail digest lists at most this many notifications, then counts the rest.
     "DIGEST_MAX_ITEMS": env.int("TRACKER_DIGEST_MAX_ITEMS", default=50),
+    # Early warning (CONTRACT section 7): an open task due within EARLY_WARNING_DAYS is at risk when its
+    # progress trails the expected progress by more than AT_RISK_MARGIN points, or when nothing has
+    # happened to it for STAGNATION_DAYS. A school may appeal a score for APPEAL_WINDOW_DAYS after approval.
+    "EARLY_WARNING_DAYS": env.int("TRACKER_EARLY_WARNING_DAYS", default=14),
+    "AT_RISK_MARGIN": env.int("TRACKER_AT_RISK_MARGIN", default=30),
+    "STAGNATION_DAYS": env.int("TRACKER_STAGNATION_DAYS", default=14),
+    "APPEAL_WINDOW_DAYS": env.int("TRACKER_APPEAL_WINDOW_DAYS", default=7),
     # How long a daily-digest run holds its claims: a run that died leaves them to the next after this.
     "DIGEST_CLAIM_SECONDS": env.int("TRACKER_DIGEST_CLAIM_SECONDS", default=600),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -71,6 +72,20 @@ WRITES = [
         "supervisor",
         {"due_at": "2026-09-01T00:00:00+08:00", "reason": "flood"},
     ),
+    Write(
+        "post",
+        "/api/v1/tasks/{task_a}/extension-requests/",
+        "school_a_user",
+        {"requested_due_at": "2026-09-01T00:00:00+08:00", "reason": "flood"},
+    ),
+    Write("post", "/api/v1/tasks/{task_a}/appeals/", "school_a_user", {"reason": "unfair", "contested": ["D1"]}),
+    Write(
+        "post",
+        "/api/v1/extension-requests/{ext_request}/decide/",
+        "supervisor",
+        {"decision": "approve", "comment": "ok"},
+    ),
+    Write("post", "/api/v1/appeals/{appeal}/decide/", "supervisor", {"decision": "uphold", "comment": "stands"}),
     Write("post", "/api/v1/auth/token/", "anonymous", {"username": "nobody", "password": "wrong"}),
     Write(
         "post",
@@ -98,12 +113,20 @@ IDS = [f"{w.method}-{w.path}" for w in WRITES]
 
 
 def _ids(district, task_a) -> dict[str, int]:
+    # School B asked for more time and contested a score: requests a supervisor can decide.
+    task_b = m.Task.objects.get(school=district.school_b, criterion=district.criterion)
+    asked = m.ExtensionRequest.objects.create(
+        task=task_b, requested_due_at=task_b.due_at + timedelta(days=5), reason="flood", created_at=task_b.due_at
+    )
+    contested = m.Appeal.objects.create(task=task_b, reason="unfair", contested=["D1"], created_at=task_b.due_at)
     return {
         "bureau": district.bureau.pk,
         "school_a": district.school_a.pk,
         "cycle": district.cycle.pk,
         "criterion": district.criterion.pk,
         "task_a": task_a.pk,
+        "ext_request": asked.pk,
+        "appeal": contested.pk,
     }
 
 
@@ -266,6 +289,24 @@ TYPE_CASES = [
     ("/api/v1/tasks/{task_a}/extend/", "due_at", "9999-12-31T23:59:59-14:00"),
     ("/api/v1/tasks/{task_a}/extend/", "due_at", 1767225600),
     ("/api/v1/tasks/{task_a}/extend/", "reason", ""),
+    ("/api/v1/tasks/{task_a}/extend/", "due_at", "2026-01-01T00:00:00Z"),  # earlier than the current one
+    ("/api/v1/tasks/{task_a}/extension-requests/", "requested_due_at", "soon"),
+    ("/api/v1/tasks/{task_a}/extension-requests/", "requested_due_at", "2026-01-01T00:00:00Z"),  # not later
+    ("/api/v1/tasks/{task_a}/extension-requests/", "requested_due_at", None),
+    ("/api/v1/tasks/{task_a}/extension-requests/", "reason", "   "),
+    ("/api/v1/tasks/{task_a}/appeals/", "contested", "D1"),
+    ("/api/v1/tasks/{task_a}/appeals/", "contested", []),
+    ("/api/v1/tasks/{task_a}/appeals/", "contested", [{"code": "D1"}]),
+    ("/api/v1/tasks/{task_a}/appeals/", "contested", ["UNKNOWN"]),
+    ("/api/v1/tasks/{task_a}/appeals/", "reason", ""),
+    ("/api/v1/extension-requests/{ext_request}/decide/", "decision", "maybe"),
+    ("/api/v1/extension-requests/{ext_request}/decide/", "due_at", "2026-13-01T00:00:00Z"),
+    ("/api/v1/extension-requests/{ext_request}/decide/", "due_at", "2020-01-01T00:00:00Z"),  # earlier
+    ("/api/v1/extension-requests/{ext_request}/decide/", "comment", ""),
+    ("/api/v1/appeals/{appeal}/decide/", "decision", "overturn"),
+    ("/api/v1/appeals/{appeal}/decide/", "deductions", "D1"),
+    ("/api/v1/appeals/{appeal}/decide/", "deductions", ["UNKNOWN"]),
+    ("/api/v1/appeals/{appeal}/decide/", "waive_late_penalty", "perhaps"),
     ("/api/v1/units/", "kind", "district"),
     ("/api/v1/units/", "parent", "abc"),
     ("/api/v1/units/", "parent", {"id": 1}),

@@ -1,5 +1,6 @@
 """The world the abuse tests attack: two schools of one district, a sibling district, and every kind of
-object (tasks, evidence files, flags, urges, notifications, webhooks, snapshots, events) on each side.
+object (tasks, evidence files, flags, urges, extension requests, appeals, ledger lines, notifications,
+webhooks, snapshots, events) on each side.
 
 Every object carries a unique marker in its text (name, title, message, file name and file bytes), so a
 test can tell from a raw response body whether anything of another school or district leaked into it.
@@ -194,6 +195,23 @@ def world(district: District) -> World:
             ),
             home,
             "message",
+        )
+        # Deadline fairness (CONTRACT section 7): a request for time, an appeal and a ledger line per school.
+        add(
+            m.ExtensionRequest.objects.create(
+                task=task, requested_due_at=task.due_at + timedelta(days=9), reason="Flooded.", created_at=NOW
+            ),
+            home,
+            "reason",
+        )
+        contested = m.Appeal.objects.create(task=task, reason="Unfair.", contested=["D1"], created_at=NOW)
+        add(contested, home, "reason")
+        add(
+            m.DeductionEntry.objects.create(
+                task=task, code="D1", points=2, action="applied", source="approval", at=NOW, reason="Minutes."
+            ),
+            home,
+            "reason",
         )
         add(
             m.DailySnapshot.objects.create(

@@ -33,7 +33,12 @@ MIN_ROUTES = 20
 # Routes anyone may call without logging in.
 PUBLIC = {"POST /api/v1/auth/token/"}
 # Keys of a response that hold another object's id, beyond the reference fields of request bodies.
-ID_KEYS = {**{k: KIND_BY_SEGMENT[k] for k in REFERENCE_FIELDS}, "recipient": "user", "evidence": "evidence"}
+ID_KEYS = {
+    **{k: KIND_BY_SEGMENT[k] for k in REFERENCE_FIELDS},
+    "recipient": "user",
+    "evidence": "evidence",
+    "appeal": "appeal",
+}
 
 
 def client_for(world: World, role: str) -> APIClient:

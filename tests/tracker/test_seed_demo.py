@@ -44,6 +44,22 @@ def test_seed_demo_builds_the_seed_district_with_a_mixed_history():
     assert "bureau" in printed and "jjz" in printed and "school17" in printed
 
 
+def test_seed_demo_has_extension_requests_and_appeals_decided_and_pending():
+    call_command("seed_demo", stdout=StringIO())
+
+    requests = m.ExtensionRequest.objects.all()
+    assert set(requests.values_list("status", flat=True)) == {"approved", "rejected", "pending"}
+    assert requests.filter(status="pending", late_request=True).exists()
+    approved = requests.get(status="approved")
+    assert (approved.task.due_at, approved.task.extensions) == (approved.decision_due_at, 1)
+    assert approved.task.original_due_at < approved.task.due_at
+    amended = m.Appeal.objects.get(status="amended")
+    assert amended.score_after == amended.task.score
+    withdrawn = m.DeductionEntry.objects.get(task=amended.task, source="appeal")
+    assert (withdrawn.action, withdrawn.code, withdrawn.appeal) == ("withdrawn", amended.contested[0], amended)
+    assert events_verify().ok
+
+
 def test_seed_demo_refuses_a_second_run_unless_if_empty():
     call_command("seed_demo", stdout=StringIO())
     with pytest.raises(CommandError):

@@ -39,6 +39,7 @@ def _pages(district, task) -> dict[str, list[str]]:
         "supervisor": [
             "/dashboard/",
             "/oversight/",
+            "/requests/",
             "/tasks/",
             f"/tasks/{task.pk}/",
             "/urges/",
@@ -47,7 +48,7 @@ def _pages(district, task) -> dict[str, list[str]]:
             "/cases/",
             "/notices/",
         ],
-        "inspector": ["/oversight/", "/dashboard/", "/inspections/", "/cases/", "/notices/"],
+        "inspector": ["/oversight/", "/dashboard/", "/requests/", "/inspections/", "/cases/", "/notices/"],
     }
 
 

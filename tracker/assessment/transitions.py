@@ -13,6 +13,7 @@ from enum import StrEnum
 from tracker.org.models import Role
 
 from .models import TaskStatus
+from .rules import OPEN_STATUSES
 
 S = TaskStatus
 
@@ -51,3 +52,17 @@ def allowed_actions(status: str, *, roles: Collection[str] | None = None) -> lis
     return [
         str(action) for action, t in TRANSITIONS.items() if status in t.sources and (roles is None or t.role in roles)
     ]
+
+
+# --- A school's requests about a task (CONTRACT section 7): who may ask, from which task statuses --------
+# They leave the task's status as it is; a supervisor decides each (DECIDING_ROLE), once.
+class TaskRequest(StrEnum):
+    EXTENSION = "request_extension"
+    APPEAL = "appeal"
+
+
+REQUESTS: dict[str, Transition] = {
+    TaskRequest.EXTENSION: Transition(Role.SCHOOL, frozenset(OPEN_STATUSES), None),
+    TaskRequest.APPEAL: Transition(Role.SCHOOL, frozenset({S.APPROVED}), None),
+}
+DECIDING_ROLE = Role.SUPERVISOR

@@ -25,6 +25,7 @@ from tracker.org.models import Role, Unit, UnitKind
 from tracker.org.services import account_create
 
 from .catalogue import BUREAU, CRITERIA, SCHOOLS
+from .fairness import seed_fairness
 from .inspections import seed_inspections
 from .progress import progress
 from .year import year_play
@@ -127,6 +128,9 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
         seed_inspections(authority=bureau, inspector=inspector, out=out)
     out(f"  district: {bureau.name}, {len(schools)} schools, {len(CRITERIA)} criteria")
     year_play(cycle=cycle, schools=schools, supervisor=supervisor, now=now)
+    with transaction.atomic():
+        requests, appeals = seed_fairness(supervisor=supervisor, now=now)
+    out(f"  deadline fairness: {requests} extension requests, {appeals} appeals")
 
 
 def seed_generated(

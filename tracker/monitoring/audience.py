@@ -12,7 +12,7 @@ from tracker.org.selectors import unit_members
 from tracker.org.tree import nearest_authorities
 
 K = NotificationKind
-SCHOOL_KINDS = {K.DUE_SOON, K.OVERDUE, K.FLAG_OPENED, K.FLAG_CRITICAL, K.URGE_OVERDUE}
+SCHOOL_KINDS = {K.DUE_SOON, K.OVERDUE, K.AT_RISK, K.FLAG_OPENED, K.FLAG_CRITICAL, K.URGE_OVERDUE}
 AUTHORITY_KINDS = {K.ESCALATION, K.FLAG_OPENED, K.FLAG_CRITICAL, K.URGE_UNANSWERED}
 # What the discipline group oversees: schools critically behind, urges left unanswered.
 INSPECTOR_KINDS = {K.FLAG_CRITICAL, K.URGE_UNANSWERED}

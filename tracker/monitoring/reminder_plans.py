@@ -1,7 +1,8 @@
 """Reminder stages (CONTRACT section 2) and their exactly-once record.
 
 For each task still owed by its school: `due_soon` at 7 and 1 days before due_at, `overdue` at
-days_overdue 0, 3, 6, ..., `escalation` once 7 days overdue (offsets are settings). Flags remind at
+days_overdue 0, 3, 6, ..., `escalation` once 7 days overdue (offsets are settings), and `at_risk` once
+per due_at when early warning judges it at risk (CONTRACT section 7; stage 0). Flags remind at
 `flag_opened` and `flag_critical`; urges at `urge_overdue` when their answer is late.
 
 Only the latest stage a task has reached is recorded, and only if neither it nor a later stage was
@@ -11,7 +12,7 @@ NOTHING RETURNING under the Reminder table's unique constraints, in id-range bat
 the rows this statement actually inserted go on to be delivered (tracker.monitoring.reminders).
 
 The statement is written by hand, but every rule in it (open, overdue, days overdue, the due-soon
-stages, an urge overdue) is compiled from its one definition (tracker.assessment.rules,
+stages, at risk, an urge overdue) is compiled from its one definition (tracker.assessment.rules,
 tracker.monitoring.rules) through tracker.sql.
 """
 
@@ -32,7 +33,9 @@ from tracker.sql import expression_sql, named, where_sql
 
 from .models import Urge
 from .rules import (
+    EarlyWarning,
     Stages,
+    at_risk_q,
     due_soon_stage_expression,
     due_soon_window_q,
     escalation_q,
@@ -96,19 +99,21 @@ _BATCH = """
 FROM tracker_task t JOIN tracker_cycle c ON c.id = t.cycle_id
 WHERE c.status = %(active)s AND t.id >= %(lo)s AND t.id < %(hi)s
 """
+# Foresight ("due soon", "at risk") after "overdue" for the same deadline would be a clock gone back, never news.
+_NOT_OVERDUE_YET = (
+    "NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.task_id = t.id AND o.due_at = t.due_at "
+    "AND o.kind = %(overdue)s)"
+)
 
 
-def _task_candidates(stages: Stages, now: datetime, sql: _Fragments) -> str:
+def _task_candidates(stages: Stages, warning: EarlyWarning, now: datetime, sql: _Fragments) -> str:
     parts = []
     if stages.due_soon_days:
         open_ = sql.where(Task, open_q() & due_soon_window_q(now, stages), "t", "soon_window")
         stage = sql.add(expression_sql(Task, due_soon_stage_expression(now, stages), alias="t"), "soon_stage")
         parts.append(
             f"SELECT %(due_soon)s AS kind, t.id AS task_id, {NULL_ID} AS flag_id, {NULL_ID} AS urge_id, "
-            f"t.due_at AS due_at, {stage} AS stage {_BATCH} AND {open_} "
-            # "Due soon" after "overdue" for the same deadline would be a clock gone back, never news.
-            f"AND NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.task_id = t.id AND o.due_at = t.due_at "
-            f"AND o.kind = %(overdue)s)"
+            f"t.due_at AS due_at, {stage} AS stage {_BATCH} AND {open_} AND {_NOT_OVERDUE_YET}"
         )
     overdue = sql.where(Task, overdue_q(now), "t", "overdue")
     stage = sql.add(expression_sql(Task, overdue_stage_expression(now, stages), alias="t"), "overdue_stage")
@@ -117,6 +122,10 @@ def _task_candidates(stages: Stages, now: datetime, sql: _Fragments) -> str:
     parts.append(
         f"SELECT %(escalation)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, {stages.escalation_days} {_BATCH} "
         f"AND {escalating}"
+    )
+    at_risk = sql.where(Task, at_risk_q(now, warning), "t", "at_risk")
+    parts.append(
+        f"SELECT %(at_risk)s, t.id, {NULL_ID}, {NULL_ID}, t.due_at, 0 {_BATCH} AND {at_risk} AND {_NOT_OVERDUE_YET}"
     )
     return " UNION ALL ".join(parts)
 
@@ -130,9 +139,12 @@ def _fetch_planned(sql: str, params: dict[str, Any]) -> list[Planned]:
         ]
 
 
-def task_reminders_plan(*, now: datetime, lo: int, hi: int, stages: Stages | None = None) -> list[Planned]:
+def task_reminders_plan(
+    *, now: datetime, lo: int, hi: int, stages: Stages | None = None, warning: EarlyWarning | None = None
+) -> list[Planned]:
     """Record the due reminders of the tasks with lo <= id < hi; returns the ones inserted now."""
     stages = stages or Stages.from_settings()
+    warning = warning or EarlyWarning.from_settings()
     params: dict[str, Any] = {
         "now": _ts(now),
         "lo": lo,
@@ -141,8 +153,9 @@ def task_reminders_plan(*, now: datetime, lo: int, hi: int, stages: Stages | Non
         "due_soon": K.DUE_SOON,
         "overdue": K.OVERDUE,
         "escalation": K.ESCALATION,
+        "at_risk": K.AT_RISK,
     }
-    candidates = _task_candidates(stages, now, _Fragments(params))
+    candidates = _task_candidates(stages, warning, now, _Fragments(params))
     sql = _INSERT.format(candidates=candidates, same_key="r.task_id = s.task_id AND r.due_at = s.due_at")
     return _fetch_planned(sql, params)
 

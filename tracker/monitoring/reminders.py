@@ -26,7 +26,7 @@ from tracker.sql import rows_written
 from .audience import Audience
 from .models import Flag, Urge
 from .reminder_plans import Planned, flag_reminders_plan, task_reminders_plan, urge_reminders_plan
-from .rules import Stages
+from .rules import EarlyWarning, Stages
 
 K = NotificationKind
 
@@ -49,7 +49,7 @@ def _contexts(planned: list[Planned], now: datetime) -> dict[int, dict[str, Any]
     out: dict[int, dict[str, Any]] = {}
     by_task = {p.task_id: p for p in planned if p.task_id}
     task_rows = Task.objects.filter(id__in=list(by_task)).values(
-        "id", "school_id", "cycle_id", "due_at", "criterion__code", "criterion__title", "school__name"
+        "id", "school_id", "cycle_id", "due_at", "progress", "criterion__code", "criterion__title", "school__name"
     )
     task_info = {row["id"]: row for row in task_rows}
     flag_ids = [p.flag_id for p in planned if p.flag_id]
@@ -77,6 +77,7 @@ def _contexts(planned: list[Planned], now: datetime) -> dict[int, dict[str, Any]
                 "code": row["criterion__code"],
                 "criterion": row["criterion__title"],
                 "due_at": row["due_at"],
+                "progress": row["progress"],
                 "stage": p.stage,
                 "days": -p.stage if p.kind == K.DUE_SOON else days_overdue(now, row["due_at"]),
             }
@@ -234,13 +235,14 @@ def reminders_run(*, now: datetime, batch_size: int | None = None, audience: Aud
     batch_size = batch_size or int(settings.TRACKER["SWEEP_BATCH_SIZE"])
     audience = audience or Audience()
     stages = Stages.from_settings()
+    warning = EarlyWarning.from_settings()
     report = DeliveryReport()
     bounds = _task_id_bounds()
     if bounds is not None:
         lo, hi = bounds
         while lo <= hi:
             with transaction.atomic():
-                planned = task_reminders_plan(now=now, lo=lo, hi=lo + batch_size, stages=stages)
+                planned = task_reminders_plan(now=now, lo=lo, hi=lo + batch_size, stages=stages, warning=warning)
                 done = reminders_deliver(planned, now=now, audience=audience)
                 deliveries_enqueue(done.deliveries)
             report += done

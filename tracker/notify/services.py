@@ -14,7 +14,7 @@ from tracker.audit.models import Event
 from tracker.audit.types import Actor, EventType
 from tracker.errors import ValidationFailed
 from tracker.org.models import Unit, UnitKind
-from tracker.org.selectors import school_members
+from tracker.org.selectors import authority_supervisors, school_members
 from tracker.updates import model_update
 
 from .deliveries import event_deliveries_create
@@ -91,6 +91,11 @@ def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]
     title, body = render(kind, ctx, settings.LANGUAGE_CODE)
     event_deliveries_create(event=event, kind=kind, title=title, body=body)
     return created
+
+
+def event_authority_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
+    """Notify the supervisors of the nearest authority of the event's school, each in their language."""
+    return event_notify_rendered(event=event, kind=kind, ctx=ctx, recipients=authority_supervisors(event.school_id))
 
 
 def event_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any], recipients: list[tuple[int, str]]) -> int:

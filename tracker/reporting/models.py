@@ -22,6 +22,9 @@ class DailySnapshot(models.Model):
     overdue = models.PositiveIntegerField()
     due_passed = models.PositiveIntegerField()
     on_time = models.PositiveIntegerField()
+    # Against the original deadline (CONTRACT section 7); null on the days before these were counted.
+    original_due_passed = models.PositiveIntegerField(null=True, blank=True)
+    on_time_original = models.PositiveIntegerField(null=True, blank=True)
     score = models.DecimalField(max_digits=10, decimal_places=2)
 
     class Meta:

@@ -24,7 +24,17 @@ from tracker.sql import rows_written
 
 from .rules import task_count_aggregates
 
-_COLUMNS = ("tasks", "approved", "submitted", "overdue", "due_passed", "on_time", "score")
+_COLUMNS = (
+    "tasks",
+    "approved",
+    "submitted",
+    "overdue",
+    "due_passed",
+    "on_time",
+    "original_due_passed",
+    "on_time_original",
+    "score",
+)
 
 # Portable (PostgreSQL, SQLite >= 3.39). "WHERE true": SQLite needs a WHERE before ON CONFLICT in an
 # INSERT ... SELECT, to tell the upsert clause from a join constraint.

@@ -101,7 +101,12 @@ def test_reactivation_creates_tasks_for_a_school_added_since(district):
 def test_the_database_refuses_a_second_task_for_a_school_and_criterion(task_a):
     with pytest.raises(IntegrityError), transaction.atomic():
         m.Task.objects.create(
-            cycle=task_a.cycle, criterion=task_a.criterion, school=task_a.school, due_at=task_a.due_at
+            cycle=task_a.cycle,
+            criterion=task_a.criterion,
+            school=task_a.school,
+            due_at=task_a.due_at,
+            original_due_at=task_a.due_at,
+            due_set_at=NOW,
         )
 
 

@@ -3,7 +3,6 @@ digest per recipient per sweep in the recipient's language, and `manage.py sweep
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -14,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.concurrency import at_once
 from tests.factories import MembershipFactory, SchoolFactory, criteria_add
 from tracker import models as m
 from tracker.assessment.cycle_services import cycle_activate
@@ -97,23 +97,8 @@ def test_four_concurrent_sweeps_send_each_reminder_once(district):
             email=f"u{user}@example.org"
         )
     now = DUE + 10 * D
-    barrier = threading.Barrier(4)
-    reports, errors = [], []
 
-    def sweep() -> None:
-        try:
-            barrier.wait(timeout=10)
-            reports.append(sweep_run(now=now, batch_size=7))
-        except Exception as exc:  # noqa: BLE001 - collected and failed on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    reports, errors = at_once(*[lambda: sweep_run(now=now, batch_size=7)] * 4)
 
     assert errors == []
     tasks = m.Task.objects.filter(cycle__status="active").count()

@@ -17,8 +17,10 @@ from django.utils import timezone
 from tests.factories import UserFactory
 from tests.samples import pdf_bytes
 from tracker import models as m
+from tracker.assessment.appeal_services import appeal_create
 from tracker.assessment.cycle_services import criterion_create, cycle_activate, cycle_create
 from tracker.assessment.evidence_services import evidence_add
+from tracker.assessment.extension_services import extension_request_create
 from tracker.assessment.task_services import task_approve, task_progress, task_start, task_submit
 from tracker.audit.events import events_imported
 from tracker.inspections.case_services import case_create, case_publish, case_update
@@ -51,6 +53,8 @@ class Demo:
     fresh: m.Task | None = None  # not started, due in the future (school 0, criterion 04)
     case: m.Case | None = None  # reported, being worked on (school 4)
     published: m.Case | None = None  # concluded and published as a notice (school 5)
+    asked: m.ExtensionRequest | None = None  # school 3 asks for two more weeks (criterion 04)
+    appeal: m.Appeal | None = None  # school 2 contests a deduction of its latest approval
 
 
 def _pdf(title: str) -> io.BytesIO:
@@ -136,6 +140,7 @@ def build() -> Demo:
             now=now - timedelta(hours=6),  # urged 66 hours after the flag: late
         )
     sweep_run(now=now)
+    _requests(demo, now=now)
     _inspections(demo)
     demo.submitted = m.Task.objects.get(school=demo.schools[0], criterion__code="03")
     demo.fresh = m.Task.objects.get(school=demo.schools[0], criterion__code="04")
@@ -175,6 +180,32 @@ def _history(task: m.Task, user, supervisor, *, diligence: float, now) -> None:
         comment="审核通过",
         now=submitted + timedelta(hours=20),
     )
+
+
+def _requests(demo: Demo, *, now) -> None:
+    """Waiting in the supervisors' queue: one extension request and one appeal (CONTRACT section 7)."""
+    with events_imported():
+        fourth = m.Task.objects.get(school=demo.schools[3], criterion__code="04")
+        demo.asked = extension_request_create(
+            task=fourth,
+            actor=demo.school_users[3],
+            requested_due_at=fourth.due_at + timedelta(days=14),
+            reason="校舍维修，相关活动需推迟两周。",
+            now=now - timedelta(hours=5),
+        )
+        docked = (
+            m.Task.objects.filter(school=demo.schools[2], status=m.TaskStatus.APPROVED)
+            .exclude(deductions=[])
+            .order_by("-reviewed_at")
+            .first()
+        )
+        demo.appeal = appeal_create(
+            task=docked,
+            actor=demo.school_users[2],
+            reason="会议纪要已于提交当日补传，请复核。",
+            contested=["D1"],
+            now=docked.reviewed_at + timedelta(hours=2),
+        )
 
 
 def _inspections(demo: Demo) -> None:

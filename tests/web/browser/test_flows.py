@@ -201,6 +201,42 @@ def test_the_unread_count_goes_down_as_notifications_are_read(demo, open_session
     expect(s.page.locator("#messages .success")).to_contain_text("标为已读")
 
 
+def test_a_school_asks_for_time_on_a_phone_and_the_bureau_grants_it_on_a_desktop(demo, open_session):
+    task = demo.fresh  # school 1's criterion 04, due in 20 days
+    school = open_session(viewport=PHONE)
+    school.login("school1")
+    school.go(f"/tasks/{task.pk}/")
+    asked_for = (timezone.localtime(task.due_at) + timedelta(days=14)).date()
+    school.page.fill("input[name=requested_due_at]", asked_for.isoformat())
+    school.page.fill("#fairness textarea[name=reason]", "校园改造施工，活动需延后两周。")
+    school.page.click("button[name=action][value=request_extension]")
+    expect(school.page.locator("#messages .success")).to_contain_text("已申请延期")
+    expect(school.page.locator("#fairness [data-request=pending]")).to_contain_text("待处理")
+    assert school.scroll_width() <= 390
+    school.shot("extension-requested")
+
+    bureau = open_session(viewport=DESKTOP)
+    bureau.login("bureau")
+    bureau.go("/requests/")
+    asked = m.ExtensionRequest.objects.get(task=task)
+    # oldest first: school 4's request (five hours old) above school 1's (just now)
+    expect(bureau.page.locator("#extension-requests li").first).to_have_id(f"extension-{demo.asked.pk}")
+    row = bureau.page.locator(f"#extension-{asked.pk}")
+    expect(row).to_contain_text(demo.schools[0].name)
+    row.locator("input[value=approve]").check()
+    row.locator("textarea").fill("同意延期。")
+    row.locator("button[name=action][value=decide_extension]").click()
+    expect(bureau.page.locator("#messages .success")).to_contain_text("已批准延期")
+    expect(bureau.page.locator(f"#extension-{asked.pk}")).to_have_count(0)
+    bureau.shot("requests")
+
+    school.go(f"/tasks/{task.pk}/")
+    expect(school.page.locator("#fairness [data-request=approved]")).to_contain_text("已批准")
+    task.refresh_from_db()
+    assert (task.extensions, timezone.localtime(task.due_at).date()) == (1, asked_for)
+    assert task.original_due_at < task.due_at
+
+
 # (label, path) of every page of each role
 PAGES = {
     "school1": [
@@ -218,6 +254,7 @@ PAGES = {
         ("school", "/schools/{school}/"),
         ("urges", "/urges/"),
         ("oversight", "/oversight/"),
+        ("requests", "/requests/"),
         ("inspections", "/inspections/"),
         ("cases", "/cases/"),
         ("case-read", "/cases/{published}/"),
@@ -226,6 +263,7 @@ PAGES = {
     "jjz": [
         ("oversight", "/oversight/"),
         ("dashboard", "/dashboard/"),
+        ("requests", "/requests/"),
         ("notifications", "/notifications/"),
         ("inspections", "/inspections/"),
         ("inspections-empty", "/inspections/?year=2021"),
