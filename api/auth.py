@@ -1,70 +1,103 @@
-"""Token login, throttled per client address and per username against brute force.
+"""Token login (POST /api/v1/auth/token/) and the caller's own password (POST /api/v1/me/password/).
 
-Two counters: one per (address, username), one per address whatever the username tried, so an
-attacker cannot spread guesses over many usernames. The address is REMOTE_ADDR, or the entry that
-our own proxies appended to X-Forwarded-For (REST_FRAMEWORK["NUM_PROXIES"]): a client cannot reset
-its counter by sending a header of its own. Counters live in the cache (Redis in production, shared
-by every web worker); if the cache is down, login stays up, unthrottled, and the outage is logged.
+Both check a password through django.contrib.auth.authenticate(), so the one login policy of
+config/login_policy.py counts their failures and refuses a locked address or username with 429 (and
+Retry-After). Tokens are django-rest-knox's: stored hashed, several per user, expiring after
+API_TOKEN_IDLE_MINUTES without use and API_TOKEN_MAX_DAYS after issue; api/tokens.py revokes them when
+the password changes or the account is deactivated, by whatever path.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-
-from drf_spectacular.utils import extend_schema, inline_serializer
-from redis.exceptions import RedisError
-from rest_framework import serializers
-from rest_framework.authtoken.views import ObtainAuthToken
+from django.conf import settings
+from django.contrib.auth import authenticate, update_session_auth_hash, user_logged_in
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
+from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
-from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-logger = logging.getLogger(__name__)
+from config.login_policy import lockout_message, retry_after
+from tracker.org.services import account_password_change
 
-
-class _FailOpenThrottle(AnonRateThrottle):
-    def allow_request(self, request, view) -> bool:
-        try:
-            return super().allow_request(request, view)
-        except RedisError as exc:
-            logger.warning("login throttle skipped: its cache is unavailable (%s)", exc)
-            return True
+from .serializers import StrictSerializer
 
 
-class LoginThrottle(_FailOpenThrottle):
-    """Counts every attempt, authenticated or not, by client address and by the username tried."""
-
-    scope = "login"
-
-    def get_cache_key(self, request, view):
-        username = ""
-        if isinstance(getattr(request, "data", None), dict):
-            username = str(request.data.get("username", ""))[:150]
-        # Hashed: the username is user input and may hold characters no cache key should carry.
-        tried = hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:32]
-        return self.cache_format % {"scope": self.scope, "ident": f"{self.get_ident(request)}:{tried}"}
+class TokenRequestSerializer(StrictSerializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
-class IpLoginThrottle(_FailOpenThrottle):
-    """Counts every attempt from a client address, whatever the username (password spraying)."""
-
-    scope = "login_ip"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": f"{self.scope}-ip", "ident": self.get_ident(request)}
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField(help_text="when the token expires unless it is used before then")
 
 
-class TokenView(ObtainAuthToken):
+class PasswordChangeSerializer(StrictSerializer):
+    old_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+def check_password(request, *, username: str, password: str, field: str):
+    """The user these credentials belong to, through authenticate() and so through the login policy:
+    429 while the address or username is locked, 400 naming `field` when the password is wrong."""
+    user = authenticate(request, username=username, password=password)
+    if user is not None:
+        return user
+    if getattr(request, "axes_locked_out", False):
+        seconds = retry_after(request, {"username": username})
+        raise Throttled(wait=seconds, detail=lockout_message(seconds))
+    raise ValidationError({field: [_("Unable to log in with the credentials provided.")]})
+
+
+class TokenView(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [IpLoginThrottle, LoginThrottle]
-    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
+    authentication_classes: list = []
+    login_policy = True  # answers 429 while locked (api/schema.py documents it)
 
     @extend_schema(
-        request=inline_serializer(
-            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
-        ),
-        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+        request=TokenRequestSerializer,
+        responses=TokenResponseSerializer,
+        description="Log in: a token for the `Authorization: Token <token>` header. Failed attempts count "
+        "against the client's address and the username (429 with Retry-After while locked).",
     )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+    def post(self, request):
+        body = TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = check_password(
+            request,
+            username=body.validated_data["username"],
+            password=body.validated_data["password"],
+            field="non_field_errors",
+        )
+        instance, token = AuthToken.objects.create(user=user)
+        # Keep the newest tokens only: a script that logs in on every run does not pile them up.
+        stale = user.auth_token_set.order_by("-created").values_list("pk", flat=True)[settings.API_TOKENS_PER_USER :]
+        AuthToken.objects.filter(pk__in=list(stale)).delete()
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        return Response(TokenResponseSerializer({"token": token, "expiry": instance.expiry}).data)
+
+
+class PasswordView(APIView):
+    login_policy = True
+
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={204: None},
+        description="Change the caller's password (Django's password validators). Every API token of the "
+        "user is revoked; a session used for this request stays logged in.",
+    )
+    def post(self, request):
+        body = PasswordChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = request.user
+        check_password(
+            request, username=user.get_username(), password=body.validated_data["old_password"], field="old_password"
+        )
+        account_password_change(user=user, actor=user, new_password=body.validated_data["new_password"])
+        if request.auth is None:  # logged in by session: keep this session, end the others
+            update_session_auth_hash(request, user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

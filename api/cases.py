@@ -191,7 +191,7 @@ class CaseViewSet(
         return Response(NoticeSerializer(notice).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=CaseReadSerializer(many=True))
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, filter_backends=[])  # in its own order
     def reads(self, request, pk=None):
         """Who read this case and when (inspectors of its authority)."""
         case = self.get_object()

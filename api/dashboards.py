@@ -1,7 +1,8 @@
 """Dashboards: overview (per school, or per child unit with ?unit=), criteria, one school, trend.
 
 Access, in the contract's order: a school account gets 403 on the district views (it holds no
-supervisor or inspector role); then ``?cycle=`` is required (400 naming it); a cycle outside the
+supervisor or inspector role); then ``?cycle=``, by default the latest active cycle in the caller's
+scope (400 naming it when there is none, or when it is malformed); a cycle outside the
 caller's scope is 404; a caller whose supervisor/inspector roles do not reach the cycle gets 403;
 ``?unit=`` outside the caller's scope is 404, a unit that is a school or lies outside the cycle 400.
 
@@ -30,12 +31,12 @@ from rest_framework.views import APIView
 
 from tracker import scope
 from tracker.assessment.models import Cycle
-from tracker.integrity.models import Campaign
 from tracker.org.models import AUTHORITY_ROLES, Role, Unit, UnitKind
 from tracker.reporting.overview import Overview, overview_schools, overview_units
 from tracker.reporting.school import criteria_overview, school_overview
 from tracker.reporting.trends import trend_series
 
+from .fields import BoundedDateField
 from .scoping import require_any_role
 
 MAX_ID = 2**63 - 1
@@ -44,13 +45,13 @@ TREND_DEFAULT_DAYS = 90
 
 # --- Query parameters ----------------------------------------------------------------------------------
 class DashboardQuerySerializer(serializers.Serializer):
-    cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
 
 class TrendQuerySerializer(DashboardQuerySerializer):
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
+    since = BoundedDateField(required=False)
+    until = BoundedDateField(required=False)
 
     def validate(self, attrs):
         if "since" in attrs and "until" in attrs and attrs["since"] > attrs["until"]:
@@ -62,7 +63,14 @@ class CycleQuerySerializer(serializers.Serializer):
     cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
-CYCLE_PARAM = OpenApiParameter("cycle", OpenApiTypes.INT, required=True, description="the cycle (required)")
+class DefaultCycleQuerySerializer(CycleQuerySerializer):
+    cycle = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+
+CYCLE_PARAM = OpenApiParameter(
+    "cycle", OpenApiTypes.INT, required=False, description="the cycle; default: the latest active cycle in scope"
+)
+SCHOOL_CYCLE_PARAM = OpenApiParameter("cycle", OpenApiTypes.INT, required=True, description="the cycle (required)")
 UNIT_PARAM = OpenApiParameter(
     "unit",
     OpenApiTypes.INT,
@@ -79,30 +87,23 @@ class DashboardRequest:
     params: dict[str, Any]
 
 
-def _texts(name: str) -> tuple[str, str, str]:
-    """The refusals of a round's district views, in the reader's language: not found, no role, unit outside."""
-    if name == "campaign":
-        return (
-            _("No such campaign."),
-            _("Only a supervisor or inspector over this campaign's schools may read its dashboards."),
-            _("Must be the campaign's authority or a unit under it."),
-        )
-    return (
-        _("No such cycle."),
-        _("Only a supervisor or inspector over this cycle's schools may read its dashboards."),
-        _("Must be the cycle's authority or a unit under it."),
-    )
-
-
-def _district_view(request, query_serializer, name: str, access) -> tuple[Any, tuple[int, ...], Unit | None, dict]:
+def district_view(
+    request, query_serializer, name: str, access, texts: tuple[str, str, str]
+) -> tuple[Any, tuple[int, ...], Unit | None, dict]:
     """Who may see what of one round (`name`: cycle or campaign), for every district view and export
-    (see the module docstring for the order). `access(user, id)` -> (the round or None, its roots)."""
+    (see the module docstring for the order). `access(user, id)` -> (the round or None, its roots);
+    `texts`: the refusals, in the reader's language (no such round, no role over it, unit outside)."""
     user = request.user
     require_any_role(user, AUTHORITY_ROLES, "read district dashboards")
     query = query_serializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     params = dict(query.validated_data)
-    not_found, no_role, outside = _texts(name)
+    if name == "cycle" and "cycle" not in params:
+        latest = scope.latest_dashboard_cycle(user=user)
+        if latest is None:
+            raise ValidationError({"cycle": [_("No active cycle in your scope: name one.")]})
+        params["cycle"] = latest.pk
+    not_found, no_role, outside = texts
     round_, roots = access(user, params[name])
     if round_ is None:
         raise NotFound(not_found)
@@ -125,40 +126,15 @@ def _cycle_access(user, cycle_id: int) -> tuple[Cycle | None, tuple[int, ...]]:
     return access.cycle, access.roots
 
 
-def _campaign_access(user, campaign_id: int) -> tuple[Campaign | None, tuple[int, ...]]:
-    access = scope.campaign_access(user=user, campaign_id=campaign_id)
-    return access.campaign, access.roots
-
-
 def dashboard_request(request, *, query_serializer=DashboardQuerySerializer) -> DashboardRequest:
     """Who may see what, for every district view and export of a cycle."""
-    cycle, roots, unit, params = _district_view(request, query_serializer, "cycle", _cycle_access)
+    texts = (
+        _("No such cycle."),
+        _("Only a supervisor or inspector over this cycle's schools may read its dashboards."),
+        _("Must be the cycle's authority or a unit under it."),
+    )
+    cycle, roots, unit, params = district_view(request, query_serializer, "cycle", _cycle_access, texts)
     return DashboardRequest(cycle=cycle, roots=roots, unit=unit, params=params)
-
-
-# --- Integrity campaigns: the same access rules, for a campaign's district views --------------------------
-class CampaignQuerySerializer(serializers.Serializer):
-    campaign = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-
-
-CAMPAIGN_PARAM = OpenApiParameter(
-    "campaign", OpenApiTypes.INT, required=True, description="the integrity campaign (required)"
-)
-
-
-@dataclass(frozen=True)
-class CampaignRequest:
-    campaign: Campaign
-    roots: tuple[int, ...]
-    unit: Unit | None
-    params: dict[str, Any]
-
-
-def campaign_request(request, *, query_serializer=CampaignQuerySerializer) -> CampaignRequest:
-    """dashboard_request for an integrity campaign (`?campaign=`, optional `?unit=`)."""
-    campaign, roots, unit, params = _district_view(request, query_serializer, "campaign", _campaign_access)
-    return CampaignRequest(campaign=campaign, roots=roots, unit=unit, params=params)
 
 
 def overview_for(req: DashboardRequest, *, now) -> Overview:
@@ -201,6 +177,13 @@ class DashboardCountsSerializer(serializers.Serializer):
     not_started = serializers.IntegerField()
     returned = serializers.IntegerField()
     overdue = serializers.IntegerField()
+    at_risk = serializers.IntegerField(help_text="open tasks early warning judges at risk of missing their deadline")
+
+
+ON_TIME_ORIGINAL_HELP = (
+    "on time against the original due_at (which extensions never move) / tasks whose original due_at has passed; "
+    "null when none has passed"
+)
 
 
 class DashboardRatesSerializer(DashboardCountsSerializer):
@@ -208,6 +191,8 @@ class DashboardRatesSerializer(DashboardCountsSerializer):
     on_time_rate = serializers.FloatField(
         allow_null=True, help_text="on time / tasks whose due_at has passed; null when none has passed"
     )
+    on_time_original_rate = serializers.FloatField(allow_null=True, help_text=ON_TIME_ORIGINAL_HELP)
+    extensions = serializers.IntegerField(help_text="extensions granted to these tasks")
 
 
 class DashboardTotalsSerializer(DashboardRatesSerializer):
@@ -296,12 +281,15 @@ class DashboardSchoolSerializer(serializers.Serializer):
     counts = DashboardCountsSerializer()
     completion_rate = serializers.FloatField(allow_null=True)
     on_time_rate = serializers.FloatField(allow_null=True)
+    on_time_original_rate = serializers.FloatField(allow_null=True, help_text=ON_TIME_ORIGINAL_HELP)
+    extensions = serializers.IntegerField()
     score = serializers.FloatField()
     max_score = serializers.FloatField()
     flag = DashboardFlagSerializer(allow_null=True)
     urges = DashboardUrgeSerializer(many=True, help_text="open urges (not answered yet)")
     overdue_tasks = DashboardTaskBriefSerializer(many=True)
     due_soon = DashboardTaskBriefSerializer(many=True, help_text="open tasks due in the next 14 days")
+    at_risk_tasks = DashboardTaskBriefSerializer(many=True, help_text="open tasks at risk of missing their deadline")
 
 
 class DashboardTrendPointSerializer(serializers.Serializer):
@@ -313,6 +301,9 @@ class DashboardTrendPointSerializer(serializers.Serializer):
     overdue = serializers.IntegerField()
     completion_rate = serializers.FloatField(allow_null=True)
     on_time_rate = serializers.FloatField(allow_null=True)
+    on_time_original_rate = serializers.FloatField(
+        allow_null=True, help_text=ON_TIME_ORIGINAL_HELP + " (and on days before it was counted)"
+    )
     score = serializers.FloatField(help_text="the school's score; with ?unit= the mean school score")
 
 
@@ -380,7 +371,7 @@ class TrendView(APIView):
 class SchoolDashboardView(APIView):
     """One school: anyone whose scope holds the school (its own accounts, its authorities)."""
 
-    @extend_schema(parameters=[CYCLE_PARAM], responses=DashboardSchoolSerializer)
+    @extend_schema(parameters=[SCHOOL_CYCLE_PARAM], responses=DashboardSchoolSerializer)
     def get(self, request, pk: int):
         user = request.user
         school = Unit.objects.filter(pk=pk, kind=UnitKind.SCHOOL).first() if pk <= MAX_ID else None

@@ -1,6 +1,11 @@
 """Exports of the overview and criteria views: CSV (UTF-8 with a BOM, so Excel reads Chinese names) and
 XLSX (a real workbook: bold header row, frozen panes, number formats, one sheet per view).
 
+Every export goes through the two writers below (csv_bytes, xlsx_bytes), and every text cell through
+spreadsheet_text: the one place where text that a spreadsheet program would run as a formula is
+neutralised (OWASP "CSV Injection") and control characters that no sheet may hold are dropped. No
+other module writes CSV or XLSX (tests/api/test_export_injection.py holds the tree to that).
+
 They go through the same access checks and the same selectors as the JSON dashboards
 (api.dashboards.dashboard_request, overview_for), so a file never shows what the screen would not.
 Rates are written as fractions in [0, 1] (CSV: 4 decimals; XLSX: percent format), scores with 2 decimals.
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +28,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from rest_framework.views import APIView
@@ -58,8 +65,11 @@ HEADERS = {
     "not_started": pgettext_lazy("export column", "not_started"),
     "returned": pgettext_lazy("export column", "returned"),
     "overdue": pgettext_lazy("export column", "overdue"),
+    "at_risk": pgettext_lazy("export column", "at_risk"),
     "completion_rate": pgettext_lazy("export column", "completion_rate"),
     "on_time_rate": pgettext_lazy("export column", "on_time_rate"),
+    "on_time_original_rate": pgettext_lazy("export column", "on_time_original_rate"),
+    "extensions": pgettext_lazy("export column", "extensions"),
     "score": pgettext_lazy("export column", "score"),
     "max_score": pgettext_lazy("export column", "max_score"),
     "flag": pgettext_lazy("export column", "flag"),
@@ -95,9 +105,14 @@ def _counts(*names: str) -> list[Column]:
     return [Column(name, _field(name), COUNT) for name in names]
 
 
-_RATES_AND_SCORES = [
+_RATES = [
     Column("completion_rate", _field("completion_rate"), RATE),
     Column("on_time_rate", _field("on_time_rate"), RATE),
+    Column("on_time_original_rate", _field("on_time_original_rate"), RATE),
+]
+_RATES_AND_SCORES = [
+    *_RATES,
+    Column("extensions", _field("extensions"), COUNT),
     Column("score", _field("score"), SCORE),
     Column("max_score", _field("max_score"), SCORE),
 ]
@@ -106,7 +121,7 @@ SCHOOL_COLUMNS = [
     Column("rank", _field("rank"), COUNT, 8),
     Column("school_id", lambda row: row["school"]["id"], COUNT, 10),
     Column("school", lambda row: row["school"]["name"], TEXT, 36),
-    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
+    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"),
     *_RATES_AND_SCORES,
     Column("flag", _field("flag"), TEXT, 10),
     Column("last_activity_at", _field("last_activity_at"), DATETIME, 18),
@@ -117,7 +132,9 @@ UNIT_COLUMNS = [
     Column("unit_id", lambda row: row["unit"]["id"], COUNT, 10),
     Column("unit", lambda row: row["unit"]["name"], TEXT, 36),
     Column("kind", lambda row: row["unit"]["kind"], TEXT, 10),
-    *_counts("schools", "tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
+    *_counts(
+        "schools", "tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"
+    ),
     *_RATES_AND_SCORES,
     Column("flag", _field("flag"), TEXT, 10),
     Column("flagged_schools", _field("flagged_schools"), COUNT),
@@ -131,9 +148,9 @@ CRITERIA_COLUMNS = [
     Column("category", _field("category"), TEXT, 24),
     Column("due_at", _field("due_at"), DATETIME, 18),
     Column("max_score", _field("max_score"), SCORE),
-    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue"),
-    Column("completion_rate", _field("completion_rate"), RATE),
-    Column("on_time_rate", _field("on_time_rate"), RATE),
+    *_counts("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk"),
+    *_RATES,
+    Column("extensions", _field("extensions"), COUNT),
     Column("average_score", _field("average_score"), SCORE),
 ]
 
@@ -147,9 +164,33 @@ class Sheet:
 
 
 # --- Writers -------------------------------------------------------------------------------------------
+# A cell whose text begins with one of these is read by Excel, LibreOffice or WPS as a formula (OWASP
+# "CSV Injection": = + - @ tab CR; the full-width forms too, which CJK input methods produce and some
+# spreadsheet programs accept). Leading spaces do not hide them.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# C0 and C1 control characters other than tab, LF and CR: no XLSX may hold them (openpyxl refuses the
+# whole workbook), and in a CSV they only confuse the reader.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def is_formula_like(text: str) -> bool:
+    return text.lstrip(" ").startswith(FORMULA_TRIGGERS)
+
+
+def spreadsheet_text(text: str, *, quote: bool) -> str:
+    """Text as a spreadsheet cell may carry it: control characters dropped and, with `quote`, a leading
+    apostrophe before formula-like text, which spreadsheet programs then show as text (CSV)."""
+    text = _CONTROL.sub("", text)
+    if quote and is_formula_like(text):
+        return "'" + text
+    return text
+
+
 def _csv_value(value: Any, kind: str) -> Any:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return spreadsheet_text(value, quote=True)
     if kind == RATE:
         return f"{value:.4f}"
     if kind == SCORE:
@@ -162,8 +203,9 @@ def _csv_value(value: Any, kind: str) -> Any:
 def csv_bytes(sheet: Sheet) -> bytes:
     out = io.StringIO()
     out.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_said(column.header, HEADERS) for column in sheet.columns])
+    # Every field quoted (OWASP): a separator or a quote inside a text never starts a new cell.
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    writer.writerow([_csv_value(_said(column.header, HEADERS), TEXT) for column in sheet.columns])
     for row in sheet.rows:
         writer.writerow([_csv_value(column.get(row), column.kind) for column in sheet.columns])
     return out.getvalue().encode("utf-8")
@@ -176,6 +218,23 @@ def _excel_time(value: datetime | str) -> datetime:
     return timezone.localtime(value).replace(tzinfo=None)
 
 
+def _xlsx_cell(ws, value: Any, number_format: str | None = None, *, font: Font | None = None) -> WriteOnlyCell:
+    """One cell; text is always a string cell (openpyxl would take "=..." for a formula), and formula-like
+    text carries Excel's quote prefix so that editing it does not turn it into a formula either."""
+    if isinstance(value, str):
+        cell = WriteOnlyCell(ws, value=spreadsheet_text(value, quote=False))
+        cell.data_type = TYPE_STRING
+        if is_formula_like(cell.value):
+            cell.quotePrefix = True
+    else:
+        cell = WriteOnlyCell(ws, value=value)
+        if number_format is not None:
+            cell.number_format = number_format
+    if font is not None:
+        cell.font = font
+    return cell
+
+
 def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     workbook = Workbook(write_only=True)  # streams rows: memory stays flat at province scale
     bold = Font(bold=True)
@@ -184,22 +243,14 @@ def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
         ws.freeze_panes = sheet.freeze
         for index, column in enumerate(sheet.columns, start=1):
             ws.column_dimensions[get_column_letter(index)].width = column.width
-        header = []
-        for column in sheet.columns:
-            cell = WriteOnlyCell(ws, value=_said(column.header, HEADERS))
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
+        ws.append([_xlsx_cell(ws, _said(column.header, HEADERS), font=bold) for column in sheet.columns])
         for row in sheet.rows:
             cells = []
             for column in sheet.columns:
                 value = column.get(row)
                 if column.kind == DATETIME and value is not None:
                     value = _excel_time(value)
-                cell = WriteOnlyCell(ws, value=value)
-                if column.kind != TEXT:
-                    cell.number_format = column.kind
-                cells.append(cell)
+                cells.append(_xlsx_cell(ws, value, None if column.kind == TEXT else column.kind))
             ws.append(cells)
     out = io.BytesIO()
     workbook.save(out)

@@ -14,7 +14,10 @@ from tracker.assessment.models import Criterion, Cycle, Task, TaskKind, TaskStat
 from tracker.assessment.rules import overdue_q
 from tracker.audit.models import Event
 from tracker.integrity.models import Campaign
+from tracker.monitoring.rules import at_risk_q
 from tracker.org.models import Unit, UnitKind
+
+from .fields import BoundedIsoDateTimeFilter
 
 
 def units_in_scope(request) -> QuerySet[Unit]:
@@ -110,8 +113,9 @@ class TaskFilter(filters.FilterSet):
     criterion = filters.ModelChoiceFilter(queryset=criteria_in_scope)
     status = filters.ChoiceFilter(choices=TaskStatus.choices)
     overdue = StrictBooleanFilter(method="filter_overdue")
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    at_risk = StrictBooleanFilter(method="filter_at_risk")
+    due_before = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = BoundedIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
 
     class Meta:
         model = Task
@@ -119,6 +123,10 @@ class TaskFilter(filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         q = overdue_q(timezone.now())
+        return queryset.filter(q) if value else queryset.exclude(q)
+
+    def filter_at_risk(self, queryset, name, value):
+        q = at_risk_q(timezone.now())
         return queryset.filter(q) if value else queryset.exclude(q)
 
 

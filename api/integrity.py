@@ -52,7 +52,9 @@ def requested_year(request) -> int:
 # --- List items -----------------------------------------------------------------------------------------
 class ListItemSerializer(StrictModelSerializer):
     unit = ScopedPrimaryKeyRelatedField(scoped=scope.units_visible_or_above, queryset=Unit.objects.all())
-    basis = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    basis = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, style={"base_template": "textarea.html"}
+    )
 
     class Meta:
         model = ListItem

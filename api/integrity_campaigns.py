@@ -18,11 +18,12 @@ from rest_framework.response import Response
 
 from tracker import scope
 from tracker.integrity import campaign_services, check_services
-from tracker.integrity.models import Campaign, CampaignKind, Check, CheckResult, ListKind
+from tracker.integrity.models import Campaign, CampaignKind, Check, CheckResult, ListItem, ListKind
 from tracker.org.models import Role, Unit, UnitKind
 
+from .fields import DeadlineField
 from .scoping import require_any_role, require_role
-from .serializers import DeadlineField, ScopedPrimaryKeyRelatedField, StrictSerializer, validated
+from .serializers import ScopedPrimaryKeyRelatedField, StrictSerializer, validated
 
 
 # --- Campaigns ------------------------------------------------------------------------------------------
@@ -154,6 +155,9 @@ class CheckFilter(filters.FilterSet):
     )
     school = filters.ModelChoiceFilter(
         queryset=lambda request: scope.units_visible(request.user) if request else Unit.objects.none()
+    )
+    item = filters.ModelChoiceFilter(
+        queryset=lambda request: scope.list_items_visible(request.user) if request else ListItem.objects.none()
     )
     result = filters.ChoiceFilter(choices=[*CheckResult.choices, ("none", "not recorded")], method="filter_result")
 

@@ -1,6 +1,6 @@
 """The integrity dashboard (`GET /api/v1/dashboards/integrity/?campaign=`, `&unit=` for rollups) and the
 integrity exports: a school's register and a campaign's results as XLSX, through the one export writer
-(api.exports.xlsx_bytes) and the same access rules as the screens (api.dashboards.campaign_request)."""
+(api.exports.xlsx_bytes) and the same access rules as the screens (api.campaign_views.campaign_request)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from tracker.org.models import UnitKind
 from tracker.org.tree import schools_under_sql
 from tracker.reporting.integrity import integrity_schools, integrity_units
 
-from .dashboards import CAMPAIGN_PARAM, MAX_ID, UNIT_PARAM, CampaignRequest, campaign_request
+from .campaign_views import CAMPAIGN_PARAM, CampaignRequest, campaign_request
+from .dashboards import MAX_ID, UNIT_PARAM
 from .exports import (
     COUNT,
     DATETIME,

@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from tracker.org.models import AUTHORITY_ROLES
 from tracker.reporting.oversight import oversight_report
 
-from .dashboards import MAX_ID, campaign_request, dashboard_request
+from .campaign_views import campaign_request
+from .dashboards import MAX_ID, dashboard_request
 from .scoping import require_any_role
 from .serializers import SchoolRefSerializer
 
@@ -66,7 +67,7 @@ class OversightQuerySerializer(serializers.Serializer):
     campaign = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     def validate(self, attrs):
-        if ("cycle" in attrs) == ("campaign" in attrs):
+        if "cycle" in attrs and "campaign" in attrs:
             raise serializers.ValidationError({"cycle": [_("Name a cycle or a campaign (one of the two).")]})
         return attrs
 
@@ -74,7 +75,9 @@ class OversightQuerySerializer(serializers.Serializer):
 class OversightView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("cycle", OpenApiTypes.INT, description="the cycle (this or campaign)"),
+            OpenApiParameter(
+                "cycle", OpenApiTypes.INT, description="the cycle (or campaign); default: the latest active cycle"
+            ),
             OpenApiParameter("campaign", OpenApiTypes.INT, description="an integrity campaign (this or cycle)"),
         ],
         responses=OversightSerializer,
@@ -86,7 +89,7 @@ class OversightView(APIView):
         if "campaign" in query.validated_data:
             round_ = campaign_request(request, query_serializer=OversightQuerySerializer)
             report = oversight_report(cycle=round_.campaign, roots=round_.roots, now=timezone.now())
-        else:
+        else:  # the cycle named, or the latest active one in scope
             req = dashboard_request(request, query_serializer=OversightQuerySerializer)
             report = oversight_report(cycle=req.cycle, roots=req.roots, now=timezone.now())
         return Response(OversightSerializer(report).data)

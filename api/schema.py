@@ -42,11 +42,16 @@ def _shape(path: str) -> str:
 
 
 def _throttled_operations(generator) -> set[tuple[str, str]]:
-    """(path, method) of the views that throttle, read from the views themselves."""
+    """(path, method) of the views that throttle or check passwords under the login policy (429)."""
     found = set()
     for path, _regex, method, callback in getattr(generator, "endpoints", None) or []:
         view_class = getattr(callback, "cls", None)
-        if view_class is not None and getattr(view_class, "throttle_classes", None):
+        initkwargs = getattr(callback, "initkwargs", None) or {}
+        if view_class is not None and (
+            initkwargs.get("throttle_classes")
+            or getattr(view_class, "throttle_classes", None)
+            or getattr(view_class, "login_policy", False)
+        ):
             found.add((_shape(path), method.lower()))
     return found
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
+from django.db import models
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tracker import scope
 from tracker.assessment.models import Criterion, Cycle, Evidence, Task
 from tracker.assessment.rules import task_days_overdue, task_is_overdue
 from tracker.audit.models import Event
+from tracker.monitoring.rules import task_is_at_risk
 from tracker.org.models import Membership, Role, Unit, UnitKind
+from tracker.text import multi_line, single_line
+
+from .fields import BoundedDateField, BoundedDateTimeField, DeadlineField
 
 
 def validated(serializer_class: type[serializers.Serializer], request, **kwargs) -> dict:
@@ -25,8 +27,32 @@ def validated(serializer_class: type[serializers.Serializer], request, **kwargs)
     return serializer.validated_data
 
 
+# Text fields that hold several lines (notes, reasons, messages, requirements); every other text field of
+# a request is one line. tracker/text.py says why no text may hold control characters.
+MULTILINE_FIELDS = {"note", "reason", "comment", "message", "response", "description", "requirement"}
+
+
+def _text_validator(name: str, field: serializers.Field):
+    multiline = name in MULTILINE_FIELDS or field.style.get("base_template") == "textarea.html"
+    return multi_line if multiline else single_line
+
+
+def guard_text(fields: dict[str, serializers.Field]) -> None:
+    """Give every text field of a request body (lists of text too) the control-character check."""
+    for name, field in fields.items():
+        target = field.child if isinstance(field, serializers.ListField) else field
+        if isinstance(target, serializers.CharField) and not target.read_only:
+            target.validators = [*target.validators, _text_validator(name, target)]
+
+
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know (mass assignment of school, status, score, actors...)."""
+    """Refuses fields it does not know (mass assignment of school, status, score, actors...), and control
+    characters in any text field."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        guard_text(fields)
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -37,6 +63,13 @@ class StrictSerializer(serializers.Serializer):
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    # Dates and moments of every model field are bounded (api/fields.py): no input overflows a conversion.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: BoundedDateField,
+        models.DateTimeField: BoundedDateTimeField,
+    }
+
     def to_internal_value(self, data):
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
@@ -46,33 +79,8 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
         return serializers.ModelSerializer.to_internal_value(self, data)
 
 
-class DeadlineField(serializers.DateTimeField):
-    """A deadline: a moment between 2000 and 2100. Anything else is a typo, and a moment before 1901
-    would come back in Asia/Shanghai's old local mean time (+08:05:43), which is no valid ISO 8601."""
-
-    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-    LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-    default_error_messages = {"out_of_range": gettext_lazy("Must be between 2000 and 2100.")}
-
-    def to_internal_value(self, value):
-        moment = super().to_internal_value(value)
-        if not self.EARLIEST <= moment < self.LATEST:
-            self.fail("out_of_range")
-        return moment
-
-
-class DayField(serializers.DateField):
-    """A calendar day between 2000 and 2099: anything else is a typo."""
-
-    EARLIEST = date(2000, 1, 1)
-    LATEST = date(2099, 12, 31)
-    default_error_messages = {"out_of_range": "must be between 2000-01-01 and 2099-12-31"}
-
-    def to_internal_value(self, value):
-        day = super().to_internal_value(value)
-        if not self.EARLIEST <= day <= self.LATEST:
-            self.fail("out_of_range")
-        return day
+# A calendar day of an input (inspections' held_on, cases' occurred_on): the bounded date of api/fields.py.
+DayField = BoundedDateField
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -90,6 +98,13 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return queryset.filter(pk__in=self.scoped(request.user).values("pk"))
 
 
+def units_supervised(user) -> QuerySet[Unit]:
+    """Units the caller acts on as a supervisor: what a supervisor's write may name (webhooks, urges,
+    accounts). Anything else reads as an id that does not exist, in the same words."""
+    ids = scope.unit_ids_for(user, [Role.SUPERVISOR])
+    return Unit.objects.all() if ids is None else Unit.objects.filter(id__in=ids)
+
+
 class UnitRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Unit
@@ -104,11 +119,23 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["unit", "role"]
 
 
+LANGUAGE_CHOICES = [("zh-hans", "zh-hans"), ("en", "en")]
+
+
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
+    email = serializers.EmailField(allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=[*LANGUAGE_CHOICES, ("", "")], help_text="of e-mails and notifications; empty: the site's"
+    )
     is_superuser = serializers.BooleanField()
     memberships = MembershipSerializer(many=True)
+
+
+class MeUpdateSerializer(StrictSerializer):
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
 
 
 class UnitSerializer(StrictModelSerializer):
@@ -124,10 +151,10 @@ class UnitSerializer(StrictModelSerializer):
 class AccountCreateSerializer(StrictSerializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    unit = ScopedPrimaryKeyRelatedField(scoped=scope.units_visible, queryset=Unit.objects.all())
+    unit = ScopedPrimaryKeyRelatedField(scoped=units_supervised, queryset=Unit.objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
     email = serializers.EmailField(required=False, default="")
-    language = serializers.ChoiceField(choices=[("zh-hans", "zh-hans"), ("en", "en")], required=False, default="")
+    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False, default="")
 
 
 class AccountSerializer(serializers.Serializer):
@@ -229,14 +256,14 @@ class SchoolRefSerializer(serializers.ModelSerializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    criterion = serializers.SerializerMethodField()  # null for a rectification
+    criterion = CriterionRefSerializer(read_only=True, allow_null=True)  # null for a rectification
     school = SchoolRefSerializer(read_only=True)
     # An assessment task's criterion's title and requirement; a rectification's own (its finding or case).
     title = serializers.CharField(source="heading", read_only=True)
     requirement = serializers.CharField(source="requirement_text", read_only=True)
-    min_evidence = serializers.IntegerField(read_only=True)
     is_overdue = serializers.SerializerMethodField()
     days_overdue = serializers.SerializerMethodField()
+    is_at_risk = serializers.SerializerMethodField()
     evidence_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -252,6 +279,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "school",
             "status",
             "due_at",
+            "original_due_at",
+            "extensions",
             "progress",
             "note",
             "submitted_at",
@@ -263,8 +292,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "return_reason",
             "is_overdue",
             "days_overdue",
+            "is_at_risk",
             "evidence_count",
-            "min_evidence",
             "updated_at",
         ]
         read_only_fields = fields
@@ -272,15 +301,28 @@ class TaskSerializer(serializers.ModelSerializer):
     def _now(self):
         return self.context.setdefault("now", timezone.now())
 
-    @extend_schema_field(CriterionRefSerializer(allow_null=True))
-    def get_criterion(self, task: Task) -> dict | None:
-        return CriterionRefSerializer(task.criterion).data if task.criterion_id else None
-
     def get_is_overdue(self, task: Task) -> bool:
         return task_is_overdue(task, self._now())
 
     def get_days_overdue(self, task: Task) -> int:
         return task_days_overdue(task, self._now())
+
+    def get_is_at_risk(self, task: Task) -> bool:
+        return task_is_at_risk(task, self._now())
+
+
+class TaskDetailSerializer(TaskSerializer):
+    """One task, with what the school needs to do it and the supervisor to review it: the criterion's
+    requirement, its deduction rules, its maximum score and the evidence it needs."""
+
+    # The criterion's, or a rectification's fixed ones (no rules, no score, one file).
+    deduction_rules = DeductionRuleSerializer(source="rules", many=True, read_only=True)
+    max_score = serializers.DecimalField(max_digits=7, decimal_places=2, read_only=True)
+    min_evidence = serializers.IntegerField(read_only=True)
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "deduction_rules", "max_score", "min_evidence"]
+        read_only_fields = fields
 
 
 class ProgressSerializer(StrictSerializer):
@@ -341,3 +383,14 @@ class EventSerializer(serializers.ModelSerializer):
 
     def get_actor(self, event: Event) -> str | None:
         return event.actor.username if event.actor_id else None
+
+
+class BrokenEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="null: events were removed from the chain's end")
+    reason = serializers.CharField()
+
+
+class ChainReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    events = serializers.IntegerField(help_text="events verified (before the first broken one)")
+    first_broken = BrokenEventSerializer(allow_null=True)

@@ -18,9 +18,10 @@ from tracker.monitoring.models import Urge
 from tracker.monitoring.services import urge_create, urge_respond
 from tracker.org.models import Role, Unit
 
+from .fields import DeadlineField
 from .filters import StrictBooleanFilter, campaigns_in_scope, cycles_in_scope, units_in_scope
-from .scoping import require_any_role, require_role, unknown_reference
-from .serializers import StrictSerializer, validated
+from .scoping import require_any_role, require_role
+from .serializers import ScopedPrimaryKeyRelatedField, StrictSerializer, units_supervised, validated
 
 
 class UrgeSerializer(serializers.ModelSerializer):
@@ -50,11 +51,16 @@ class UrgeSerializer(serializers.ModelSerializer):
 class UrgeCreateSerializer(StrictSerializer):
     """About a cycle or an integrity campaign: exactly one of the two."""
 
-    cycle = serializers.PrimaryKeyRelatedField(queryset=Cycle.objects.all(), required=False, allow_null=True)
-    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all(), required=False, allow_null=True)
-    school = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    # Resolved within the caller's scope: a cycle, campaign or school outside it reads as one that does not exist.
+    cycle = ScopedPrimaryKeyRelatedField(
+        scoped=scope.cycles_visible, queryset=Cycle.objects.all(), required=False, allow_null=True
+    )
+    campaign = ScopedPrimaryKeyRelatedField(
+        scoped=scope.campaigns_visible, queryset=Campaign.objects.all(), required=False, allow_null=True
+    )
+    school = ScopedPrimaryKeyRelatedField(scoped=units_supervised, queryset=Unit.objects.all())
     message = serializers.CharField(max_length=5000)
-    respond_by = serializers.DateTimeField()
+    respond_by = DeadlineField()
 
     def validate(self, attrs):
         if (attrs.get("cycle") is None) == (attrs.get("campaign") is None):
@@ -94,14 +100,8 @@ class UrgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(request=UrgeCreateSerializer, responses={201: UrgeSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "urge schools")
-        data = validated(UrgeCreateSerializer, request)
+        data = validated(UrgeCreateSerializer, request)  # school, cycle and campaign: within the caller's scope
         school, cycle, campaign = data["school"], data.get("cycle"), data.get("campaign")
-        if not scope.has_role_over(request.user, school, Role.SUPERVISOR):
-            raise unknown_reference("school", school)
-        if cycle is not None and not scope.cycles_visible(request.user).filter(pk=cycle.pk).exists():
-            raise unknown_reference("cycle", cycle)
-        if campaign is not None and not scope.campaigns_visible(request.user).filter(pk=campaign.pk).exists():
-            raise unknown_reference("campaign", campaign)
         urge = urge_create(
             actor=request.user,
             cycle=cycle,

@@ -1,8 +1,8 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import dashboards, exports, integrity, integrity_campaigns, integrity_dashboard, views
-from .auth import TokenView
+from . import dashboards, exports, fairness, integrity, integrity_campaigns, integrity_dashboard, views
+from .auth import PasswordView, TokenView
 from .cases import CaseViewSet
 from .flags import FlagViewSet
 from .inspections import InspectionViewSet
@@ -27,6 +27,8 @@ router.register("integrity/items", integrity.ListItemViewSet, basename="integrit
 router.register("integrity/risks", integrity.RiskPointViewSet, basename="integrity-risk")
 router.register("integrity/registers", integrity.RegisterViewSet, basename="integrity-register")
 router.register("integrity/campaigns", integrity_campaigns.CampaignViewSet, basename="integrity-campaign")
+router.register("extension-requests", fairness.ExtensionRequestViewSet, basename="extension-request")
+router.register("appeals", fairness.AppealViewSet, basename="appeal")
 router.register("inspections", InspectionViewSet, basename="inspection")
 router.register("cases", CaseViewSet, basename="case")
 router.register("notices", NoticeViewSet, basename="notice")
@@ -34,8 +36,16 @@ router.register("notices", NoticeViewSet, basename="notice")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/password/", PasswordView.as_view(), name="me-password"),
     path("accounts/", views.AccountCreateView.as_view(), name="account-create"),
     path("tasks/<int:pk>/evidence/", views.TaskEvidenceView.as_view(), name="task-evidence"),
+    path(
+        "tasks/<int:pk>/extension-requests/",
+        fairness.TaskExtensionRequestView.as_view(),
+        name="task-extension-requests",
+    ),
+    path("tasks/<int:pk>/appeals/", fairness.TaskAppealView.as_view(), name="task-appeals"),
+    path("tasks/<int:pk>/deductions/", fairness.TaskDeductionsView.as_view(), name="task-deductions"),
     path("dashboards/oversight/", OversightView.as_view(), name="dashboard-oversight"),
     path("dashboards/overview/", dashboards.OverviewView.as_view(), name="dashboard-overview"),
     path("dashboards/criteria/", dashboards.CriteriaView.as_view(), name="dashboard-criteria"),

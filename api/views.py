@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from tracker import scope
@@ -21,9 +22,11 @@ from tracker.assessment.evidence_services import evidence_path
 from tracker.assessment.filetypes import CONTENT_TYPES
 from tracker.assessment.models import Criterion, Evidence, Task
 from tracker.assessment.transitions import TRANSITIONS, TaskAction
+from tracker.audit.events import events_verify
 from tracker.audit.models import Event
 from tracker.audit.selectors import task_history
 from tracker.errors import FileTooLarge
+from tracker.org import selectors as org_selectors
 from tracker.org import services as org_services
 from tracker.org.models import AUTHORITY_ROLES, Role
 
@@ -33,19 +36,29 @@ from .scoping import require_any_role, require_role
 
 
 class MeView(APIView):
-    @extend_schema(responses=s.MeSerializer)
-    def get(self, request):
-        memberships = request.user.memberships.select_related("unit")
+    def _me(self, user) -> Response:
         return Response(
             s.MeSerializer(
                 {
-                    "id": request.user.pk,
-                    "username": request.user.username,
-                    "is_superuser": request.user.is_superuser,
-                    "memberships": memberships,
+                    "id": user.pk,
+                    "username": user.username,
+                    "email": user.email,
+                    "language": org_selectors.account_language(user.pk),
+                    "is_superuser": user.is_superuser,
+                    "memberships": user.memberships.select_related("unit"),
                 }
             ).data
         )
+
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        return self._me(request.user)
+
+    @extend_schema(request=s.MeUpdateSerializer, responses=s.MeSerializer)
+    def patch(self, request):
+        data = s.validated(s.MeUpdateSerializer, request)
+        org_services.account_update(user=request.user, actor=request.user, **data)
+        return self._me(request.user)
 
 
 # --- Units ----------------------------------------------------------------------------------------
@@ -58,6 +71,7 @@ class UnitViewSet(
 ):
     serializer_class = s.UnitSerializer
     filterset_class = UnitFilter
+    ordering_fields = ["name", "code", "id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -96,10 +110,8 @@ class AccountCreateView(APIView):
     @extend_schema(request=s.AccountCreateSerializer, responses={201: s.AccountSerializer})
     def post(self, request):
         require_any_role(request.user, (Role.SUPERVISOR,), "create accounts")
-        data = s.validated(s.AccountCreateSerializer, request)
+        data = s.validated(s.AccountCreateSerializer, request)  # `unit`: one the caller supervises
         unit = data["unit"]
-        if not scope.has_role_over(request.user, unit, Role.SUPERVISOR):
-            raise ValidationError({"unit": [_("Must be a unit in your scope.")]})
         membership = org_services.account_create(actor=request.user, **data)
         body = {
             "id": membership.user_id,
@@ -120,6 +132,7 @@ class CycleViewSet(
 ):
     serializer_class = s.CycleSerializer
     filterset_class = CycleFilter
+    ordering_fields = ["starts_on", "name", "id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -172,6 +185,7 @@ class CriterionViewSet(
 ):
     serializer_class = s.CriterionSerializer
     filterset_class = CriterionFilter
+    ordering_fields = ["code", "due_at", "id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -200,8 +214,13 @@ class CriterionViewSet(
 class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.TaskSerializer
     filterset_class = TaskFilter
-    ordering_fields = ["due_at", "updated_at", "id"]
+    # submitted_at: the review queue, oldest (or newest) submission first.
+    ordering_fields = ["due_at", "submitted_at", "updated_at", "id"]
     ordering = ["due_at", "id"]
+
+    def get_serializer_class(self):
+        # The list stays lean; one task (and every action's answer) carries the criterion's rules.
+        return s.TaskSerializer if self.action == "list" else s.TaskDetailSerializer
 
     def get_queryset(self):
         return (
@@ -217,40 +236,40 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         service(task=task, actor=request.user, **data, **kwargs)  # 409 wrong state
         return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
 
-    @extend_schema(request=None, responses=s.TaskSerializer)
+    @extend_schema(request=None, responses=s.TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         return self._act(request, TaskAction.START, "start tasks", task_services.task_start)
 
-    @extend_schema(request=s.ProgressSerializer, responses=s.TaskSerializer)
+    @extend_schema(request=s.ProgressSerializer, responses=s.TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def progress(self, request, pk=None):
         return self._act(
             request, TaskAction.PROGRESS, "report progress", task_services.task_progress, s.ProgressSerializer
         )
 
-    @extend_schema(request=None, responses=s.TaskSerializer)
+    @extend_schema(request=None, responses=s.TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         return self._act(request, TaskAction.SUBMIT, "submit tasks", task_services.task_submit)
 
-    @extend_schema(request=s.ApproveSerializer, responses=s.TaskSerializer)
+    @extend_schema(request=s.ApproveSerializer, responses=s.TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._act(request, TaskAction.APPROVE, "approve tasks", task_services.task_approve, s.ApproveSerializer)
 
-    @extend_schema(request=s.ReturnSerializer, responses=s.TaskSerializer)
+    @extend_schema(request=s.ReturnSerializer, responses=s.TaskDetailSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request, pk=None):
         return self._act(request, TaskAction.RETURN, "return tasks", task_services.task_return, s.ReturnSerializer)
 
-    @extend_schema(request=s.ExtendSerializer, responses=s.TaskSerializer)
+    @extend_schema(request=s.ExtendSerializer, responses=s.TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         return self._act(request, TaskAction.EXTEND, "extend tasks", task_services.task_extend, s.ExtendSerializer)
 
     @extend_schema(responses=s.EventSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None, filter_backends=[])
     def history(self, request, pk=None):
         task = self.get_object()
         return Response(s.EventSerializer(task_history(task), many=True).data)
@@ -332,8 +351,29 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = EventFilter
     ordering_fields = ["id", "occurred_at"]
     ordering = ["id"]
+    throttle_scope = "events_verify"  # used by the verify action's throttle only
 
     def get_queryset(self):
         user = self.request.user
         require_any_role(user, AUTHORITY_ROLES, "read the event log")
         return scope.events_visible(user).select_related("actor")
+
+    @extend_schema(
+        responses=s.ChainReportSerializer,
+        description="The same check as `manage.py verify_events`: the whole hash chain, oldest first. "
+        "`first_broken` names the first event whose link or content does not hold (its id is null when "
+        "events were removed from the end of the chain).",
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        filterset_class=None,
+        filter_backends=[],
+        throttle_classes=[ScopedRateThrottle],  # it reads every event: THROTTLE_EVENTS_VERIFY per user
+    )
+    def verify(self, request):
+        require_any_role(request.user, AUTHORITY_ROLES, "verify the event log")
+        report = events_verify()
+        broken = None if report.ok else {"id": report.broken_event_id, "reason": report.reason}
+        return Response(s.ChainReportSerializer({"ok": report.ok, "events": report.count, "first_broken": broken}).data)

@@ -19,8 +19,8 @@ from tracker.notify.services import webhook_create, webhook_delete, webhook_upda
 from tracker.org.models import Role, Unit
 
 from .filters import StrictBooleanFilter, units_in_scope
-from .scoping import require_any_role, require_role, unknown_reference
-from .serializers import StrictSerializer, validated
+from .scoping import require_any_role, require_role
+from .serializers import ScopedPrimaryKeyRelatedField, StrictSerializer, units_supervised, validated
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -37,7 +37,8 @@ class WebhookWithSecretSerializer(WebhookSerializer):
 
 
 class WebhookCreateSerializer(StrictSerializer):
-    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    # A unit the caller supervises; any other reads as one that does not exist.
+    unit = ScopedPrimaryKeyRelatedField(scoped=units_supervised, queryset=Unit.objects.all())
     url = serializers.URLField(max_length=500)
     secret = serializers.CharField(max_length=128, min_length=16, required=False)
     active = serializers.BooleanField(required=False, default=True)
@@ -92,6 +93,7 @@ class WebhookViewSet(
     serializer_class = WebhookSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_class = WebhookFilter
+    ordering_fields = ["created_at", "id"]
     ordering = ["id"]
 
     def get_queryset(self):
@@ -113,9 +115,7 @@ class WebhookViewSet(
     @extend_schema(request=WebhookCreateSerializer, responses={201: WebhookWithSecretSerializer})
     def create(self, request, *args, **kwargs):
         require_any_role(request.user, (Role.SUPERVISOR,), "manage webhooks")
-        data = validated(WebhookCreateSerializer, request)
-        if not scope.has_role_over(request.user, data["unit"], Role.SUPERVISOR):
-            raise unknown_reference("unit", data["unit"])
+        data = validated(WebhookCreateSerializer, request)  # unit: one the caller supervises
         webhook = webhook_create(actor=request.user, **data)
         return Response(WebhookWithSecretSerializer(webhook).data, status=status.HTTP_201_CREATED)
 
@@ -135,7 +135,7 @@ class WebhookViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=DeliverySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # newest first; ?status= read below
     def deliveries(self, request, pk=None):
         webhook = self.get_object()
         qs = webhook.deliveries.order_by("-id")

@@ -214,9 +214,10 @@ def reset_tasks(cycle) -> None:
 
 
 BULK_INSERT_SQL = """
-INSERT INTO tracker_task (cycle_id, criterion_id, school_id, status, due_at, has_own_due, progress, note,
-                          deductions, review_comment, return_reason, updated_at)
-SELECT %(cycle)s, c.id, s.id, 'not_started', c.due_at, false, 0, '', '[]', '', '', %(now)s
+INSERT INTO tracker_task (cycle_id, criterion_id, school_id, status, due_at, has_own_due, original_due_at,
+                          due_set_at, extensions, progress, note, deductions, review_comment, return_reason,
+                          updated_at)
+SELECT %(cycle)s, c.id, s.id, 'not_started', c.due_at, false, c.due_at, %(now)s, 0, 0, '', '[]', '', '', %(now)s
 FROM unnest(%(schools)s::bigint[]) AS s(id)
 CROSS JOIN (SELECT * FROM unnest(%(criteria)s::bigint[], %(dues)s::timestamptz[])) AS c(id, due_at)
 ORDER BY s.id, c.id
@@ -285,10 +286,15 @@ UPDATE tracker_task t SET
     reviewed_at = CASE WHEN timed.status IN ('approved', 'returned')
                        THEN LEAST(%(now)s - interval '30 minutes', timed.submitted_at + interval '2 days') END,
     score = CASE WHEN timed.status = 'approved' THEN round((timed.max_score * (0.6 + 0.4 * timed.r3))::numeric, 2) END,
-    -- Some returned or lagging tasks got their own, later, due time.
+    -- Some returned or lagging tasks got their own, later, due time: an extension, granted 5 days before
+    -- the original one (or yesterday); early warning measures their progress from then.
     due_at = CASE WHEN timed.status IN ('returned', 'in_progress') AND timed.r3 < .3
                   THEN timed.due_at + interval '30 days' ELSE timed.due_at END,
     has_own_due = timed.status IN ('returned', 'in_progress') AND timed.r3 < .3,
+    extensions = CASE WHEN timed.status IN ('returned', 'in_progress') AND timed.r3 < .3 THEN 1 ELSE 0 END,
+    due_set_at = CASE WHEN timed.status IN ('returned', 'in_progress') AND timed.r3 < .3
+                      THEN LEAST(%(now)s - interval '1 day', timed.due_at - interval '5 days')
+                      ELSE t.due_set_at END,
     -- What the services stamp: the time of the task's latest event (EVENTS_SQL below, checked there).
     last_activity_at = CASE timed.status
         WHEN 'not_started' THEN NULL
@@ -384,6 +390,17 @@ SWEEP_FLOOR_SQL = [
         SELECT 'escalation', t.id, t.due_at, 7
         FROM tracker_task t JOIN tracker_cycle c ON c.id = t.cycle_id AND c.status = 'active'
         WHERE t.status IN ('not_started', 'in_progress', 'returned') AND t.due_at <= %(now)s - interval '7 days'
+        UNION ALL
+        -- Early warning (section 7): due within 14 days, 30 points behind the expected progress or
+        -- untouched for 14 days.
+        SELECT 'at_risk', t.id, t.due_at, 0
+        FROM tracker_task t JOIN tracker_cycle c ON c.id = t.cycle_id AND c.status = 'active'
+        WHERE t.status IN ('not_started', 'in_progress', 'returned')
+          AND t.due_at >= %(now)s AND t.due_at <= %(now)s + interval '14 days'
+          AND ((t.due_set_at < %(now)s AND (t.progress + 30) * extract(epoch FROM t.due_at - t.due_set_at)
+                                          < 100 * extract(epoch FROM %(now)s - t.due_set_at))
+               OR (t.due_set_at <= %(now)s - interval '14 days'
+                   AND (t.last_activity_at IS NULL OR t.last_activity_at <= %(now)s - interval '14 days')))
     ) s
     LEFT JOIN sent ON sent.task_id = s.task_id AND sent.due_at = s.due_at AND sent.kind = s.kind
     WHERE sent.task_id IS NULL OR sent.stage < s.stage
@@ -406,16 +423,19 @@ SWEEP_FLOOR_SQL = [
            r.id, %(now)s
     FROM tracker_reminder r JOIN tracker_task t ON t.id = r.task_id
     JOIN tracker_criterion c ON c.id = t.criterion_id JOIN tracker_unit s ON s.id = t.school_id
-    JOIN tracker_membership m ON (r.kind IN ('due_soon', 'overdue') AND m.unit_id = s.id AND m.role = 'school')
-                              OR (r.kind = 'escalation' AND m.unit_id = s.parent_id AND m.role = 'supervisor')
+    -- the audience as rows (unit, role), so that the membership join is an equality the planner can hash
+    JOIN LATERAL (VALUES (s.id, 'school'), (s.parent_id, 'supervisor')) AS who(unit_id, role)
+      ON (who.role = 'school' AND r.kind IN ('due_soon', 'overdue', 'at_risk'))
+      OR (who.role = 'supervisor' AND r.kind = 'escalation')
+    JOIN tracker_membership m ON m.unit_id = who.unit_id AND m.role = who.role
     WHERE r.created_at = %(now)s
     UNION ALL
     SELECT m.user_id, r.kind, format('%%s: %%s', s.name, r.kind),
            format('%%s overdue task(s), up to %%s days', f.overdue_count, f.max_days_overdue), NULL, f.school_id,
            f.cycle_id, r.id, %(now)s
     FROM tracker_reminder r JOIN tracker_flag f ON f.id = r.flag_id JOIN tracker_unit s ON s.id = f.school_id
-    JOIN tracker_membership m ON (m.unit_id = s.id AND m.role = 'school')
-                              OR (m.unit_id = s.parent_id AND m.role = 'supervisor')
+    CROSS JOIN LATERAL (VALUES (s.id, 'school'), (s.parent_id, 'supervisor')) AS who(unit_id, role)
+    JOIN tracker_membership m ON m.unit_id = who.unit_id AND m.role = who.role
     WHERE r.created_at = %(now)s
     ON CONFLICT DO NOTHING
     """,
@@ -493,6 +513,16 @@ SELECT school_id, count(*),
        count(*) FILTER (WHERE status IN ('not_started', 'in_progress', 'returned') AND due_at < %(now)s),
        count(*) FILTER (WHERE due_at < %(now)s),
        count(*) FILTER (WHERE due_at < %(now)s AND submitted_at <= submitted_due_at),
+       count(*) FILTER (WHERE original_due_at < %(now)s),
+       count(*) FILTER (WHERE original_due_at < %(now)s AND submitted_at <= original_due_at),
+       count(*) FILTER (WHERE status IN ('not_started', 'in_progress', 'returned')
+                          AND due_at >= %(now)s AND due_at <= %(now)s + interval '14 days'
+                          AND ((due_set_at < %(now)s AND (progress + 30) * extract(epoch FROM due_at - due_set_at)
+                                                         < 100 * extract(epoch FROM %(now)s - due_set_at))
+                               OR (due_set_at <= %(now)s - interval '14 days'
+                                   AND (last_activity_at IS NULL
+                                        OR last_activity_at <= %(now)s - interval '14 days')))),
+       sum(extensions),
        sum(score)
 FROM tracker_task WHERE cycle_id = %(cycle)s GROUP BY school_id
 """

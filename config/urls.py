@@ -11,7 +11,6 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api-auth/", include("rest_framework.urls")),
     # Django's set_language: POST `language` (and `next`); the choice is kept in a cookie.
     path("i18n/setlang/", set_language, name="set_language"),
     # The web app: every other path.

@@ -8,6 +8,7 @@ class TasksConfig(AppConfig):
     def ready(self) -> None:
         # Register the Celery tasks once Django's models are loaded.
         from . import (
+            checks,  # noqa: F401
             events,  # noqa: F401
             notify,  # noqa: F401
             snapshots,  # noqa: F401

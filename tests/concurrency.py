@@ -1,35 +1,32 @@
-"""Run one function in several threads released at the same moment, each with its own database
-connection (closed when it is done), for the tests of concurrent writers."""
+"""Run callables at the same moment in threads, as concurrent workers would, each on its own connection."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
 from django.db import connection
 
-T = TypeVar("T")
 
+def at_once(*calls: Callable[[], Any], timeout: float = 60) -> tuple[list[Any], list[BaseException]]:
+    """Start every call in its own thread, release them together, wait; (results, errors) in no order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = []
+    errors: list[BaseException] = []
 
-def run_at_once(fn: Callable[[], T], *, threads: int, timeout: float = 60) -> tuple[list[T], list[Exception]]:
-    """fn() in `threads` threads started together; returns (their results, the exceptions they raised)."""
-    barrier = threading.Barrier(threads)
-    results: list[T] = []
-    errors: list[Exception] = []
-
-    def run() -> None:
+    def run(call: Callable[[], Any]) -> None:
         try:
             barrier.wait(timeout=10)
-            results.append(fn())
-        except Exception as exc:  # noqa: BLE001 - collected for the test to fail on
+            results.append(call())
+        except Exception as exc:  # noqa: BLE001 - handed to the test, which decides what it means
             errors.append(exc)
         finally:
             connection.close()
 
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=timeout)
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
     return results, errors

@@ -103,9 +103,10 @@ class EvidenceFactory(factory.django.DjangoModelFactory):
 FAR = timedelta(days=100)
 
 
-def criteria_add(district, dues: Iterable[datetime], *, prefix: str) -> list[m.Criterion]:
+def criteria_add(district, dues: Iterable[datetime], *, prefix: str, now: datetime | None = None) -> list[m.Criterion]:
     """One more criterion of the district's cycle per due time, through the service (so every school of an
-    active cycle gets its task), coded `<prefix><n>` with n counting on from the criteria already there."""
+    active cycle gets its task, its deadline set at `now`), coded `<prefix><n>` with n counting on from the
+    criteria already there."""
     start = m.Criterion.objects.filter(cycle=district.cycle).count()
     return [
         criterion_create(
@@ -116,6 +117,7 @@ def criteria_add(district, dues: Iterable[datetime], *, prefix: str) -> list[m.C
             category="work style",
             due_at=due_at,
             max_score=Decimal("5"),
+            now=now,
         )
         for n, due_at in enumerate(dues, start=start)
     ]

@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 # Shared kernel: importable by every context, imports none.
 KERNEL = {"tracker.enqueue", "tracker.errors", "tracker.sql", "tracker.updates"}
 # The only places an import may sit inside a function: AppConfig.ready(), which must wait for the models.
-IMPORTS_IN_FUNCTIONS_ALLOWED = {"tracker.apps", "tasks.apps"}
+IMPORTS_IN_FUNCTIONS_ALLOWED = {"tracker.apps", "tasks.apps", "api.apps"}
 
 
 # --- Reading the source ------------------------------------------------------------------------------------

@@ -1,10 +1,26 @@
-"""Every model in the admin, searchable and filterable. The event log is read-only here."""
+"""Every model in the admin, searchable and filterable.
+
+No path around the services (CONTRACT section 2): statuses, scores, due times, flags, evidence, urges,
+reminders, notifications and the event log are read-only here. What an administrator may do to a
+task or a cycle is an admin action that calls the same service as the API, so it records the same
+events (approve, return, extend; activate, close).
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.utils.translation import gettext_lazy as _
 
 from . import models as m
+from .assessment.cycle_services import cycle_activate, cycle_close
+from .assessment.task_services import task_approve, task_extend, task_return
+from .dates import end_of_day
+from .errors import DomainError
+from .text import multi_line
 
 
 @admin.register(m.Unit)
@@ -23,37 +39,6 @@ class MembershipAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "unit"]
 
 
-@admin.register(m.Cycle)
-class CycleAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "authority", "status", "starts_on", "ends_on"]
-    list_filter = ["status"]
-    search_fields = ["name"]
-
-
-@admin.register(m.Criterion)
-class CriterionAdmin(admin.ModelAdmin):
-    list_display = ["id", "cycle", "code", "title", "category", "due_at", "max_score", "min_evidence"]
-    list_filter = ["category", "cycle"]
-    search_fields = ["code", "title"]
-
-
-@admin.register(m.Task)
-class TaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "school", "criterion", "status", "due_at", "progress", "score"]
-    list_filter = ["status", "cycle", "has_own_due"]
-    search_fields = ["school__name", "criterion__code", "criterion__title"]
-    raw_id_fields = ["school", "criterion", "cycle", "reviewed_by"]
-    list_select_related = ["school", "criterion"]
-
-
-@admin.register(m.Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
-    list_display = ["id", "task", "filename", "content_type", "size", "uploaded_at"]
-    list_filter = ["content_type"]
-    search_fields = ["filename", "sha256"]
-    raw_id_fields = ["task", "uploaded_by"]
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -65,6 +50,107 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ServiceActionsAdmin(ReadOnlyAdmin):
+    """Read-only, with admin actions that call services: each object in turn, refusals reported."""
+
+    def _each(self, request, queryset, verb: str, call: Callable) -> None:
+        done, refused = 0, []
+        for obj in queryset.order_by("pk"):
+            try:
+                call(obj)
+                done += 1
+            except DomainError as exc:
+                refused.append(f"#{obj.pk}: {exc.detail}")
+        if done:
+            self.message_user(request, _("%(verb)s: %(count)s done.") % {"verb": verb, "count": done})
+        if refused:
+            self.message_user(request, _("Refused: %(list)s") % {"list": "; ".join(refused)}, messages.ERROR)
+
+
+@admin.register(m.Cycle)
+class CycleAdmin(ServiceActionsAdmin):
+    list_display = ["id", "name", "authority", "status", "starts_on", "ends_on"]
+    list_filter = ["status"]
+    search_fields = ["name"]
+    actions = ["activate", "close"]
+
+    @admin.action(description=_("Activate (create the tasks)"))
+    def activate(self, request, queryset):
+        self._each(request, queryset, _("Activated"), lambda c: cycle_activate(actor=request.user, cycle=c))
+
+    @admin.action(description=_("Close"))
+    def close(self, request, queryset):
+        self._each(request, queryset, _("Closed"), lambda c: cycle_close(actor=request.user, cycle=c))
+
+
+@admin.register(m.Criterion)
+class CriterionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "cycle", "code", "title", "category", "due_at", "max_score", "min_evidence"]
+    list_filter = ["category", "cycle"]
+    search_fields = ["code", "title"]
+
+
+class TaskActionForm(ActionForm):
+    """What the task actions take, beside the action list: a reason (return, extend, approval comment)
+    and, for an extension, the new due date (its end, in TIME_ZONE)."""
+
+    reason = forms.CharField(required=False, label=_("reason or comment"), validators=[multi_line])
+    due_on = forms.DateField(required=False, label=_("new due date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@admin.register(m.Task)
+class TaskAdmin(ServiceActionsAdmin):
+    list_display = ["id", "school", "criterion", "status", "due_at", "progress", "score"]
+    list_filter = ["status", "cycle", "has_own_due"]
+    search_fields = ["school__name", "criterion__code", "criterion__title"]
+    list_select_related = ["school", "criterion"]
+    action_form = TaskActionForm
+    actions = ["approve", "return_", "extend"]
+
+    @staticmethod
+    def _form(request) -> TaskActionForm:
+        form = TaskActionForm(request.POST)
+        form.is_valid()
+        return form
+
+    @admin.action(description=_("Approve without deductions (the score follows the rules)"))
+    def approve(self, request, queryset):
+        comment = self._form(request).cleaned_data.get("reason") or ""
+        self._each(
+            request,
+            queryset,
+            _("Approved"),
+            lambda t: task_approve(task=t, actor=request.user, deductions=[], comment=comment),
+        )
+
+    @admin.action(description=_("Return for rework (with the reason given)"))
+    def return_(self, request, queryset):
+        reason = self._form(request).cleaned_data.get("reason") or ""
+        self._each(request, queryset, _("Returned"), lambda t: task_return(task=t, actor=request.user, reason=reason))
+
+    @admin.action(description=_("Extend to the due date given (with the reason given)"))
+    def extend(self, request, queryset):
+        data = self._form(request).cleaned_data
+        if not data.get("due_on"):
+            self.message_user(request, _("Give the new due date."), messages.ERROR)
+            return
+        due_at = end_of_day(data["due_on"])
+        reason = data.get("reason") or ""
+        self._each(
+            request,
+            queryset,
+            _("Extended"),
+            lambda t: task_extend(task=t, actor=request.user, due_at=due_at, reason=reason),
+        )
+
+
+@admin.register(m.Evidence)
+class EvidenceAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "filename", "content_type", "size", "uploaded_at"]
+    list_filter = ["content_type"]
+    search_fields = ["filename", "sha256"]
+
+
 @admin.register(m.Event)
 class EventAdmin(ReadOnlyAdmin):
     list_display = ["id", "type", "occurred_at", "actor", "school", "subject_type", "subject_id"]
@@ -73,7 +159,7 @@ class EventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(m.EventDispatch)
-class EventDispatchAdmin(admin.ModelAdmin):
+class EventDispatchAdmin(ReadOnlyAdmin):
     list_display = ["event", "created_at", "done_at", "attempts"]
     list_filter = [("done_at", admin.EmptyFieldListFilter)]
     search_fields = ["event__type"]
@@ -81,7 +167,7 @@ class EventDispatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Flag)
-class FlagAdmin(admin.ModelAdmin):
+class FlagAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "cycle",
@@ -98,7 +184,7 @@ class FlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "stage", "task", "flag", "urge", "due_at", "created_at"]
     list_filter = ["kind"]
     search_fields = ["task__school__name"]
@@ -106,7 +192,7 @@ class ReminderAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["id", "recipient", "kind", "title", "created_at", "read_at", "emailed_at"]
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "recipient__username"]
@@ -114,7 +200,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Urge)
-class UrgeAdmin(admin.ModelAdmin):
+class UrgeAdmin(ReadOnlyAdmin):
     list_display = ["id", "cycle", "school", "created_at", "respond_by", "responded_at"]
     list_filter = ["cycle", ("responded_at", admin.EmptyFieldListFilter)]
     search_fields = ["school__name", "message", "response"]
@@ -128,7 +214,7 @@ class WebhookAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "webhook",
@@ -143,10 +229,33 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.DailySnapshot)
-class DailySnapshotAdmin(admin.ModelAdmin):
+class DailySnapshotAdmin(ReadOnlyAdmin):
     list_display = ["id", "cycle", "school", "date", "tasks", "approved", "overdue", "score"]
     list_filter = ["cycle", "date"]
     search_fields = ["school__name"]
+
+
+# Deadline fairness: decided through the services (they record the events and move the deadlines and
+# scores); shown here, never edited.
+@admin.register(m.ExtensionRequest)
+class ExtensionRequestAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "status", "requested_due_at", "late_request", "created_at", "decided_at"]
+    list_filter = ["status", "late_request"]
+    search_fields = ["task__school__name", "reason", "comment"]
+
+
+@admin.register(m.Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "status", "score_before", "score_after", "created_at", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["task__school__name", "reason", "comment"]
+
+
+@admin.register(m.DeductionEntry)
+class DeductionEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "code", "points", "action", "source", "actor", "at"]
+    list_filter = ["action", "source"]
+    search_fields = ["task__school__name", "code", "reason"]
 
 
 # --- Inspections, cases and notices ---------------------------------------------------------------

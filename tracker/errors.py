@@ -74,6 +74,41 @@ class CheckRecorded(DomainError):
     http_status = 409
 
 
+class RequestPending(DomainError):
+    """A task already has a pending extension request (or appeal): one at a time."""
+
+    code = "request_pending"
+    http_status = 409
+
+
+class AppealWindowClosed(DomainError):
+    code = "appeal_window_closed"
+    http_status = 409
+
+
+class SameReviewer(DomainError):
+    """The supervisor who approved a task may not decide its appeal while another supervisor can."""
+
+    code = "same_reviewer"
+    http_status = 403
+
+
+class EvidenceQuotaExceeded(DomainError):
+    http_status = 409
+
+
+class EvidenceLimit(EvidenceQuotaExceeded):
+    """A task holds EVIDENCE_MAX_FILES_PER_TASK files: the next upload is refused (CONTRACT section 4)."""
+
+    code = "evidence_limit"
+
+
+class SchoolStorageFull(EvidenceQuotaExceeded):
+    """A school's evidence would exceed EVIDENCE_MAX_BYTES_PER_SCHOOL."""
+
+    code = "school_storage_full"
+
+
 class AlreadyPublished(DomainError):
     """A case is published once; its notice exists."""
 

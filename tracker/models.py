@@ -8,6 +8,7 @@ and old migrations refer to `tracker.models.evidence_storage_name`, so that name
 
 from __future__ import annotations
 
+from tracker.assessment.fairness_models import Appeal, DeductionEntry, ExtensionRequest
 from tracker.assessment.models import (
     Criterion,
     Cycle,
@@ -57,6 +58,7 @@ __all__ = [
     "Campaign",
     "CampaignKind",
     "CampaignStatus",
+    "Appeal",
     "Case",
     "CaseRead",
     "CaseStatus",
@@ -69,11 +71,13 @@ __all__ = [
     "CycleStatus",
     "DailyDigest",
     "DailySnapshot",
+    "DeductionEntry",
     "DeliveryStatus",
     "Event",
     "EventChainHead",
     "EventDispatch",
     "Evidence",
+    "ExtensionRequest",
     "Flag",
     "FlagSeverity",
     "Inspection",

@@ -16,7 +16,8 @@ from typing import TypeVar
 from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from tracker.assessment.models import Cycle, Task
+from tracker.assessment.fairness_models import Appeal, ExtensionRequest
+from tracker.assessment.models import Cycle, CycleStatus, Task
 from tracker.audit.models import Event
 from tracker.audit.types import Actor
 from tracker.inspections.models import Case, Inspection, Notice
@@ -91,6 +92,20 @@ def _in_scope_or_above(
 def _of_schools_in_scope(user: Actor, model: type[M]) -> QuerySet[M]:
     ids = school_ids_for(user)
     return model.objects.all() if ids is None else model.objects.filter(school_id__in=ids)
+
+
+def extension_requests_visible(user: Actor) -> QuerySet[ExtensionRequest]:
+    """The extension requests of the tasks `user` sees (a school: its own)."""
+    ids = school_ids_for(user)
+    qs = ExtensionRequest.objects.all()
+    return qs if ids is None else qs.filter(task__school_id__in=ids)
+
+
+def appeals_visible(user: Actor) -> QuerySet[Appeal]:
+    """The appeals of the tasks `user` sees (a school: its own)."""
+    ids = school_ids_for(user)
+    qs = Appeal.objects.all()
+    return qs if ids is None else qs.filter(task__school_id__in=ids)
 
 
 def cycles_visible(user: Actor) -> QuerySet[Cycle]:
@@ -273,6 +288,16 @@ def _round_roots(*, user: Actor, authority_id: int) -> tuple[int, ...] | None:
     below = {unit for unit in authority_roots if authority_id in ancestors[unit]}
     # A root nested under another root adds nothing.
     return tuple(sorted(unit for unit in below if not (ancestors[unit] - {unit}) & below))
+
+
+def latest_dashboard_cycle(*, user: Actor) -> Cycle | None:
+    """The default cycle of the district dashboards: the latest activated active cycle in the caller's
+    scope whose dashboards the caller may read (None when there is none)."""
+    active = cycles_visible(user).filter(status=CycleStatus.ACTIVE).order_by("-activated_at", "-id")
+    for cycle_id in active.values_list("pk", flat=True)[:100]:
+        if dashboard_access(user=user, cycle_id=cycle_id).roots:
+            return Cycle.objects.get(pk=cycle_id)
+    return None
 
 
 def unit_in_cycle(*, unit: Unit, cycle: Cycle | Campaign) -> bool:

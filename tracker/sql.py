@@ -54,10 +54,13 @@ def named(sql: str, params: Sequence[Any], prefix: str) -> tuple[str, dict[str, 
     return out, values
 
 
-def rows_written(cursor: Any) -> int:
-    """How many rows the statement just run inserted, updated or deleted (conflicts skipped by ON CONFLICT
-    DO NOTHING not counted). Python's sqlite3 reports no rowcount for a statement that starts with WITH,
-    so on SQLite this asks SQLite itself (changes())."""
+def rows_written(cursor) -> int:
+    """How many rows the INSERT/UPDATE/DELETE just run on `cursor` wrote, on every database.
+
+    DB-API's rowcount is -1 on SQLite for a statement that begins with WITH (Python's sqlite3 counts
+    only statements it recognises as DML), so a `WITH ... INSERT` reported 0 rows there while it wrote
+    them. SQLite's own changes() counts the last data-changing statement of the connection.
+    """
     if connection.vendor == "sqlite":
         cursor.execute("SELECT changes()")
         return int(cursor.fetchone()[0])

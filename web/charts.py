@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .labels import STATUS
+from .labels import CASE_TYPE, STATUS, TARGET_KIND
 
 MAX_BARS = 40
 STATUS_COLORS = {
@@ -176,3 +176,46 @@ def oversight(totals: dict[str, Any]) -> dict[str, Any]:
         ],
     }
     return _empty(option, bool(flags))
+
+
+def inspections(stats) -> dict[str, Any]:
+    """A year of rounds: the places visited by kind and the cases by type, one bar each."""
+    targets_name, cases_name = _("Places visited"), _("Cases")
+    categories = [str(TARGET_KIND[k]) for k in stats.targets_by_kind] + [str(CASE_TYPE[t]) for t in stats.cases_by_type]
+    targets = list(stats.targets_by_kind.values())
+    cases = list(stats.cases_by_type.values())
+    option = {
+        "title": {
+            "text": _("Places visited and cases, %(year)s") % {"year": stats.year},
+            "textStyle": {"fontSize": 14},
+        },
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "legend": {"top": 30, "left": 0, "data": [targets_name, cases_name]},
+        "grid": {**_grid(), "top": 70},
+        "xAxis": {"type": "value", "minInterval": 1},
+        "yAxis": {
+            "type": "category",
+            "data": categories,
+            "inverse": True,
+            "axisLabel": {"width": 130, "overflow": "truncate"},
+        },
+        "series": [
+            {
+                "type": "bar",
+                "stack": "all",
+                "name": targets_name,
+                "data": targets + [0] * len(cases),
+                "itemStyle": {"color": PRIMARY},
+                "barMaxWidth": 20,
+            },
+            {
+                "type": "bar",
+                "stack": "all",
+                "name": cases_name,
+                "data": [0] * len(targets) + cases,
+                "itemStyle": {"color": DANGER},
+                "barMaxWidth": 20,
+            },
+        ],
+    }
+    return _empty(option, bool(stats.rounds or stats.cases))

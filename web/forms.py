@@ -1,7 +1,9 @@
 """The pages' forms: they validate input (400 with the field named) before a service judges the state.
 
-Field names are the contract's (section 6): `progress`, `note`, `file`, `deductions`, `comment`, `reason`,
-`rework_due_at`, `due_at`, `school`, `message`, `respond_by`, `response`.
+Field names are the contract's (sections 6 and 9): `progress`, `note`, `file`, `deductions`, `comment`,
+`reason`, `rework_due_at`, `due_at`, `school`, `message`, `respond_by`, `response`; a round's `kind`,
+`held_on`, `inspectors`, `summary` (and its one target: `target_kind`, `target_name`, `school`); a case's
+`status` and `disposition`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tracker.inspections.models import InspectionKind, TargetKind
 from tracker.models import TaskStatus, Unit
 
-from .labels import STATUS
+from .labels import INSPECTION_KIND, STATUS, TARGET_KIND
 
 TEXT_MAX = 5000
 
@@ -108,8 +111,103 @@ class RespondForm(forms.Form):
     response = _text(_("Your answer"), rows=3)
 
 
-STATUS_FILTERS = [("", _("All")), ("overdue", _("Overdue")), *((code, STATUS[code]) for code in TaskStatus.values)]
+STATUS_FILTERS = [
+    ("", _("All")),
+    ("overdue", _("Overdue")),
+    ("at_risk", _("At risk")),
+    *((code, STATUS[code]) for code in TaskStatus.values),
+]
 
 
 class TaskFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTERS, required=False)
+
+
+class YearForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2099, required=False)
+
+
+class InspectionForm(forms.Form):
+    """A round with the one target the page records (the API takes a list)."""
+
+    kind = forms.ChoiceField(label=_("Kind of round"), choices=[(c, INSPECTION_KIND[c]) for c in InspectionKind.values])
+    held_on = forms.DateField(label=_("Held on"), widget=forms.DateInput(attrs={"type": "date"}))
+    inspectors = forms.IntegerField(label=_("Inspectors"), min_value=1, max_value=10_000)
+    target_kind = forms.ChoiceField(label=_("Visited"), choices=[(c, TARGET_KIND[c]) for c in TargetKind.values])
+    target_name = forms.CharField(label=_("Name of the place"), max_length=200, required=False)
+    school = forms.ModelChoiceField(label=_("School"), queryset=Unit.objects.none(), required=False)
+    summary = _text(_("Summary"), required=False, rows=3)
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+
+    def clean(self):
+        data = super().clean()
+        kind, school, name = data.get("target_kind"), data.get("school"), (data.get("target_name") or "").strip()
+        if kind == TargetKind.SCHOOL and school is None:
+            self.add_error("school", _("Choose the school visited."))
+        if kind and kind != TargetKind.SCHOOL:
+            if school is not None:
+                self.add_error("school", _("Only a visit to a school names a school."))
+            if not name:
+                self.add_error("target_name", _("Name the place visited."))
+        return data
+
+
+class CaseStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Next step"), choices=[])
+
+    def __init__(self, *args, allowed: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = allowed
+
+
+class DispositionForm(forms.Form):
+    disposition = _text(_("Disposition"), rows=3)
+
+
+# --- Deadline fairness (CONTRACT section 7) -----------------------------------------------------------
+class ExtensionRequestForm(forms.Form):
+    requested_due_at = DeadlineField(label=_("Requested deadline"))
+    reason = _text(_("Reason"), rows=2)
+
+
+class AppealForm(forms.Form):
+    reason = _text(_("Reason"), rows=2)
+    contested = forms.MultipleChoiceField(label=_("Contested"), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, applied: list[tuple[str, str]], **kwargs):
+        """`applied`: (code, what it says) of what the task's ledger applies now: rules and the late penalty."""
+        super().__init__(*args, **kwargs)
+        self.fields["contested"].choices = applied
+
+
+class ExtensionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.RadioSelect
+    )
+    due_at = DeadlineField(label=_("Another deadline (optional)"), required=False)
+    comment = _text(_("Comment"), rows=2)
+
+
+class AppealDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("uphold", _("Uphold")),
+            ("amend", _("Amend")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    deductions = forms.MultipleChoiceField(
+        label=_("Deductions that apply"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    waive_late_penalty = forms.BooleanField(label=_("Waive the late penalty"), required=False)
+    comment = _text(_("Comment"), rows=2)
+
+    def __init__(self, *args, rules: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deductions"].choices = [
+            (rule["code"], f"{rule['code']} {rule.get('description', '')} (−{rule['points']})") for rule in rules
+        ]

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tracker.integrity.models import CheckResult, ListKind, Post, RiskLevel
+from tracker.text import multi_line, single_line
 
 from .forms import TEXT_MAX, DeadlineField
 from .labels import CHECK_RESULT, LEVEL, LIST_KIND, POST
@@ -17,11 +18,21 @@ PROCESS_STEPS = 8  # rows of the process-map editor (the seed's longest map has 
 MEASURES_MAX = 50
 
 
+class TextGuardedForm(forms.Form):
+    """Refuses control characters in every text field (tracker/text.py): a textarea keeps line breaks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators.append(multi_line if isinstance(field.widget, forms.Textarea) else single_line)
+
+
 def _choices(values, labels) -> list[tuple[str, Any]]:
     return [(value, labels[value]) for value in values]
 
 
-class ListItemForm(forms.Form):
+class ListItemForm(TextGuardedForm):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, empty_label=None)
     list = forms.ChoiceField(label=_("List"), choices=_choices(ListKind.values, LIST_KIND))
     code = forms.CharField(label=_("Code"), max_length=32)
@@ -36,7 +47,7 @@ class ListItemForm(forms.Form):
         self.fields["unit"].queryset = units
 
 
-class ListItemEditForm(forms.Form):
+class ListItemEditForm(TextGuardedForm):
     code = forms.CharField(label=_("Code"), max_length=32)
     title = forms.CharField(label=_("Title"), max_length=300)
     category = forms.CharField(label=_("Category"), max_length=100, required=False)
@@ -45,7 +56,7 @@ class ListItemEditForm(forms.Form):
     )
 
 
-class RiskPointForm(forms.Form):
+class RiskPointForm(TextGuardedForm):
     """A risk point: one prevention measure per line; the process map as up to PROCESS_STEPS rows of
     step, role and "control step"."""
 
@@ -61,8 +72,12 @@ class RiskPointForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["item"].queryset = items
         for n in range(1, PROCESS_STEPS + 1):
-            self.fields[f"step_{n}"] = forms.CharField(label=_("Step %(n)s") % {"n": n}, max_length=300, required=False)
-            self.fields[f"role_{n}"] = forms.CharField(label=_("Role"), max_length=100, required=False)
+            self.fields[f"step_{n}"] = forms.CharField(
+                label=_("Step %(n)s") % {"n": n}, max_length=300, required=False, validators=[single_line]
+            )
+            self.fields[f"role_{n}"] = forms.CharField(
+                label=_("Role"), max_length=100, required=False, validators=[single_line]
+            )
             self.fields[f"control_{n}"] = forms.BooleanField(label=_("Control step"), required=False)
 
     def step_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
@@ -104,11 +119,11 @@ class RiskPointForm(forms.Form):
         return initial
 
 
-class ReturnRegisterForm(forms.Form):
+class ReturnRegisterForm(TextGuardedForm):
     reason = forms.CharField(label=_("Reason"), max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(TextGuardedForm):
     authority = forms.ModelChoiceField(label=_("Authority"), queryset=None, empty_label=None)
     title = forms.CharField(label=_("Title"), max_length=200)
     lists = forms.MultipleChoiceField(
@@ -121,7 +136,7 @@ class CampaignForm(forms.Form):
         self.fields["authority"].queryset = authorities
 
 
-class CheckForm(forms.Form):
+class CheckForm(TextGuardedForm):
     """One check's result; a finding carries its description and the deadline to put it right."""
 
     result = forms.ChoiceField(label=_("Result"), choices=_choices(CheckResult.values, CHECK_RESULT))

@@ -9,8 +9,14 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from tracker.assessment.texts import STATUS_LABELS
+from tracker.assessment.texts import REQUEST_STATUS_LABELS, STATUS_LABELS
 from tracker.audit.types import EventType
+from tracker.inspections.texts import (
+    CASE_STATUS_LABELS,
+    CASE_TYPE_LABELS,
+    INSPECTION_KIND_LABELS,
+    TARGET_KIND_LABELS,
+)
 from tracker.integrity.texts import (
     CAMPAIGN_STATUS_LABELS,
     CHECK_RESULT_LABELS,
@@ -21,6 +27,22 @@ from tracker.integrity.texts import (
 )
 
 STATUS = STATUS_LABELS  # the domain's, also used in its refusals
+REQUEST_STATUS = REQUEST_STATUS_LABELS  # extension requests and appeals: the domain's too
+
+LEDGER_ACTION = {
+    "applied": pgettext_lazy("deduction ledger", "Applied"),
+    "withdrawn": pgettext_lazy("deduction ledger", "Withdrawn"),
+    "changed": pgettext_lazy("deduction ledger", "Changed"),
+}
+LEDGER_SOURCE = {
+    "approval": pgettext_lazy("deduction ledger", "at approval"),
+    "appeal": pgettext_lazy("deduction ledger", "by an appeal"),
+}
+# Inspections and cases: the domain's labels (tracker/locale), also used in its notices
+INSPECTION_KIND = INSPECTION_KIND_LABELS
+TARGET_KIND = TARGET_KIND_LABELS
+CASE_TYPE = CASE_TYPE_LABELS
+CASE_STATUS = CASE_STATUS_LABELS
 
 SEVERITY = {
     "warning": pgettext_lazy("flag severity", "Warning"),
@@ -47,9 +69,16 @@ NOTIFICATION_KIND = {
     "flag_critical": _("Critically behind"),
     "urge": _("Urge"),
     "urge_overdue": _("Urge answer overdue"),
+    "urge_answered": _("Urge answered"),
+    "urge_unanswered": _("Urge left unanswered"),
     "returned": _("Returned"),
     "approved": _("Approved"),
     "notice_published": _("Case notice"),
+    "at_risk": _("At risk"),
+    "extension_requested": _("Extension requested"),
+    "extension_approved": _("Extension approved"),
+    "extension_rejected": _("Extension rejected"),
+    "appeal_decided": _("Appeal decided"),
 }
 
 EVENT = {
@@ -62,6 +91,10 @@ EVENT = {
     EventType.TASK_DUE_MOVED: _("The criterion's deadline moved"),
     EventType.EVIDENCE_UPLOADED: _("Uploaded evidence"),
     EventType.EVIDENCE_DELETED: _("Deleted evidence"),
+    EventType.EXTENSION_REQUESTED: _("Asked for an extension"),
+    EventType.EXTENSION_DECIDED: _("Decided the extension request"),
+    EventType.APPEAL_FILED: _("Appealed the score"),
+    EventType.APPEAL_DECIDED: _("Decided the appeal"),
 }
 
 

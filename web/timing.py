@@ -7,14 +7,16 @@ from typing import Any
 
 from tracker.assessment.rules import is_open, task_days_overdue, task_is_overdue
 from tracker.models import Task, Urge
-from tracker.monitoring.rules import urge_is_overdue
+from tracker.monitoring.rules import task_is_at_risk, urge_is_overdue
 
 
 def timing(task: Task, now: datetime) -> dict[str, Any]:
-    """Overdue and days overdue (the domain's one definition), or the whole days left while open."""
+    """Overdue and days overdue (the domain's one definition), or the whole days left while open, and
+    whether early warning judges the task at risk (the domain's one definition too)."""
     overdue = task_is_overdue(task, now)
     return {
         "is_overdue": overdue,
+        "is_at_risk": task_is_at_risk(task, now),
         "days_overdue": task_days_overdue(task, now),
         "days_left": (task.due_at - now).days if is_open(task.status) and not overdue else None,
     }

@@ -1,9 +1,23 @@
-"""The pages (CONTRACT section 6). /i18n/setlang/ and the API are routed in config/urls.py."""
+"""The pages (CONTRACT sections 6 and 9). /i18n/setlang/ and the API are routed in config/urls.py."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import campaigns, dashboard, home, integrity, notifications, oversight, schools, tasks, urges
+from .views import (
+    campaigns,
+    cases,
+    dashboard,
+    home,
+    inspections,
+    integrity,
+    notices,
+    notifications,
+    oversight,
+    requests,
+    schools,
+    tasks,
+    urges,
+)
 
 app_name = "web"
 
@@ -21,7 +35,12 @@ urlpatterns = [
     path("schools/<int:pk>/", schools.school_detail, name="school"),
     path("urges/", urges.urge_list, name="urges"),
     path("oversight/", oversight.oversight, name="oversight"),
+    path("requests/", requests.request_queue, name="requests"),
     path("notifications/", notifications.notification_list, name="notifications"),
+    path("inspections/", inspections.inspection_list, name="inspections"),
+    path("cases/", cases.case_list, name="cases"),
+    path("cases/<int:pk>/", cases.case_detail, name="case"),
+    path("notices/", notices.notice_list, name="notices"),
     # The integrity programme (CONTRACT section 8)
     path("integrity/lists/", integrity.lists, name="lists"),
     path("integrity/registers/", integrity.registers, name="registers"),

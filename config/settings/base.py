@@ -37,7 +37,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a refused login on any page into the lock-out answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -108,6 +111,51 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Logins: one throttle and lock-out policy for every way to log in (config/login_policy.py) ------
+# django-axes hooks django.contrib.auth.authenticate(), which the API's token view, the admin's and the
+# web app's login pages all call. Failures are counted in the shared cache (CACHES below; Redis in
+# production) per client address and per username across addresses, each against its own limit; a
+# limit reached locks that address or username for LOGIN_LOCKOUT_SECONDS, not extended by attempts
+# made while locked, so nobody can be locked out for good. Successful logins are never counted.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    "config.login_policy.LoginPolicyBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=10)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# How many proxies of ours append to X-Forwarded-For. 0: the client address is REMOTE_ADDR and a client's
+# own X-Forwarded-For is ignored (else it could reset its login counters at will).
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
+AXES_HANDLER = "config.login_policy.LoginPolicyHandler"
+AXES_CLIENT_IP_CALLABLE = "config.login_policy.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.login_policy.lockout_response"
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_FAILURE_LIMIT = "config.login_policy.failure_limit"
+AXES_COOLOFF_TIME = "config.login_policy.cool_off"
+# An attempt refused while locked is not counted and does not extend the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ADMIN = False  # the counters live in the cache, not in axes' tables
+AXES_VERBOSE = False
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- API tokens (django-rest-knox): hashed at rest, several per user, expiring when idle -----------------
+# A token dies after API_TOKEN_IDLE_MINUTES without use and API_TOKEN_MAX_DAYS after it was issued,
+# whichever comes first; a password change or deactivation revokes every token of the user (api/tokens.py).
+# https://jazzband.github.io/django-rest-knox/settings/
+API_TOKEN_IDLE_MINUTES = env.int("API_TOKEN_IDLE_MINUTES", default=12 * 60)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=30)
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=10)  # a new login drops the oldest beyond this
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(minutes=API_TOKEN_IDLE_MINUTES),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=API_TOKEN_MAX_DAYS),
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 # Chinese first, English too. LocaleMiddleware (after the session) picks the language from the
 # set_language cookie, then Accept-Language, then LANGUAGE_CODE. Each app keeps its catalogue in its
 # own locale/ folder, which Django finds without LOCALE_PATHS; the compiled .mo files are committed, so
@@ -131,6 +179,10 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = None
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# Quotas: files per task (the next upload: 409 evidence_limit) and bytes per school (409
+# school_storage_full), so one account cannot fill the disk that every school shares.
+EVIDENCE_MAX_FILES_PER_TASK = env.int("EVIDENCE_MAX_FILES_PER_TASK", default=20)
+EVIDENCE_MAX_BYTES_PER_SCHOOL = env.int("EVIDENCE_MAX_BYTES_PER_SCHOOL", default=2 * 1024**3)
 EVIDENCE_ALLOWED_TYPES = env.list("EVIDENCE_ALLOWED_TYPES", default=["pdf", "png", "jpeg", "docx", "xlsx"])
 # Uploads above this are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -145,7 +197,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="qinglian@localhost")
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -158,18 +210,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "api.ordering.StrictOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        # Login attempts per client address and username, and per client address (api/auth.py).
-        "login": env("THROTTLE_LOGIN", default="10/min"),
-        "login_ip": env("THROTTLE_LOGIN_IP", default="30/min"),
-    },
-    # How many proxies of ours append to X-Forwarded-For. 0: the client address is REMOTE_ADDR and a
-    # client's own X-Forwarded-For is ignored (else it could reset its login throttle at will).
-    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
+    # Logins are throttled by the login policy above, not here. Verifying the event log reads every event.
+    "DEFAULT_THROTTLE_RATES": {"events_verify": env("THROTTLE_EVENTS_VERIFY", default="6/min")},
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qinglian API",
@@ -190,6 +237,8 @@ SPECTACULAR_SETTINGS = {
         "FlagSeverityEnum": "tracker.models.FlagSeverity",
         "ListKindEnum": "tracker.models.ListKind",
         "RegisterStatusEnum": "tracker.models.RegisterStatus",
+        "TaskKindEnum": "tracker.models.TaskKind",
+        "CampaignKindEnum": "tracker.models.CampaignKind",
         "InspectionKindEnum": "tracker.inspections.models.InspectionKind",
         "TargetKindEnum": "tracker.inspections.models.TargetKind",
         "CaseTypeEnum": "tracker.inspections.models.CaseType",
@@ -278,13 +327,23 @@ TRACKER = {
     "DIGEST_HOUR": env.int("TRACKER_DIGEST_HOUR", default=8),
     # An e-mail digest lists at most this many notifications, then counts the rest.
     "DIGEST_MAX_ITEMS": env.int("TRACKER_DIGEST_MAX_ITEMS", default=50),
+    # Early warning (CONTRACT section 7): an open task due within EARLY_WARNING_DAYS is at risk when its
+    # progress trails the expected progress by more than AT_RISK_MARGIN points, or when nothing has
+    # happened to it for STAGNATION_DAYS. A school may appeal a score for APPEAL_WINDOW_DAYS after approval.
+    "EARLY_WARNING_DAYS": env.int("TRACKER_EARLY_WARNING_DAYS", default=14),
+    "AT_RISK_MARGIN": env.int("TRACKER_AT_RISK_MARGIN", default=30),
+    "STAGNATION_DAYS": env.int("TRACKER_STAGNATION_DAYS", default=14),
+    "APPEAL_WINDOW_DAYS": env.int("TRACKER_APPEAL_WINDOW_DAYS", default=7),
+    # How long a daily-digest run holds its claims: a run that died leaves them to the next after this.
+    "DIGEST_CLAIM_SECONDS": env.int("TRACKER_DIGEST_CLAIM_SECONDS", default=600),
 }
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
-# Retries: exponential backoff from the base, full jitter, capped; failed after WEBHOOK_MAX_ATTEMPTS.
+# Retries: exponential backoff from the base, full jitter, capped; failed after WEBHOOK_MAX_ATTEMPTS. The
+# cap must stay below the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT): check qinglian.E001.
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
-WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=1800.0)
 
 LOGGING = {
     "version": 1,

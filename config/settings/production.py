@@ -32,7 +32,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- Client addresses and throttling --------------------------------------------------------------
 # One proxy of ours appends the client's address to X-Forwarded-For; DRF takes that entry (not one the
 # client wrote) as the address the login throttle counts. https://www.django-rest-framework.org/api-guide/throttling/
-REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=1)}
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=1)
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": NUM_PROXIES}
 
 
 def _default_cache_url(broker_url: str) -> str:
@@ -44,11 +45,11 @@ def _default_cache_url(broker_url: str) -> str:
     return "locmemcache://"
 
 
-# Throttle counters must be shared by every web worker (gunicorn runs several): a per-process
-# memory cache would multiply the login rate by the number of workers.
+# Login counters (config/login_policy.py) must be shared by every web worker (gunicorn runs several): a
+# per-process memory cache would multiply the limits by the number of workers.
 CACHES = {"default": env.cache_url("CACHE_URL", default=_default_cache_url(CELERY_BROKER_URL))}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # Fail fast when Redis is down: the login throttle then lets requests through (api/auth.py).
+    # Fail fast when Redis is down: the login policy then lets logins through (config/login_policy.py).
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 # --- Static files ---------------------------------------------------------------------------------

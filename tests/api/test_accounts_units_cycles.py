@@ -11,7 +11,8 @@ from tests.factories import CycleFactory, MembershipFactory, UnitFactory
 from tracker import models as m
 from tracker.audit.events import events_verify
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 User = get_user_model()
 PASSWORD = "long-Secret-991"
@@ -427,6 +428,7 @@ def test_account_creation_at_an_authority_is_in_that_authoritys_event_log_only(d
     assert event.pk not in other
 
 
+@pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_creates_of_one_unit_code_give_one_unit_and_one_clear_refusal(district):
     import threading

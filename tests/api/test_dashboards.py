@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
@@ -17,11 +17,14 @@ from tracker import models as m
 from tracker.assessment.cycle_services import cycle_activate
 from tracker.reporting.snapshots import snapshots_take
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 OVERVIEW = "/api/v1/dashboards/overview/"
 CRITERIA = "/api/v1/dashboards/criteria/"
 TREND = "/api/v1/dashboards/trend/"
+OVERSIGHT_URL = "/api/v1/dashboards/oversight/"
+EXPORT_URLS = ["/api/v1/exports/overview.csv", "/api/v1/exports/criteria.xlsx"]
 
 
 @pytest.fixture
@@ -183,10 +186,38 @@ def test_school_view_needs_a_cycle(province, client_for):
 
 
 @pytest.mark.parametrize("url", [OVERVIEW, CRITERIA, TREND])
-@pytest.mark.parametrize("value", [None, "", "abc", "0", "-3", "1.5", str(2**70)])
-def test_a_missing_or_invalid_cycle_is_a_400_naming_it(province, client_for, url, value):
-    params = {} if value is None else {"cycle": value}
-    response = get(client_for, province.province_supervisor, url, **params)
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5", str(2**70)])
+def test_an_invalid_cycle_is_a_400_naming_it(province, client_for, url, value):
+    response = get(client_for, province.province_supervisor, url, cycle=value)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["cycle"]
+
+
+@pytest.mark.parametrize("url", [OVERVIEW, CRITERIA, TREND, OVERSIGHT_URL, *EXPORT_URLS])
+def test_without_a_cycle_the_latest_active_cycle_in_scope_is_shown(province, client_for, url):
+    """The first real user's friction: every district view needed ?cycle=. Now it defaults to the latest
+    active cycle the caller may read: not a newer one elsewhere, nor a newer draft or closed one."""
+    later = CycleFactory(authority=province.outside, name="elsewhere, newer")
+    cycle_activate(actor=province.outside_supervisor, cycle=later, now=datetime(2026, 3, 1, tzinfo=UTC))
+    CycleFactory(authority=province.province, name="a draft, newer", starts_on=date(2026, 6, 1))
+    client = client_for(province.city1_supervisor)
+
+    default = client.get(url)
+    explicit = client.get(url, {"cycle": province.cycle.pk})
+
+    assert default.status_code == explicit.status_code == 200, default.content[:300]
+    if url.endswith((".csv", ".xlsx")):
+        assert default["Content-Disposition"] == explicit["Content-Disposition"]
+    else:
+        assert default.json()["cycle"] == province.cycle.pk
+
+
+@pytest.mark.parametrize("url", [OVERVIEW, CRITERIA, TREND, OVERSIGHT_URL])
+def test_without_a_cycle_and_no_active_one_in_scope_it_is_a_400_naming_it(province, client_for, url):
+    m.Cycle.objects.filter(pk=province.cycle.pk).update(status=m.CycleStatus.CLOSED)
+
+    response = client_for(province.city1_supervisor).get(url)
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["cycle"]

@@ -20,7 +20,8 @@ from tracker import models as m
 from tracker.assessment import task_services
 from tracker.assessment.evidence_services import evidence_path
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def _url(task: m.Task) -> str:

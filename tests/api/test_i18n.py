@@ -40,14 +40,12 @@ def test_a_refused_transition_is_worded_in_the_callers_language(district, client
 def test_a_wrong_state_names_the_status_and_what_is_possible_in_both_languages(district, client_for, task_a):
     url = f"/api/v1/tasks/{task_a.pk}/approve/"
     chinese = _client(client_for, district.supervisor).post(url, {}, format="json").json()
-    assert chinese["detail"] == (
-        "任务当前状态为“未开始”，现在不能审核通过（现在可以：开始办理、报告进度、提交、延长期限）。"
-    )
-    assert chinese["status"] == "not_started" and chinese["allowed"] == ["start", "progress", "submit", "extend"]
+    assert chinese["detail"] == ("任务当前状态为“未开始”，现在不能审核通过（现在可以：延长期限）。")
+    # `allowed` lists only what the caller may do (issue 13): a supervisor may only extend a task not started.
+    assert chinese["status"] == "not_started" and chinese["allowed"] == ["extend"]
     english = _client(client_for, district.supervisor, "en").post(url, {}, format="json").json()
     assert english["detail"] == (
-        "The task's status is Not started: you cannot approve now "
-        "(possible now: start, report progress, submit, extend the deadline)."
+        "The task's status is Not started: you cannot approve now (possible now: extend the deadline)."
     )
 
 

@@ -9,7 +9,8 @@ import pytest
 from tracker import models as m
 from tracker.monitoring.sweep import sweep_run
 
-pytestmark = pytest.mark.django_db
+# `sqlite`: bin/test runs these again on SQLite, the embedded demo's database.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 DUE = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
 

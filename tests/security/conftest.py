@@ -1,5 +1,6 @@
 """The world the abuse tests attack: two schools of one district, a sibling district, and every kind of
-object (tasks, evidence files, flags, urges, notifications, webhooks, snapshots, events) on each side.
+object (tasks, evidence files, flags, urges, extension requests, appeals, ledger lines, notifications,
+webhooks, snapshots, events) on each side.
 
 Every object carries a unique marker in its text (name, title, message, file name and file bytes), so a
 test can tell from a raw response body whether anything of another school or district leaked into it.
@@ -17,7 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.conftest import District
 from tracker import models as m
@@ -71,6 +72,8 @@ class World:
     evidence: dict[str, m.Evidence] = field(default_factory=dict)  # "a", "b", "c" -> the school's file
 
     def foreign(self, role: str, kind: str | None = None) -> list[Obj]:
+        if kind == "school":  # the units that are schools (a path that takes only a school)
+            return [o for o in self.foreign(role, "unit") if o.pk in self._schools()]
         out = []
         for obj in self.objects:
             if kind is not None and obj.kind != kind:
@@ -82,7 +85,12 @@ class World:
                 out.append(obj)
         return out
 
+    def _schools(self) -> set[int]:
+        return set(m.Unit.objects.filter(kind=m.UnitKind.SCHOOL).values_list("pk", flat=True))
+
     def own(self, role: str, kind: str) -> list[Obj]:
+        if kind == "school":
+            return [o for o in self.own(role, "unit") if o.pk in self._schools()]
         foreign = {(o.kind, o.pk) for o in self.foreign(role, kind)}
         return [o for o in self.objects if o.kind == kind and (o.kind, o.pk) not in foreign]
 
@@ -134,7 +142,7 @@ def world(district: District) -> World:
     w = World(d=d, users=users, tokens={})
     for role, user in users.items():
         if user is not None:
-            w.tokens[role] = Token.objects.create(user=user).key
+            w.tokens[role] = AuthToken.objects.create(user=user)[1]
     mark = _Markers()
 
     def add(instance, home: str, text_field: str | None = None, recipient: str | None = None) -> Obj:
@@ -198,6 +206,23 @@ def world(district: District) -> World:
             ),
             home,
             "message",
+        )
+        # Deadline fairness (CONTRACT section 7): a request for time, an appeal and a ledger line per school.
+        add(
+            m.ExtensionRequest.objects.create(
+                task=task, requested_due_at=task.due_at + timedelta(days=9), reason="Flooded.", created_at=NOW
+            ),
+            home,
+            "reason",
+        )
+        contested = m.Appeal.objects.create(task=task, reason="Unfair.", contested=["D1"], created_at=NOW)
+        add(contested, home, "reason")
+        add(
+            m.DeductionEntry.objects.create(
+                task=task, code="D1", points=2, action="applied", source="approval", at=NOW, reason="Minutes."
+            ),
+            home,
+            "reason",
         )
         add(
             m.DailySnapshot.objects.create(

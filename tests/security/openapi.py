@@ -45,6 +45,9 @@ KIND_BY_SEGMENT = {
     "webhooks": "webhook",
     "webhook": "webhook",
     "snapshots": "dailysnapshot",
+    "extension-requests": "extensionrequest",
+    "appeals": "appeal",
+    "appeal": "appeal",
     "accounts": "user",
     "users": "user",
     "inspections": "inspection",
@@ -56,7 +59,6 @@ KIND_BY_SEGMENT = {
     "items": "listitem",
     "item": "listitem",
     "risks": "riskpoint",
-    "registers": "unit",  # /integrity/registers/{school_id}/
     "campaigns": "campaign",
     "campaign": "campaign",
     "checks": "check",
@@ -132,6 +134,8 @@ class Operation:
         if not self.path_params:
             return None
         name = self.path_params[0]
+        if name == "school_id":  # /integrity/registers/{school_id}/: a unit that is a school
+            return "school"
         if name not in ("id", "pk"):
             return KIND_BY_SEGMENT.get(re.sub(r"_(id|pk)$", "", name))
         before = self.path.split("{" + name + "}")[0].rstrip("/").split("/")[-1]

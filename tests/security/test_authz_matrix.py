@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from tracker.inspections.models import CaseRead
@@ -32,7 +33,12 @@ MIN_ROUTES = 20
 # Routes anyone may call without logging in.
 PUBLIC = {"POST /api/v1/auth/token/"}
 # Keys of a response that hold another object's id, beyond the reference fields of request bodies.
-ID_KEYS = {**{k: KIND_BY_SEGMENT[k] for k in REFERENCE_FIELDS}, "recipient": "user", "evidence": "evidence"}
+ID_KEYS = {
+    **{k: KIND_BY_SEGMENT[k] for k in REFERENCE_FIELDS},
+    "recipient": "user",
+    "evidence": "evidence",
+    "appeal": "appeal",
+}
 
 
 def client_for(world: World, role: str) -> APIClient:
@@ -56,6 +62,14 @@ def own_refs(world: World, role: str) -> dict[str, int]:
         if own:
             refs[kind] = own[0].pk
     return refs
+
+
+def own_url(world: World, op, role: str) -> str | None:
+    """The operation's URL, its path id (if any) one of the role's own objects; None when it has none."""
+    if not op.is_detail:
+        return op.url()
+    own = world.own(role, op.resource_kind() or "")
+    return op.url(id=own[0].pk) if own else None
 
 
 def fingerprint() -> dict[str, list[tuple]]:
@@ -316,3 +330,63 @@ def test_evidence_download_is_served_only_within_scope(world: World) -> None:
         assert not getattr(response, "streaming", False)
     response = client_for(world, "anonymous").get(f"/api/v1/evidence/{world.evidence['a'].pk}/download/")
     assert response.status_code == 401
+
+
+# --- Existence oracle: a foreign id must read exactly like a missing one, wherever an id goes ----------
+def _answer(response) -> tuple[int, Any]:
+    return response.status_code, _normalised(response)
+
+
+def _with_reference(client, op, url, where, name, value, body, query):
+    """`op` with the reference `name` (in the query or the body) set to `value`, rolled back after."""
+    with transaction.atomic():
+        if where == "query":
+            response = send(client, op, url, body=body, query={**query, name: value})
+        else:
+            response = send(client, op, url, body={**body, name: value}, query=query)
+        transaction.set_rollback(True)
+    return response
+
+
+def test_references_to_foreign_objects_read_exactly_like_missing_ones(world: World, public_dns: None) -> None:
+    """Every reference an operation takes (query parameter or body field), on collection and detail routes:
+    the answer for another school's or district's object equals the answer for an id that does not exist,
+    status and body, in the caller's language. A different message (or language) would tell that it exists.
+    """
+    before = fingerprint()
+    violations: list[str] = []
+    compared = 0
+    for language in ("zh-hans", "en"):
+        for role in ROLES:
+            if role == "anonymous":
+                continue
+            client = client_for(world, role)
+            client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+            refs = own_refs(world, role)
+            for op in operations():
+                if op.label in PUBLIC:
+                    continue
+                url = op.url()
+                if op.is_detail:
+                    own = world.own(role, op.resource_kind() or "")
+                    if not own:
+                        continue
+                    url = op.url(id=own[0].pk)
+                documented = {p["name"] for p in op.query_params()}
+                places = [("query", name) for name in sorted(documented) if name in REFERENCE_FIELDS]
+                if op.method != "get":
+                    places += [("body", name) for name in op.request_properties() if name in REFERENCE_FIELDS]
+                for where, name in places:
+                    kind = KIND_BY_SEGMENT[name]
+                    body, query = sample_body(op, refs), sample_query(op, refs)
+                    missing = _answer(_with_reference(client, op, url, where, name, MISSING_ID, body, query))
+                    for obj in world.foreign(role, kind):
+                        response = _with_reference(client, op, url, where, name, obj.pk, body, query)
+                        compared += 1
+                        where_ = f"[{language}] {role} {op.label} {where} {name}={obj.pk} ({obj.kind} of {obj.home})"
+                        if _answer(response) != missing:
+                            violations.append(f"{where_}: {_answer(response)} but {missing} for a missing id")
+    print(f"\nexistence oracle: {compared} foreign references compared with missing ones")
+    assert compared > 100
+    assert not violations, f"{len(violations)} violations:\n" + "\n".join(violations[:60])
+    assert fingerprint() == before

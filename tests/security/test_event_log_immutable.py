@@ -14,13 +14,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from rest_framework.throttling import SimpleRateThrottle
 
+from config.settings import base
 from tests.conftest import District
 from tracker.assessment.task_services import task_progress, task_start
 from tracker.audit.events import event_record, events_verify
 from tracker.models import Event, Task
+from tracker.org.models import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +161,35 @@ def test_the_application_role_cannot_switch_the_trigger_off(app_role: str, event
         assert cursor.fetchone() == ("O",)  # still enabled
     assert Event.objects.count() == len(events)
     assert events_verify().ok
+
+
+# --- GET /api/v1/events/verify/: the same check, for supervisors and inspectors --------------------------
+def test_supervisors_and_inspectors_verify_the_chain_over_the_api(
+    events: list[Event], district: District, client_for
+) -> None:
+    people = {Role.SUPERVISOR: district.supervisor, Role.INSPECTOR: district.inspector}
+    for user in people.values():
+        response = client_for(user).get("/api/v1/events/verify/")
+        assert response.status_code == 200
+        assert response.json() == {"ok": True, "events": Event.objects.count(), "first_broken": None}
+    assert client_for(district.school_a_user).get("/api/v1/events/verify/").status_code == 403
+    assert client_for(None).get("/api/v1/events/verify/").status_code == 401
+
+    tamper(('UPDATE tracker_event SET data = \'{"score": "10.00"}\'::jsonb WHERE id = %s', (events[1].pk,)))
+    broken = client_for(people[Role.INSPECTOR]).get("/api/v1/events/verify/").json()
+    assert broken["ok"] is False
+    assert broken["events"] == 1
+    assert broken["first_broken"]["id"] == events[1].pk
+    assert broken["first_broken"]["reason"]
+
+
+def test_verifying_over_the_api_is_rate_limited(
+    events: list[Event], district: District, client_for, monkeypatch
+) -> None:
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", base.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
+    cache.clear()
+    client = client_for(district.inspector)
+    limit = int(base.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["events_verify"].split("/")[0])
+    statuses = [client.get("/api/v1/events/verify/").status_code for _ in range(limit + 1)]
+    cache.clear()
+    assert statuses == [200] * limit + [429]

@@ -18,7 +18,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import CriterionFactory, CycleFactory, SchoolFactory, UnitFactory, UserFactory
@@ -119,7 +119,7 @@ def arena(world: World, public_dns: None) -> World:
 
 
 def snapshot() -> dict[str, dict[Any, dict[str, Any]]]:
-    models = list(apps.get_app_config("tracker").get_models()) + [get_user_model(), Token]
+    models = list(apps.get_app_config("tracker").get_models()) + [get_user_model(), AuthToken]
     return {model._meta.label: {row["pk"]: row for row in _rows(model)} for model in models}
 
 

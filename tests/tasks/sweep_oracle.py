@@ -1,5 +1,5 @@
-"""A reference model of CONTRACT section 2 (falling behind, reminders), written from the contract in
-plain Python, independently of tracker/'s SQL: what a sweep at `now` should have recorded.
+"""A reference model of CONTRACT sections 2 and 7 (falling behind, reminders, early warning), written from
+the contract in plain Python, independently of tracker/'s SQL: what a sweep at `now` should have recorded.
 
 Used by the clock-step test (item 7) and the Hypothesis state machine (item 8): after every step the
 database must hold exactly the reminders and flags this model says, so "sent at most once", "never
@@ -14,17 +14,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 from django.db.models import Count
 
 from tracker import models as m
 
 DAY = timedelta(days=1)
+MICROSECOND = timedelta(microseconds=1)
 OPEN = {"not_started", "in_progress", "returned"}
 DUE_SOON_DAYS = (1, 7)
 OVERDUE_EVERY = 3
 ESCALATION_DAYS = 7
 WARNING_COUNT, CRITICAL_COUNT, CRITICAL_DAYS = 1, 3, 7
+EARLY_WARNING_DAYS, AT_RISK_MARGIN, STAGNATION_DAYS = 14, 30, 14
 RANK = {None: 0, "warning": 1, "critical": 2}
 
 
@@ -36,8 +39,23 @@ def whole_days(now: datetime, due_at: datetime) -> int:
     return max(0, int((now - due_at) // DAY))
 
 
-def reached(due_at: datetime, now: datetime) -> dict[str, int]:
-    """The latest stage of each reminder kind that a task due at `due_at` has reached at `now`."""
+def at_risk(task: Task, now: datetime) -> bool:
+    """Section 7: due within EARLY_WARNING_DAYS (not yet passed), and either more than AT_RISK_MARGIN points
+    behind the elapsed fraction of [deadline set, due_at] times 100, or untouched for STAGNATION_DAYS."""
+    if not now <= task.due_at <= now + EARLY_WARNING_DAYS * DAY:
+        return False
+    expected = Fraction(0)
+    if task.due_set_at < now:
+        expected = 100 * Fraction(
+            (now - task.due_set_at) // MICROSECOND, (task.due_at - task.due_set_at) // MICROSECOND
+        )
+    last_happened = max(task.due_set_at, task.last_activity or task.due_set_at)
+    return task.progress < expected - AT_RISK_MARGIN or last_happened <= now - STAGNATION_DAYS * DAY
+
+
+def reached(task: Task, now: datetime) -> dict[str, int]:
+    """The latest stage of each reminder kind that an open task has reached at `now`."""
+    due_at = task.due_at
     out: dict[str, int] = {}
     if now <= due_at <= now + max(DUE_SOON_DAYS) * DAY:
         out["due_soon"] = next(-d for d in sorted(DUE_SOON_DAYS) if due_at <= now + d * DAY)
@@ -46,6 +64,8 @@ def reached(due_at: datetime, now: datetime) -> dict[str, int]:
         out["overdue"] = days - days % OVERDUE_EVERY
     if due_at <= now - ESCALATION_DAYS * DAY:
         out["escalation"] = ESCALATION_DAYS
+    if at_risk(task, now):
+        out["at_risk"] = 0
     return out
 
 
@@ -62,6 +82,9 @@ class Task:
     school: int
     status: str
     due_at: datetime
+    due_set_at: datetime  # when due_at was last set (early warning measures from here)
+    progress: int = 0
+    last_activity: datetime | None = None
 
 
 @dataclass
@@ -81,7 +104,29 @@ class Oracle:
 
     @classmethod
     def of(cls, tasks) -> Oracle:
-        return cls({t.pk: Task(t.school_id, t.status, utc(t.due_at)) for t in tasks})
+        return cls(
+            {
+                t.pk: Task(
+                    t.school_id,
+                    t.status,
+                    utc(t.due_at),
+                    utc(t.due_set_at),
+                    t.progress,
+                    t.last_activity_at and utc(t.last_activity_at),
+                )
+                for t in tasks
+            }
+        )
+
+    def act(self, pk: int, now: datetime, *, status: str | None = None, due_at: datetime | None = None) -> None:
+        """What a service does to the model's task: a new status or deadline, and the activity's time."""
+        task = self.tasks[pk]
+        task.last_activity = utc(now)
+        if status is not None:
+            task.status = status
+        if due_at is not None:
+            task.due_at = utc(due_at)
+            task.due_set_at = utc(now)
 
     def overdue(self, school: int, now: datetime) -> tuple[int, int]:
         late = [t.due_at for t in self.tasks.values() if t.school == school and t.status in OPEN and now > t.due_at]
@@ -111,7 +156,7 @@ class Oracle:
         for pk, task in self.tasks.items():
             if task.status not in OPEN:
                 continue
-            for kind, stage in reached(task.due_at, now).items():
+            for kind, stage in reached(task, now).items():
                 key = (pk, kind, task.due_at)
                 if self.sent.get(key, -999) < stage:
                     self.sent[key] = stage
@@ -122,8 +167,9 @@ class Oracle:
         self.remind(now)
 
     def recipients(self, kind: str) -> int:
-        """One school account per school, one supervisor per authority (the `district` fixture)."""
-        return 2 if kind.startswith("flag_") else 1
+        """One school account per school, one supervisor and one inspector per authority (the `district`
+        fixture): flags reach the school and the supervisor, a critical one the inspector too."""
+        return {"flag_opened": 2, "flag_critical": 3}.get(kind, 1)
 
     def assert_matches_database(self, schools: list[int]) -> None:
         task_reminders = {

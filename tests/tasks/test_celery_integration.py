@@ -34,7 +34,8 @@ schedule = importlib.import_module("tasks.migrations.0001_periodic_tasks")
 
 
 def test_beat_runs_the_sweep_and_notifications_appear_once(district, start_celery):
-    # given school_a two days late, school_b due in three days, and the schedule that migrate makes
+    # given school_a two days late, school_b due in three days (and at risk: untouched since January), and
+    # the schedule that migrate makes
     now = timezone.now()
     m.Task.objects.filter(cycle=district.cycle, school=district.school_a).update(due_at=now - 2 * D)
     m.Task.objects.filter(cycle=district.cycle, school=district.school_b).update(due_at=now + 3 * D)
@@ -63,11 +64,13 @@ def test_beat_runs_the_sweep_and_notifications_appear_once(district, start_celer
             ("flag_opened", a.pk),
             ("flag_opened", sup.pk),
             ("due_soon", b.pk),
+            ("at_risk", b.pk),
         ]
     )
     assert m.Flag.objects.filter(school=district.school_a, resolved_at__isnull=True).count() == 1
-    assert list(m.Reminder.objects.filter(task__school=district.school_b).values_list("kind", "stage")) == [
-        ("due_soon", -7)
+    assert sorted(m.Reminder.objects.filter(task__school=district.school_b).values_list("kind", "stage")) == [
+        ("at_risk", 0),
+        ("due_soon", -7),
     ]
 
 

@@ -82,8 +82,9 @@ def test_two_beats_on_one_schedule_send_each_reminder_once(broker_view, district
             b1.pk: t0 - 3 * D + 18 * S,  # overdue 0 at once (school B flagged), overdue 3 [18]
             b2.pk: t0 - 7 * D + 30 * S,  # overdue 6 at once, escalation [30]: school B critical
         }
+        # every deadline set a month ago and nothing done since: A's two, due within 14 days, are at risk
         for pk, due_at in due.items():
-            m.Task.objects.filter(pk=pk).update(due_at=due_at)
+            m.Task.objects.filter(pk=pk).update(due_at=due_at, due_set_at=t0 - 30 * D)
         until(
             lambda: m.Reminder.objects.filter(task=a1, stage=-7).exists(),
             timeout=13,
@@ -112,6 +113,8 @@ def test_two_beats_on_one_schedule_send_each_reminder_once(broker_view, district
     # and each reminder was recorded once: exactly the stages reached during the run
     reminders = set(m.Reminder.objects.filter(task__isnull=False).values_list("task_id", "kind", "stage"))
     assert reminders == {
+        (a1.pk, "at_risk", 0),
+        (a2.pk, "at_risk", 0),
         (a1.pk, "due_soon", -7),
         (a1.pk, "due_soon", -1),
         (a2.pk, "due_soon", -1),
@@ -143,10 +146,11 @@ def test_two_beats_on_one_schedule_send_each_reminder_once(broker_view, district
         .values("reminder__kind")
         .annotate(n=Count("id"), people=Count("recipient", distinct=True), reminders=Count("reminder", distinct=True))
     )
-    recipients = {"due_soon": 1, "overdue": 1, "escalation": 1, "flag_opened": 2, "flag_critical": 2}
+    # flag_critical: the school, its supervisor and (issue 13) the district's inspector
+    recipients = {"due_soon": 1, "overdue": 1, "escalation": 1, "at_risk": 1, "flag_opened": 2, "flag_critical": 3}
     for row in per_reminder:
         assert row["n"] == row["reminders"] * recipients[row["reminder__kind"]], row
-    assert m.Notification.objects.filter(reminder__isnull=False).count() == 8 + 2 * 2 + 2
+    assert m.Notification.objects.filter(reminder__isnull=False).count() == 10 + 2 * 2 + 3
     assert not m.Notification.objects.filter(emailed_at__isnull=True).exists()
     mailed: Counter = Counter()
     daily: Counter = Counter()

@@ -91,7 +91,8 @@ def test_reminders_neither_repeat_nor_vanish_across_daylight_saving_and_clock_st
     settings.TIME_ZONE = "America/New_York"
     change, deadlines = WINDOWS[window]
     m.Task.objects.update(due_at=datetime(2027, 6, 30, tzinfo=NY))
-    criteria_add(district, deadlines, prefix="DST")
+    set_at = min(deadlines) - 30 * D  # every task's deadline set a month ahead: early warning judges them
+    criteria_add(district, deadlines, prefix="DST", now=set_at)
     for user in get_user_model().objects.all():
         user.email = f"{user.username}@example.org"
         user.save(update_fields=["email"])
@@ -115,7 +116,7 @@ def test_reminders_neither_repeat_nor_vanish_across_daylight_saving_and_clock_st
         oracle.assert_matches_database(schools)
 
     # every kind of reminder came (the model checked each stage of each task above)
-    assert {kind for (_, kind, _, _) in oracle.reminders} == {"due_soon", "overdue", "escalation"}
+    assert {kind for (_, kind, _, _) in oracle.reminders} == {"due_soon", "overdue", "escalation", "at_risk"}
     # one e-mail per person per local date with a daily digest; every notification mailed once
     dates = {timezone.localdate(now) for now in nows}
     daily = Counter(

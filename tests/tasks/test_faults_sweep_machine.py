@@ -1,7 +1,9 @@
 """A Hypothesis state machine of the sweep on PostgreSQL (docs/reliability.md, item 8).
 
-Random sequences of submissions, returns (with or without a new deadline), extensions (earlier or
-later) and sweeps at random increasing times, over two schools with three tasks each. Every action is
+Random sequences of submissions, returns (with or without a new deadline), extensions (later ones, and
+earlier ones, which are refused and change nothing) and sweeps at random increasing times, over two
+schools with three tasks each, their deadlines set at random times before and their progress drawn, so
+that early warning finds some of them at risk and some not. Every action is
 followed by the judgement its event handler makes (flags_rejudge as of the action's time). After every
 step the database must equal the reference model (tests/tasks/sweep_oracle.py), and:
 
@@ -29,10 +31,11 @@ from tests.factories import criteria_add
 from tracker import models as m
 from tracker.assessment.task_services import task_extend, task_return, task_submit
 from tracker.assessment.transitions import TRANSITIONS
+from tracker.errors import ValidationFailed
 from tracker.monitoring.flags import flags_rejudge
 from tracker.monitoring.sweep import sweep_run
 
-from .sweep_oracle import RANK, Oracle, utc
+from .sweep_oracle import RANK, Oracle
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
 
@@ -41,6 +44,8 @@ H = timedelta(hours=1)
 TASKS_PER_SCHOOL = 3
 
 hours = st.integers(min_value=-10 * 24, max_value=10 * 24)
+hours_before = st.integers(min_value=1, max_value=40 * 24)
+progresses = st.sampled_from([0, 0, 40, 80, 100])
 
 
 def machine_for(district, seen: Counter) -> type[RuleBasedStateMachine]:
@@ -73,10 +78,16 @@ def machine_for(district, seen: Counter) -> type[RuleBasedStateMachine]:
             transaction.set_rollback(True)
             self.atomic.__exit__(None, None, None)
 
-        @initialize(offsets=st.lists(hours, min_size=len(task_ids), max_size=len(task_ids)))
-        def deadlines(self, offsets: list[int]) -> None:
-            for pk, offset in zip(task_ids, offsets, strict=True):
-                m.Task.objects.filter(pk=pk).update(due_at=T0 + offset * H)
+        @initialize(
+            offsets=st.lists(hours, min_size=len(task_ids), max_size=len(task_ids)),
+            set_before=st.lists(hours_before, min_size=len(task_ids), max_size=len(task_ids)),
+            progress=st.lists(progresses, min_size=len(task_ids), max_size=len(task_ids)),
+        )
+        def deadlines(self, offsets: list[int], set_before: list[int], progress: list[int]) -> None:
+            for pk, offset, before, done in zip(task_ids, offsets, set_before, progress, strict=True):
+                m.Task.objects.filter(pk=pk).update(
+                    due_at=T0 + offset * H, due_set_at=T0 - before * H, progress=done, last_activity_at=None
+                )
             self.oracle = Oracle.of(m.Task.objects.filter(pk__in=task_ids))
 
         # --- what people do -------------------------------------------------------------------
@@ -98,7 +109,7 @@ def machine_for(district, seen: Counter) -> type[RuleBasedStateMachine]:
                 return
             task_submit(task=pk, actor=district.school_a_user, now=self.now)
             seen["submit"] += 1
-            self.oracle.tasks[pk].status = "submitted"
+            self.oracle.act(pk, self.now, status="submitted")
             self._handled(pk)
 
         @rule(data=st.data(), rework=st.none() | hours)
@@ -109,9 +120,7 @@ def machine_for(district, seen: Counter) -> type[RuleBasedStateMachine]:
             rework_due_at = None if rework is None else self.now + rework * H
             task_return(task=pk, actor=district.supervisor, reason="redo", rework_due_at=rework_due_at, now=self.now)
             seen["return with a new deadline" if rework is not None else "return"] += 1
-            self.oracle.tasks[pk].status = "returned"
-            if rework_due_at is not None:
-                self.oracle.tasks[pk].due_at = utc(rework_due_at)
+            self.oracle.act(pk, self.now, status="returned", due_at=rework_due_at)
             self._handled(pk)
 
         @rule(data=st.data(), offset=hours)
@@ -120,9 +129,16 @@ def machine_for(district, seen: Counter) -> type[RuleBasedStateMachine]:
             if pk is None:
                 return
             due_at = self.now + offset * H
+            if due_at < self.oracle.tasks[pk].due_at:
+                before = m.Task.objects.filter(pk=pk).values().get()
+                with pytest.raises(ValidationFailed):
+                    task_extend(task=pk, actor=district.supervisor, due_at=due_at, reason="sooner", now=self.now)
+                assert m.Task.objects.filter(pk=pk).values().get() == before
+                seen["earlier extension refused"] += 1
+                return
             task_extend(task=pk, actor=district.supervisor, due_at=due_at, reason="more time", now=self.now)
             seen["extend"] += 1
-            self.oracle.tasks[pk].due_at = utc(due_at)
+            self.oracle.act(pk, self.now, due_at=due_at)
             self._handled(pk)
 
         # --- what the system does -------------------------------------------------------------
@@ -181,7 +197,7 @@ def test_the_sweep_sends_once_never_loses_and_flags_escalate_then_resolve(distri
         ),
     )
     # the examples were not vacuous: every action, every kind of reminder, every flag change happened
-    wanted = ["submit", "return", "return with a new deadline", "extend", "sweep", "due_soon", "overdue"]
-    wanted += ["escalation", "flag opened", "flag escalated", "flag resolved"]
+    wanted = ["submit", "return", "return with a new deadline", "extend", "earlier extension refused", "sweep"]
+    wanted += ["due_soon", "overdue", "escalation", "at_risk", "flag opened", "flag escalated", "flag resolved"]
     assert all(seen[what] > 0 for what in wanted), seen
     print(f"[faults] item 8: {dict(seen)}")

@@ -24,12 +24,16 @@ from tracker.assessment.rules import (
     upcoming_q,
 )
 from tracker.monitoring.rules import (
+    BehindCurve,
+    EarlyWarning,
     Stages,
+    at_risk_q,
     due_soon_stage,
     due_soon_stage_expression,
     due_soon_window_q,
     overdue_stage,
     overdue_stage_expression,
+    task_is_at_risk,
     urge_is_overdue,
     urge_overdue_q,
 )
@@ -73,7 +77,13 @@ def tasks(district) -> list[m.Task]:
             criterion = CriterionFactory(cycle=district.cycle, due_at=due_at)
             made.append(
                 m.Task.objects.create(
-                    cycle=district.cycle, criterion=criterion, school=district.school_a, status=status, due_at=due_at
+                    cycle=district.cycle,
+                    criterion=criterion,
+                    school=district.school_a,
+                    status=status,
+                    due_at=due_at,
+                    original_due_at=due_at,
+                    due_set_at=NOW - 30 * DAY,
                 )
             )
     assert len(made) == len(S.values) * len(DUE_TIMES) > 100
@@ -149,6 +159,118 @@ def test_upcoming_in_the_database_and_in_python(tasks):
     assert horizon not in {t.due_at for t in tasks if t.pk in expected}
 
 
+# --- At risk: every combination around the boundaries of window, curve and stagnation -------------------------
+WARNING = EarlyWarning(days=14, margin=30, stagnation_days=14)
+# With its deadline set 10 days ago and due in 10, a task is expected at 50 %: 19 % is behind (19 + 30 < 50),
+# 20 % exactly on the margin (not behind), 21 % ahead of it.
+RISK_DUE = [NOW + d for d in (-DAY, -TINY, timedelta(0), 10 * DAY, 14 * DAY, 14 * DAY + TINY)]
+RISK_SET = [NOW - 10 * DAY, NOW - 14 * DAY, NOW - 14 * DAY + TINY, NOW, NOW + DAY]
+RISK_PROGRESS = [0, 19, 20, 21, 100]
+RISK_ACTIVITY = [None, NOW - 14 * DAY, NOW - 14 * DAY + TINY]
+
+
+@pytest.fixture
+def risk_tasks(district) -> list[m.Task]:
+    """One task per (status, due, deadline set, progress, last activity), each of its own criterion."""
+    combos = [
+        (status, due_at, set_at, progress, activity)
+        for status in (S.NOT_STARTED, S.IN_PROGRESS, S.RETURNED, S.SUBMITTED)
+        for due_at in RISK_DUE
+        for set_at in RISK_SET
+        for progress in RISK_PROGRESS
+        for activity in RISK_ACTIVITY
+    ]
+    criteria = m.Criterion.objects.bulk_create(
+        [
+            m.Criterion(cycle=district.cycle, code=f"R{i}", title="risk", category="c", due_at=NOW, max_score=5)
+            for i in range(len(combos))
+        ]
+    )
+    return m.Task.objects.bulk_create(
+        [
+            m.Task(
+                cycle=district.cycle,
+                criterion=criterion,
+                school=district.school_a,
+                status=status,
+                due_at=due_at,
+                original_due_at=due_at,
+                due_set_at=set_at,
+                progress=progress,
+                last_activity_at=activity,
+            )
+            for criterion, (status, due_at, set_at, progress, activity) in zip(criteria, combos, strict=True)
+        ]
+    )
+
+
+def test_at_risk_in_the_database_and_in_python(risk_tasks):
+    pool = {t.pk for t in risk_tasks}
+    expected = {t.pk for t in risk_tasks if task_is_at_risk(t, NOW, WARNING)}
+    assert ids(at_risk_q(NOW, WARNING)) & pool == expected == raw_ids(at_risk_q(NOW, WARNING), risk_tasks)
+    # the rule's parts each decide some tasks: behind only, stagnant only, both, neither
+    behind = {
+        t.pk
+        for t in risk_tasks
+        if t.due_set_at < NOW and (t.progress + 30) * (t.due_at - t.due_set_at) < 100 * (NOW - t.due_set_at)
+    }
+    quiet = {
+        t.pk
+        for t in risk_tasks
+        if t.due_set_at <= NOW - 14 * DAY and (t.last_activity_at is None or t.last_activity_at <= NOW - 14 * DAY)
+    }
+    assert expected & (behind - quiet) and expected & (quiet - behind) and expected & behind & quiet
+    assert 0 < len(expected) < len(pool) / 4
+
+
+def test_at_risk_boundaries(risk_tasks):
+    def risky(**match) -> set[bool]:
+        found = {
+            task_is_at_risk(t, NOW, WARNING) for t in risk_tasks if all(getattr(t, k) == v for k, v in match.items())
+        }
+        assert found, match
+        return found
+
+    recent = {"due_set_at": NOW - 10 * DAY, "due_at": NOW + 10 * DAY, "last_activity_at": NOW - 14 * DAY + TINY}
+    # the curve: 19 % behind, 20 % on the margin, 21 % ahead
+    assert risky(status=S.IN_PROGRESS, progress=19, **recent) == {True}
+    assert risky(status=S.IN_PROGRESS, progress=20, **recent) == {False}
+    # stagnation: nothing for exactly 14 days is stagnant, a microsecond less is not
+    quiet = {"due_set_at": NOW - 14 * DAY, "due_at": NOW + 14 * DAY, "progress": 100}
+    assert risky(status=S.IN_PROGRESS, last_activity_at=NOW - 14 * DAY, **quiet) == {True}
+    assert risky(status=S.IN_PROGRESS, last_activity_at=NOW - 14 * DAY + TINY, **quiet) == {False}
+    # the window: due exactly now is judged, a microsecond ago is overdue (not at risk), past 14 days is not yet
+    assert risky(status=S.NOT_STARTED, due_at=NOW, due_set_at=NOW - 10 * DAY, progress=0) == {True}
+    assert risky(status=S.NOT_STARTED, due_at=NOW - TINY) == {False}
+    assert risky(status=S.NOT_STARTED, due_at=NOW + 14 * DAY + TINY) == {False}
+    # only open tasks; a deadline set in the future (a back-dated sweep) is not behind, even done
+    assert risky(status=S.SUBMITTED) == {False}
+    assert risky(due_set_at=NOW + DAY, due_at=NOW, progress=100) == {False}
+    assert risky(due_set_at=NOW + DAY, due_at=NOW, progress=0) == {False}
+
+
+def test_at_risk_through_a_relation_prefix_matches_too(district, risk_tasks):
+    through = set(
+        m.Criterion.objects.filter(at_risk_q(NOW, WARNING, prefix="tasks__"), cycle=district.cycle).values_list(
+            "tasks", flat=True
+        )
+    )
+    assert through == {t.pk for t in risk_tasks if task_is_at_risk(t, NOW, WARNING)}
+
+
+def test_not_at_risk_is_the_complement(risk_tasks):
+    pool = {t.pk for t in risk_tasks}
+    excluded = set(m.Task.objects.filter(pk__in=pool).exclude(at_risk_q(NOW, WARNING)).values_list("id", flat=True))
+    assert excluded == pool - {t.pk for t in risk_tasks if task_is_at_risk(t, NOW, WARNING)}
+
+
+def test_behind_curve_compiles_its_parameters_in_order(risk_tasks):
+    """The expression's SQL has the margin before the time; both must land on their own placeholders."""
+    sql, params = expression_sql(m.Task, BehindCurve(NOW, 30), alias="t")
+    assert params == [30, NOW]
+    assert sql.count("%s") == 2
+
+
 def test_due_soon_stages_in_the_database_and_in_python(tasks):
     stages = Stages(due_soon_days=(1, 7), overdue_every_days=3, escalation_days=7)
     rows = dict(
@@ -212,9 +334,9 @@ def test_a_rate_in_sql_and_in_python(part, whole):
 
 
 def test_every_rate_is_its_counts_quotient():
-    counts = {"tasks": 4, "approved": 1, "on_time": 2, "due_passed": 0}
-    assert rates(counts) == {"completion_rate": 0.25, "on_time_rate": None}
-    assert {name for name, _, _ in RATES} == {"completion_rate", "on_time_rate"}
+    counts = {"tasks": 4, "approved": 1, "on_time": 2, "due_passed": 0, "on_time_original": 1, "original_due_passed": 3}
+    assert rates(counts) == {"completion_rate": 0.25, "on_time_rate": None, "on_time_original_rate": 1 / 3}
+    assert {name for name, _, _ in RATES} == {"completion_rate", "on_time_rate", "on_time_original_rate"}
 
 
 # --- The tree: one walk, compared with a plain Python walk over the units ----------------------------------

@@ -76,6 +76,21 @@ def test_seed_demo_adds_the_integrity_programme_of_the_seed():
     current = m.Campaign.objects.get(due_at__gt=timezone.now())
     assert m.Check.objects.filter(campaign=current, result__isnull=True).exists()
     assert m.Check.objects.filter(campaign=current, result="ok").exists()
+
+
+def test_seed_demo_has_extension_requests_and_appeals_decided_and_pending():
+    call_command("seed_demo", stdout=StringIO())
+
+    requests = m.ExtensionRequest.objects.all()
+    assert set(requests.values_list("status", flat=True)) == {"approved", "rejected", "pending"}
+    assert requests.filter(status="pending", late_request=True).exists()
+    approved = requests.get(status="approved")
+    assert (approved.task.due_at, approved.task.extensions) == (approved.decision_due_at, 1)
+    assert approved.task.original_due_at < approved.task.due_at
+    amended = m.Appeal.objects.get(status="amended")
+    assert amended.score_after == amended.task.score
+    withdrawn = m.DeductionEntry.objects.get(task=amended.task, source="appeal")
+    assert (withdrawn.action, withdrawn.code, withdrawn.appeal) == ("withdrawn", amended.contested[0], amended)
     assert events_verify().ok
 
 

@@ -34,16 +34,21 @@ def _pages(district, task) -> dict[str, list[str]]:
             "/urges/",
             "/notifications/",
             f"/schools/{district.school_a.pk}/",
+            "/notices/",
         ],
         "supervisor": [
             "/dashboard/",
             "/oversight/",
+            "/requests/",
             "/tasks/",
             f"/tasks/{task.pk}/",
             "/urges/",
             f"/schools/{district.school_a.pk}/",
+            "/inspections/",
+            "/cases/",
+            "/notices/",
         ],
-        "inspector": ["/oversight/", "/dashboard/"],
+        "inspector": ["/oversight/", "/dashboard/", "/requests/", "/inspections/", "/cases/", "/notices/"],
     }
 
 

@@ -132,3 +132,77 @@ def test_urging_a_school_of_a_closed_cycle_is_a_409_message(district, page_for):
     assert response.status_code == 409
     assert "只能督办进行中考评周期的学校" in response.content.decode()
     assert not m.Urge.objects.exists()
+
+
+def test_recording_a_round_records_the_same_event(district, client_for, page_for):
+    with freeze_time(WHEN):
+        body = {
+            "authority": district.bureau.pk,
+            "kind": "unannounced",
+            "held_on": "2026-05-01",
+            "inspectors": 3,
+            "targets": [{"kind": "neighbourhood", "name": "东港花园小区"}],
+            "summary": "暗访",
+        }
+        assert client_for(district.inspector).post("/api/v1/inspections/", body, format="json").status_code == 201
+        form = {
+            "kind": "unannounced",
+            "held_on": "2026-05-01",
+            "inspectors": "3",
+            "target_kind": "neighbourhood",
+            "target_name": "东港花园小区",
+            "summary": "暗访",
+        }
+        assert page_for(district.inspector).post("/inspections/", form).status_code == 302
+    via_api, via_web = (
+        _log(subject_type="inspection", subject_id=str(pk))
+        for pk in m.Inspection.objects.order_by("id").values_list("pk", flat=True)
+    )
+    assert [row[0] for row in via_api] == ["inspection.created"]
+    assert via_web == via_api
+
+
+def test_working_a_case_to_its_notice_records_the_same_events(district, client_for, page_for):
+    from tracker.inspections.case_services import case_create
+
+    def case():
+        return case_create(
+            actor=district.inspector,
+            authority=district.bureau,
+            school=district.school_a,
+            type="paid_tutoring",
+            occurred_on=WHEN.date(),
+            summary="赵六有偿补课。",
+            persons=["赵六"],
+            now=WHEN,
+        )
+
+    case_a, case_b = case(), case()
+    api, web = client_for(district.inspector), page_for(district.inspector)
+    with freeze_time(WHEN):
+        steps = [
+            ({"status": "investigating"}, {"action": "status", "status": "investigating"}),
+            ({"disposition": "责令赵六退还补课费。"}, {"action": "disposition", "disposition": "责令赵六退还补课费。"}),
+            ({"status": "concluded"}, {"action": "status", "status": "concluded"}),
+        ]
+        for body, form in steps:
+            assert api.patch(f"/api/v1/cases/{case_a.pk}/", body, format="json").status_code == 200
+            assert web.post(f"/cases/{case_b.pk}/", form).status_code == 302
+        assert api.post(f"/api/v1/cases/{case_a.pk}/publish/", {}, format="json").status_code == 201
+        assert web.post(f"/cases/{case_b.pk}/", {"action": "publish"}).status_code == 302
+
+    def log(case) -> list:
+        rows = _log(subject_type="case", subject_id=str(case.pk))
+        for _type, data, *_rest in rows:
+            data.pop("notice", None)  # the notice row's id
+        return rows
+
+    assert [row[0] for row in log(case_a)] == [
+        "case.created",
+        "case.status_changed",
+        "case.updated",
+        "case.status_changed",
+        "case.published",
+    ]
+    assert log(case_b)[1:] == log(case_a)[1:]  # created by the same service, outside both routes
+    assert m.Notice.objects.get(case=case_b).persons == m.Notice.objects.get(case=case_a).persons == ["赵某"]

@@ -47,7 +47,15 @@ def test_overdue_tasks_come_first(district, page_for, task_a):
         due_at=datetime(2036, 1, 1, tzinfo=UTC),
         max_score=5,
     )
-    m.Task.objects.create(cycle=district.cycle, criterion=later, school=district.school_a, due_at=later.due_at)
+    set_at = datetime(2026, 1, 5, tzinfo=UTC)
+    m.Task.objects.create(
+        cycle=district.cycle,
+        criterion=later,
+        school=district.school_a,
+        due_at=later.due_at,
+        original_due_at=later.due_at,
+        due_set_at=set_at,
+    )
     earlier = m.Criterion.objects.create(
         cycle=district.cycle,
         code="A0",
@@ -61,6 +69,8 @@ def test_overdue_tasks_come_first(district, page_for, task_a):
         criterion=earlier,
         school=district.school_a,
         due_at=earlier.due_at,
+        original_due_at=earlier.due_at,
+        due_set_at=set_at,
         status=m.TaskStatus.APPROVED,
     )
     html = page_for(district.school_a_user).get("/tasks/").content.decode()

@@ -52,9 +52,10 @@ CRITERION_UPDATABLE = (
 _UNDER_AUTHORITY = subtree_cte(f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.id = %(authority)s")
 _INSERT_TASKS_SQL = f"""
 WITH RECURSIVE {_UNDER_AUTHORITY}
-INSERT INTO tracker_task (cycle_id, criterion_id, school_id, status, due_at, has_own_due, progress, note,
-                          deductions, review_comment, return_reason, updated_at)
-SELECT %(cycle)s, c.id, u.id, %(status)s, c.due_at, false, 0, '', '[]', '', '', %(now)s
+INSERT INTO tracker_task (cycle_id, criterion_id, school_id, status, due_at, has_own_due, original_due_at,
+                          due_set_at, extensions, progress, note, deductions, review_comment, return_reason,
+                          updated_at)
+SELECT %(cycle)s, c.id, u.id, %(status)s, c.due_at, false, c.due_at, %(now)s, 0, 0, '', '[]', '', '', %(now)s
 FROM tracker_criterion c
 CROSS JOIN {UNIT_TABLE} u
 WHERE c.cycle_id = %(cycle)s {{criterion_filter}}
@@ -66,7 +67,11 @@ ON CONFLICT (school_id, criterion_id) DO NOTHING
 
 
 def tasks_materialise(*, cycle: Cycle, criterion: Criterion | None = None, now: datetime | None = None) -> int:
-    """Create the missing tasks of a cycle (or of one criterion); returns how many were created."""
+    """Create the missing tasks of a cycle (or of one criterion); returns how many were created.
+
+    Each task's deadline is set at `now` (activation, or the criterion's creation in an active cycle): early
+    warning measures the expected progress from then.
+    """
     params: dict[str, Any] = {
         "authority": cycle.authority_id,
         "cycle": cycle.pk,
@@ -161,7 +166,7 @@ def _check_rules(rules: list[dict[str, Any]], max_score: Decimal) -> list[dict[s
 
 
 @transaction.atomic
-def criterion_create(*, actor: Actor, cycle: Cycle, **fields: Any) -> Criterion:
+def criterion_create(*, actor: Actor, cycle: Cycle, now: datetime | None = None, **fields: Any) -> Criterion:
     # Judge the cycle's current status, and serialise with activate/close of the same cycle.
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.status == CycleStatus.CLOSED:
@@ -174,20 +179,25 @@ def criterion_create(*, actor: Actor, cycle: Cycle, **fields: Any) -> Criterion:
             criterion = Criterion.objects.create(cycle=cycle, **fields)
     except IntegrityError as exc:  # a concurrent create with the same code won the race
         raise ValidationFailed(_("A criterion with that code already exists in this cycle."), field="code") from exc
-    created = tasks_materialise(cycle=cycle, criterion=criterion) if cycle.status == CycleStatus.ACTIVE else 0
+    created = tasks_materialise(cycle=cycle, criterion=criterion, now=now) if cycle.status == CycleStatus.ACTIVE else 0
     event_record(
         type=EventType.CRITERION_CREATED,
         subject=criterion,
         actor=actor,
         cycle=cycle,
+        now=now,
         data={"code": criterion.code, "due_at": criterion.due_at, "tasks_created": created},
     )
     return criterion
 
 
 @transaction.atomic
-def criterion_update(*, actor: Actor, criterion: Criterion, changes: dict[str, Any]) -> Criterion:
-    """Edit a criterion. A new due_at moves the tasks that have no due time of their own."""
+def criterion_update(
+    *, actor: Actor, criterion: Criterion, changes: dict[str, Any], now: datetime | None = None
+) -> Criterion:
+    """Edit a criterion. A new due_at moves the tasks that have no due time of their own, and the original
+    due time of every task of the criterion (CONTRACT section 7: only criterion edits move it)."""
+    now = now or timezone.now()
     criterion = Criterion.objects.select_for_update().get(pk=criterion.pk)
     if (
         "code" in changes
@@ -211,12 +221,14 @@ def criterion_update(*, actor: Actor, criterion: Criterion, changes: dict[str, A
             .order_by("id")
             .values_list("id", "school_id", "due_at")
         )
-        Task.objects.filter(pk__in=[pk for pk, _, _ in following]).update(due_at=criterion.due_at)
+        Task.objects.filter(pk__in=[pk for pk, _, _ in following]).update(due_at=criterion.due_at, due_set_at=now)
+        Task.objects.filter(criterion=criterion).update(original_due_at=criterion.due_at)
     cause = event_record(
         type=EventType.CRITERION_UPDATED,
         subject=criterion,
         actor=actor,
         cycle=criterion.cycle,
+        now=now,
         data={"changed": changed, "tasks_moved": len(following)},
     )
     _due_moves_record(following, due_at=criterion.due_at, cause=cause)

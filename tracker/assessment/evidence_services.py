@@ -11,12 +11,20 @@ from typing import IO
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tracker.audit.types import Actor, EventType
-from tracker.errors import FileTooLarge, InvalidState, UnsupportedFileType
+from tracker.errors import (
+    EvidenceLimit,
+    EvidenceQuotaExceeded,
+    FileTooLarge,
+    InvalidState,
+    SchoolStorageFull,
+    UnsupportedFileType,
+)
 
 from .filetypes import CONTENT_TYPES, EXTENSIONS, sniff
 from .models import Evidence, Task
@@ -56,6 +64,29 @@ def _touch(task: Task, now: datetime) -> None:
     task.save(update_fields=["last_activity_at", "updated_at"])
 
 
+def _quota_check(task: Task, size: int) -> None:
+    """Refuse a file beyond the task's file count or the school's storage (the caller holds the task row).
+
+    Files per task are exact (counted under the task's lock). The school's bytes are judged without a
+    lock on the school: two uploads to two of its tasks at the same moment may pass the limit by one file.
+    """
+    files = Evidence.objects.filter(task=task).count()
+    if files >= settings.EVIDENCE_MAX_FILES_PER_TASK:
+        raise EvidenceLimit(
+            f"a task holds at most {settings.EVIDENCE_MAX_FILES_PER_TASK} evidence files; delete one first",
+            limit=settings.EVIDENCE_MAX_FILES_PER_TASK,
+            have=files,
+        )
+    used = Evidence.objects.filter(task__school_id=task.school_id).aggregate(total=Sum("size"))["total"] or 0
+    if used + size > settings.EVIDENCE_MAX_BYTES_PER_SCHOOL:
+        raise SchoolStorageFull(
+            f"the school's evidence would take {used + size} bytes; it may store "
+            f"{settings.EVIDENCE_MAX_BYTES_PER_SCHOOL} (it holds {used})",
+            limit=settings.EVIDENCE_MAX_BYTES_PER_SCHOOL,
+            used=used,
+        )
+
+
 @transaction.atomic
 def evidence_add(
     *, task: Task | int, actor: Actor, file: IO[bytes], filename: str, size: int, now: datetime | None = None
@@ -74,6 +105,7 @@ def evidence_add(
     task = Task.objects.select_for_update(of=("self",)).select_related("cycle", "school").get(pk=pk)
     if not is_open(task.status):
         raise InvalidState(_evidence_closed(task), status=task.status)
+    _quota_check(task, size)
     evidence = Evidence(
         task=task,
         filename=display_filename(filename, kind),
@@ -99,6 +131,12 @@ def evidence_add(
             out.write(chunk)
     evidence.size = written
     evidence.sha256 = digest.hexdigest()
+    if written != size:
+        try:
+            _quota_check(task, written)
+        except EvidenceQuotaExceeded:
+            path.unlink(missing_ok=True)
+            raise
     try:
         evidence.save()
         _touch(task, now)

@@ -120,6 +120,14 @@ class Task(models.Model):
     # deadline gives the task its own (has_own_due); stored so that deadline queries use an index.
     due_at = models.DateTimeField()
     has_own_due = models.BooleanField(default=False)
+    # The criterion's due time, which only criterion edits move (extensions and rework deadlines never
+    # do): the on-time-against-the-original rate is judged on it (CONTRACT section 7).
+    original_due_at = models.DateTimeField()
+    # When due_at was last set: the task's creation, an extension, a rework deadline, or a criterion
+    # edit that moved it. Early warning measures the expected progress from here to due_at.
+    due_set_at = models.DateTimeField()
+    # How many times the task's deadline was extended (by `extend`, or an approved extension request).
+    extensions = models.PositiveIntegerField(default=0)
     progress = models.PositiveSmallIntegerField(default=0)
     note = models.TextField(blank=True, default="")
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -187,6 +195,11 @@ class Task(models.Model):
     @property
     def min_evidence(self) -> int:
         return self.criterion.min_evidence if self.criterion_id else RECTIFICATION_MIN_EVIDENCE
+
+    @property
+    def rules(self) -> list[dict]:
+        """The deduction rules that apply: the criterion's; a rectification has none."""
+        return self.criterion.deduction_rules if self.criterion_id else []
 
     @property
     def max_score(self) -> Decimal:

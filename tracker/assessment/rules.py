@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import DateTimeField, F, Func, IntegerField, Q, Value
 
 from .models import Task, TaskStatus
@@ -89,3 +90,13 @@ def upcoming_q(now: datetime, prefix: str = "") -> Q:
 
 def is_upcoming(*, status: str, due_at: datetime, now: datetime) -> bool:
     return is_open(status) and now <= due_at < now + timedelta(days=UPCOMING_DAYS)
+
+
+# --- Appeals: open for APPEAL_WINDOW_DAYS after approval (CONTRACT section 7) ------------------------------
+def appeal_window_closes_at(reviewed_at: datetime) -> datetime:
+    return reviewed_at + timedelta(days=int(settings.TRACKER["APPEAL_WINDOW_DAYS"]))
+
+
+def is_appeal_window_open(*, status: str, reviewed_at: datetime | None, now: datetime) -> bool:
+    """An approved task may be appealed until APPEAL_WINDOW_DAYS after its approval, that moment included."""
+    return status == TaskStatus.APPROVED and reviewed_at is not None and now <= appeal_window_closes_at(reviewed_at)

@@ -6,9 +6,13 @@ and the API's `status` and `allowed` fields carry.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from datetime import datetime
 
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from .fairness_models import AppealStatus, ExtensionStatus
 from .models import TaskStatus
 from .transitions import TaskAction
 
@@ -41,3 +45,22 @@ def action_label(action: str) -> str:
 def actions_said(actions: list[str]) -> str:
     """A list of actions as a sentence says it ("start, submit"), or "nothing"."""
     return _(", ").join(action_label(action) for action in actions) or _("nothing")
+
+
+def moment_said(value: datetime) -> str:
+    """A time as a message says it: local wall-clock time to the minute."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+REQUEST_STATUS_LABELS = {
+    ExtensionStatus.PENDING: pgettext_lazy("request status", "Pending"),
+    ExtensionStatus.APPROVED: pgettext_lazy("request status", "Approved"),
+    ExtensionStatus.REJECTED: pgettext_lazy("request status", "Rejected"),
+    AppealStatus.UPHELD: pgettext_lazy("request status", "Upheld"),
+    AppealStatus.AMENDED: pgettext_lazy("request status", "Amended"),
+}
+
+
+def request_status_label(status: str) -> str:
+    """An extension request's or an appeal's status as a person reads it."""
+    return str(REQUEST_STATUS_LABELS.get(status, status))

@@ -6,12 +6,14 @@ transition's `allowed` list comes from it. Nothing else says which role does wha
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
 from tracker.org.models import Role
 
 from .models import TaskStatus
+from .rules import OPEN_STATUSES
 
 S = TaskStatus
 
@@ -44,6 +46,27 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def allowed_actions(status: str, table: dict[str, Transition] | None = None) -> list[str]:
-    """The actions the table (the task table unless another is given) allows from `status`, in order."""
-    return [str(action) for action, t in (TRANSITIONS if table is None else table).items() if status in t.sources]
+def allowed_actions(
+    status: str, *, roles: Collection[str] | None = None, table: dict[str, Transition] | None = None
+) -> list[str]:
+    """The actions the table (the task table unless another is given) allows from `status`, in table
+    order; with `roles`, only those one of these roles may take (what a caller holding them may do now)."""
+    return [
+        str(action)
+        for action, t in (TRANSITIONS if table is None else table).items()
+        if status in t.sources and (roles is None or t.role in roles)
+    ]
+
+
+# --- A school's requests about a task (CONTRACT section 7): who may ask, from which task statuses --------
+# They leave the task's status as it is; a supervisor decides each (DECIDING_ROLE), once.
+class TaskRequest(StrEnum):
+    EXTENSION = "request_extension"
+    APPEAL = "appeal"
+
+
+REQUESTS: dict[str, Transition] = {
+    TaskRequest.EXTENSION: Transition(Role.SCHOOL, frozenset(OPEN_STATUSES), None),
+    TaskRequest.APPEAL: Transition(Role.SCHOOL, frozenset({S.APPROVED}), None),
+}
+DECIDING_ROLE = Role.SUPERVISOR

@@ -27,9 +27,22 @@ from .types import Actor, EventType
 GENESIS_HASH = "0" * 64
 
 
+class EventDataEncoder(DjangoJSONEncoder):
+    """The one encoder of event data: every moment in UTC, ISO 8601 with `Z` and milliseconds
+    (`2026-03-01T08:00:00.250Z`), whatever zone the caller's value was in, so one record never mixes
+    `Z` with `+08:00`. Events written before this kept their text: the chain hashes what is stored."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            moment = o if timezone.is_aware(o) else timezone.make_aware(o, timezone.get_default_timezone())
+            text = moment.astimezone(UTC).isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+            return text.removesuffix("+00:00") + "Z"
+        return super().default(o)
+
+
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     """What the JSON column gives back, so the hash at write time equals the hash at verify time."""
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(data, cls=EventDataEncoder))
 
 
 def canonical(event: Event) -> str:

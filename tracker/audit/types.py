@@ -19,6 +19,8 @@ class EventType(StrEnum):
     UNIT_CREATED = "unit.created"
     UNIT_UPDATED = "unit.updated"
     ACCOUNT_CREATED = "account.created"
+    ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_PASSWORD_CHANGED = "account.password_changed"
 
     CYCLE_CREATED = "cycle.created"
     CYCLE_UPDATED = "cycle.updated"
@@ -35,6 +37,12 @@ class EventType(StrEnum):
     TASK_EXTENDED = "task.extended"
     # A criterion (or cycle) change moved the task's due time; `data.cause` is that change's event id.
     TASK_DUE_MOVED = "task.due_moved"
+    # Deadline fairness (CONTRACT section 7): a school asks for time or contests a score; a supervisor
+    # decides (`data.decision`). An approved extension also records the task's own task.extended.
+    EXTENSION_REQUESTED = "extension.requested"
+    EXTENSION_DECIDED = "extension.decided"
+    APPEAL_FILED = "appeal.filed"
+    APPEAL_DECIDED = "appeal.decided"
     EVIDENCE_UPLOADED = "evidence.uploaded"
     EVIDENCE_DELETED = "evidence.deleted"
 

@@ -24,6 +24,7 @@ from tracker.org.models import Role, Unit, UnitKind
 from tracker.org.services import account_create
 
 from .catalogue import BUREAU, CRITERIA, SCHOOLS
+from .fairness import seed_fairness
 from .inspections import seed_inspections
 from .integrity_catalogue import PROVINCE
 from .integrity_seed import seed_integrity
@@ -128,6 +129,9 @@ def _seed_district(*, now: datetime, out: Callable[[str], None]) -> None:
     with transaction.atomic():
         seed_integrity(province=province, bureau=bureau, supervisor=supervisor, schools=schools, now=now, out=out)
     year_play(cycle=cycle, schools=schools, supervisor=supervisor, now=now)
+    with transaction.atomic():
+        requests, appeals = seed_fairness(supervisor=supervisor, now=now)
+    out(f"  deadline fairness: {requests} extension requests, {appeals} appeals")
 
 
 def seed_generated(

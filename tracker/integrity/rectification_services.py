@@ -78,6 +78,9 @@ def rectification_create(
         requirement=description.strip(),
         status=TaskStatus.NOT_STARTED,
         due_at=rectify_by,
+        # The deadline set at the finding: the original one (extensions never move it) and its start.
+        original_due_at=rectify_by,
+        due_set_at=now,
         # Its creation is the first thing that happened to it (and the first event of its history).
         last_activity_at=now,
     )

@@ -16,6 +16,7 @@ from tracker.audit.events import event_record
 from tracker.audit.types import Actor, EventType
 from tracker.errors import InvalidTransition, RegisterEmpty, RegisterLocked, ValidationFailed
 from tracker.org.models import Unit, UnitKind
+from tracker.org.selectors import roles_over
 from tracker.org.tree import ancestor_ids
 from tracker.updates import model_update
 
@@ -134,14 +135,16 @@ def risk_delete(*, actor: Actor, risk: RiskPoint, now: datetime | None = None) -
 
 
 # --- The review loop -------------------------------------------------------------------------------------
-def _transition(register: Register, action: RegisterAction) -> str:
+def _transition(register: Register, action: RegisterAction, actor: Actor) -> str:
     rule = REGISTER_TRANSITIONS[action]
     if register.status not in rule.sources:
+        # What this caller may do now: a school is not told of the supervisors' actions.
+        roles = None if actor is None else roles_over(actor, register.school_id)
         raise InvalidTransition(
             _("The register is %(status)s: it cannot be %(action)s now.")
             % {"status": said(REGISTER_STATUS_LABELS, register.status), "action": said(ACTION_LABELS, action)},
             status=register.status,
-            allowed=allowed_actions(register.status, REGISTER_TRANSITIONS),
+            allowed=allowed_actions(register.status, roles=roles, table=REGISTER_TRANSITIONS),
         )
     return str(rule.target)
 
@@ -161,7 +164,7 @@ def _review_event(type_: EventType, register: Register, actor: Actor, now: datet
 def register_submit(*, actor: Actor, school: Unit, year: int, now: datetime | None = None) -> Register:
     now = now or timezone.now()
     register = _locked_register(school=school, year=year)
-    target = _transition(register, RegisterAction.SUBMIT)
+    target = _transition(register, RegisterAction.SUBMIT, actor)
     count = register.risk_points.count()
     if count == 0:
         raise RegisterEmpty(_("The register has no risk point to submit."), status=register.status)
@@ -175,7 +178,7 @@ def register_submit(*, actor: Actor, school: Unit, year: int, now: datetime | No
 def register_approve(*, actor: Actor, school: Unit, year: int, now: datetime | None = None) -> Register:
     now = now or timezone.now()
     register = _locked_register(school=school, year=year)
-    register.status = _transition(register, RegisterAction.APPROVE)
+    register.status = _transition(register, RegisterAction.APPROVE, actor)
     register.reviewed_at, register.reviewed_by = now, actor
     register.save(update_fields=["status", "reviewed_at", "reviewed_by", "updated_at"])
     _review_event(EventType.REGISTER_APPROVED, register, actor, now)
@@ -188,7 +191,7 @@ def register_return(*, actor: Actor, school: Unit, year: int, reason: str, now: 
     if not reason.strip():
         raise ValidationFailed(_("A return needs a reason."), field="reason")
     register = _locked_register(school=school, year=year)
-    register.status = _transition(register, RegisterAction.RETURN)
+    register.status = _transition(register, RegisterAction.RETURN, actor)
     register.reviewed_at, register.reviewed_by, register.return_reason = now, actor, reason
     register.save(update_fields=["status", "reviewed_at", "reviewed_by", "return_reason", "updated_at"])
     _review_event(EventType.REGISTER_RETURNED, register, actor, now, reason=reason)

@@ -1,5 +1,5 @@
-"""Who hears about a reminder: the school's accounts, the supervisors of its nearest authority, and
-the webhooks of both, looked up once per sweep and cached."""
+"""Who hears about a reminder: the school's accounts, the supervisors (and, for what they oversee, the
+inspectors) of its nearest authority, and the webhooks of both, looked up once per sweep and cached."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from tracker.org.selectors import unit_members
 from tracker.org.tree import nearest_authorities
 
 K = NotificationKind
-SCHOOL_KINDS = {K.DUE_SOON, K.OVERDUE, K.FLAG_OPENED, K.FLAG_CRITICAL, K.URGE_OVERDUE}
-AUTHORITY_KINDS = {K.ESCALATION, K.FLAG_OPENED, K.FLAG_CRITICAL}
+SCHOOL_KINDS = {K.DUE_SOON, K.OVERDUE, K.AT_RISK, K.FLAG_OPENED, K.FLAG_CRITICAL, K.URGE_OVERDUE}
+AUTHORITY_KINDS = {K.ESCALATION, K.FLAG_OPENED, K.FLAG_CRITICAL, K.URGE_UNANSWERED}
+# What the discipline group oversees: schools critically behind, urges left unanswered.
+INSPECTOR_KINDS = {K.FLAG_CRITICAL, K.URGE_UNANSWERED}
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Audience:
         authorities = {a for a in (self.authority_of(s) for s in school_ids) if a is not None}
         self._load_members(school_ids, Role.SCHOOL)
         self._load_members(authorities, Role.SUPERVISOR)
+        self._load_members(authorities, Role.INSPECTOR)
 
     def _load_members(self, unit_ids: Iterable[int], role: str) -> None:
         missing = {u for u in unit_ids if (u, role) not in self._members}
@@ -67,6 +70,9 @@ class Audience:
                 found.setdefault(r.user_id, r)
         if kind in AUTHORITY_KINDS:
             for r in self.members(self.authority_of(school_id), Role.SUPERVISOR):
+                found.setdefault(r.user_id, r)
+        if kind in INSPECTOR_KINDS:
+            for r in self.members(self.authority_of(school_id), Role.INSPECTOR):
                 found.setdefault(r.user_id, r)
         return list(found.values())
 

@@ -1,6 +1,6 @@
 """The monitoring context's event handlers: judge a school again when its tasks change, a cycle again
-when its deadlines or thresholds change, and tell a school it was urged. Registered at app ready
-(tracker.apps); each is idempotent."""
+when its deadlines or thresholds change, tell a school it was urged and the bureau that it answered.
+Registered at app ready (tracker.apps); each is idempotent."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from tracker.audit.models import Event
 from tracker.audit.registry import handles
 from tracker.audit.types import EventType
 from tracker.notify.models import NotificationKind
-from tracker.notify.services import event_school_notify_rendered
+from tracker.notify.services import event_notify_rendered, event_school_notify_rendered
+from tracker.org.models import Role
+from tracker.org.selectors import account_language, unit_members
+from tracker.org.tree import nearest_authorities
 
 from .flags import flags_rejudge
 from .models import Urge
@@ -79,3 +82,21 @@ def notify_urge(event: Event) -> None:
         "message": urge.message,
     }
     event_school_notify_rendered(event=event, kind=NotificationKind.URGE, ctx=ctx)
+
+
+@handles(EventType.URGE_RESPONDED)
+def notify_urge_answered(event: Event) -> None:
+    """The bureau hears that a school answered: the urge's author and the supervisors and inspectors of
+    the school's nearest authority, each once, in their language."""
+    urge = Urge.objects.select_related("school").filter(pk=event.subject_id).first()
+    if urge is None:
+        return
+    recipients = []
+    if urge.created_by_id is not None:
+        recipients.append((urge.created_by_id, account_language(urge.created_by_id)))
+    authority = nearest_authorities([urge.school_id]).get(urge.school_id)
+    if authority is not None:
+        for role in (Role.SUPERVISOR, Role.INSPECTOR):
+            recipients += unit_members([authority], role)[authority]
+    ctx = {"school": urge.school.name, "created_at": urge.created_at, "response": urge.response}
+    event_notify_rendered(event=event, kind=NotificationKind.URGE_ANSWERED, ctx=ctx, recipients=recipients)

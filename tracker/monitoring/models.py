@@ -60,7 +60,7 @@ class Flag(models.Model):
 class Reminder(models.Model):
     """A reminder decided by a sweep. Recorded under a unique key before anything is sent: exactly once."""
 
-    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     urge = models.ForeignKey("Urge", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")

@@ -1,9 +1,11 @@
 """Reminder stages (CONTRACT section 2) and their exactly-once record.
 
 For each task still owed by its school (and each integrity checklist still open, on its campaign's
-deadline): `due_soon` at 7 and 1 days before due_at, `overdue` at
-days_overdue 0, 3, 6, ..., `escalation` once 7 days overdue (offsets are settings). Flags remind at
-`flag_opened` and `flag_critical`; urges at `urge_overdue` when their answer is late.
+deadline): `due_soon` at 7 and 1 days before due_at, `overdue` at days_overdue 0, 3, 6, ...,
+`escalation` once 7 days overdue (offsets are settings), and, for tasks, `at_risk` once per due_at when
+early warning judges it at risk (CONTRACT section 7; stage 0). Flags remind at `flag_opened` and
+`flag_critical`; urges at `urge_overdue` (the school) and `urge_unanswered` (its authority) when their
+answer is late.
 
 Only the latest stage a task has reached is recorded, and only if neither it nor a later stage was
 recorded for the same due_at: a sweep that first sees a task 10 days late sends one overdue
@@ -12,7 +14,7 @@ NOTHING RETURNING under the Reminder table's unique constraints, in id-range bat
 the rows this statement actually inserted go on to be delivered (tracker.monitoring.reminders).
 
 The statement is written by hand, but every rule in it (open, overdue, days overdue, the due-soon
-stages, an urge overdue) is compiled from its one definition (tracker.assessment.rules,
+stages, at risk, an urge overdue) is compiled from its one definition (tracker.assessment.rules,
 tracker.monitoring.rules) through tracker.sql.
 """
 
@@ -35,7 +37,9 @@ from tracker.sql import expression_sql, named, where_sql
 
 from .models import Flag, Urge
 from .rules import (
+    EarlyWarning,
     Stages,
+    at_risk_q,
     due_soon_stage_expression,
     due_soon_window_q,
     escalation_q,
@@ -116,13 +120,15 @@ class _Deadlines:
     live: str  # SQL: the row is in a round the sweep watches
     open: Q
     overdue: Callable[[datetime], Q]
+    at_risk: Q | None = None  # early warning (tasks only): judged at risk now
 
 
-def _task_deadlines(sql: _Fragments) -> _Deadlines:
-    return _Deadlines(Task, "task_id", "t", sql.where(Task, live_q(), "t", "live"), open_q(), overdue_q)
+def _task_deadlines(sql: _Fragments, now: datetime, warning: EarlyWarning) -> _Deadlines:
+    live = sql.where(Task, live_q(), "t", "live")
+    return _Deadlines(Task, "task_id", "t", live, open_q(), overdue_q, at_risk=at_risk_q(now, warning))
 
 
-def _checklist_deadlines(sql: _Fragments) -> _Deadlines:
+def _checklist_deadlines(sql: _Fragments, now: datetime, warning: EarlyWarning) -> _Deadlines:
     live = sql.where(Checklist, in_active_campaign_q(), "k", "live")
     return _Deadlines(Checklist, "checklist_id", "k", live, checklist_open_q(), checklist_overdue_q)
 
@@ -130,15 +136,19 @@ def _checklist_deadlines(sql: _Fragments) -> _Deadlines:
 def _deadline_candidates(source: _Deadlines, stages: Stages, now: datetime, sql: _Fragments) -> str:
     a, model = source.alias, source.model
     batch = f"FROM {model._meta.db_table} {a} WHERE {a}.id >= %(lo)s AND {a}.id < %(hi)s AND {source.live}"
+    # Foresight ("due soon", "at risk") after "overdue" for the same deadline would be a clock gone back,
+    # never news.
+    not_overdue_yet = (
+        f"NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.{source.column} = {a}.id "
+        f"AND o.due_at = {a}.due_at AND o.kind = %(overdue)s)"
+    )
     parts = []
     if stages.due_soon_days:
         open_ = sql.where(model, source.open & due_soon_window_q(now, stages), a, "soon_window")
         stage = sql.add(expression_sql(model, due_soon_stage_expression(now, stages), alias=a), "soon_stage")
         parts.append(
             f"{_select('%(due_soon)s', source.column, f'{a}.id', f'{a}.due_at', stage)} {batch} AND {open_} "
-            # "Due soon" after "overdue" for the same deadline would be a clock gone back, never news.
-            f"AND NOT EXISTS (SELECT 1 FROM tracker_reminder o WHERE o.{source.column} = {a}.id "
-            f"AND o.due_at = {a}.due_at AND o.kind = %(overdue)s)"
+            f"AND {not_overdue_yet}"
         )
     overdue = sql.where(model, source.overdue(now), a, "overdue")
     stage = sql.add(expression_sql(model, overdue_stage_expression(now, stages), alias=a), "overdue_stage")
@@ -148,6 +158,12 @@ def _deadline_candidates(source: _Deadlines, stages: Stages, now: datetime, sql:
         f"{_select('%(escalation)s', source.column, f'{a}.id', f'{a}.due_at', str(stages.escalation_days))} "
         f"{batch} AND {escalating}"
     )
+    if source.at_risk is not None:
+        at_risk = sql.where(model, source.at_risk, a, "at_risk")
+        parts.append(
+            f"{_select('%(at_risk)s', source.column, f'{a}.id', f'{a}.due_at', '0')} {batch} AND {at_risk} "
+            f"AND {not_overdue_yet}"
+        )
     return " UNION ALL ".join(parts)
 
 
@@ -158,9 +174,16 @@ def _fetch_planned(sql: str, params: dict[str, Any]) -> list[Planned]:
 
 
 def _deadline_reminders_plan(
-    deadlines: Callable[[_Fragments], _Deadlines], *, now: datetime, lo: int, hi: int, stages: Stages | None
+    deadlines: Callable[[_Fragments, datetime, EarlyWarning], _Deadlines],
+    *,
+    now: datetime,
+    lo: int,
+    hi: int,
+    stages: Stages | None,
+    warning: EarlyWarning | None,
 ) -> list[Planned]:
     stages = stages or Stages.from_settings()
+    warning = warning or EarlyWarning.from_settings()
     params: dict[str, Any] = {
         "now": _ts(now),
         "lo": lo,
@@ -168,22 +191,27 @@ def _deadline_reminders_plan(
         "due_soon": K.DUE_SOON,
         "overdue": K.OVERDUE,
         "escalation": K.ESCALATION,
+        "at_risk": K.AT_RISK,
     }
     fragments = _Fragments(params)
-    source = deadlines(fragments)
+    source = deadlines(fragments, now, warning)
     candidates = _deadline_candidates(source, stages, now, fragments)
     same_key = f"r.{source.column} = s.{source.column} AND r.due_at = s.due_at"
     return _fetch_planned(_INSERT.format(candidates=candidates, same_key=same_key), params)
 
 
-def task_reminders_plan(*, now: datetime, lo: int, hi: int, stages: Stages | None = None) -> list[Planned]:
+def task_reminders_plan(
+    *, now: datetime, lo: int, hi: int, stages: Stages | None = None, warning: EarlyWarning | None = None
+) -> list[Planned]:
     """Record the due reminders of the tasks with lo <= id < hi; returns the ones inserted now."""
-    return _deadline_reminders_plan(_task_deadlines, now=now, lo=lo, hi=hi, stages=stages)
+    return _deadline_reminders_plan(_task_deadlines, now=now, lo=lo, hi=hi, stages=stages, warning=warning)
 
 
-def checklist_reminders_plan(*, now: datetime, lo: int, hi: int, stages: Stages | None = None) -> list[Planned]:
+def checklist_reminders_plan(
+    *, now: datetime, lo: int, hi: int, stages: Stages | None = None, warning: EarlyWarning | None = None
+) -> list[Planned]:
     """The same for the integrity checklists with lo <= id < hi, on their campaign's deadline."""
-    return _deadline_reminders_plan(_checklist_deadlines, now=now, lo=lo, hi=hi, stages=stages)
+    return _deadline_reminders_plan(_checklist_deadlines, now=now, lo=lo, hi=hi, stages=stages, warning=warning)
 
 
 def _in(column: str, ids: Iterable[int] | None) -> str:
@@ -218,8 +246,13 @@ def flag_reminders_plan(
 
 
 def urge_reminders_plan(*, now: datetime) -> list[Planned]:
-    """urge_overdue once for every urge of an active round still unanswered after its respond_by."""
-    params: dict[str, Any] = {"now": _ts(now), "kind": K.URGE_OVERDUE}
+    """Once for every urge of an active round still unanswered after its respond_by: urge_overdue (to the
+    school) and urge_unanswered (to the supervisors and inspectors of its authority)."""
+    params: dict[str, Any] = {"now": _ts(now), "kind": K.URGE_OVERDUE, "unanswered": K.URGE_UNANSWERED}
     late = _Fragments(params).where(Urge, urge_overdue_q(now) & live_q(), "u", "late")
-    candidates = f"{_select('%(kind)s', 'urge_id', 'u.id', 'u.respond_by', '0')} FROM tracker_urge u WHERE {late}"
+    source = f"FROM tracker_urge u WHERE {late}"
+    candidates = (
+        f"{_select('%(kind)s', 'urge_id', 'u.id', 'u.respond_by', '0')} {source} UNION ALL "
+        f"{_select('%(unanswered)s', 'urge_id', 'u.id', 'u.respond_by', '0')} {source}"
+    )
     return _fetch_planned(_INSERT.format(candidates=candidates, same_key="r.urge_id = s.urge_id"), params)

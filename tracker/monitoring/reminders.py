@@ -24,6 +24,7 @@ from tracker.integrity.rules import checklist_open_q
 from tracker.notify.deliveries import deliveries_create, deliveries_enqueue
 from tracker.notify.models import Notification, NotificationKind
 from tracker.notify.texts import render
+from tracker.sql import rows_written
 
 from .audience import Audience
 from .models import Flag, Urge
@@ -34,7 +35,7 @@ from .reminder_plans import (
     task_reminders_plan,
     urge_reminders_plan,
 )
-from .rules import Stages, in_active_campaign_q, live_q
+from .rules import EarlyWarning, Stages, in_active_campaign_q, live_q
 
 K = NotificationKind
 
@@ -62,6 +63,7 @@ def _contexts(planned: list[Planned], now: datetime) -> dict[int, dict[str, Any]
         "cycle_id",
         "campaign_id",
         "due_at",
+        "progress",
         "criterion__code",
         "criterion__title",
         "title",
@@ -103,6 +105,7 @@ def _contexts(planned: list[Planned], now: datetime) -> dict[int, dict[str, Any]
                 "code": row["criterion__code"] or "",
                 "criterion": row["criterion__title"] or row["title"],
                 "due_at": row["due_at"],
+                "progress": row["progress"],
                 "stage": p.stage,
                 "days": _days(p, now, row["due_at"]),
             }
@@ -241,7 +244,7 @@ def _notifications_insert(rows: list[tuple], *, now: datetime) -> int:
         columns = [list(column) for column in zip(*rows, strict=True)]
         with connection.cursor() as cursor:
             cursor.execute(_NOTIFICATIONS_PG, [now, *columns])
-            return max(cursor.rowcount, 0)
+            return rows_written(cursor)
     Notification.objects.bulk_create(
         [
             Notification(
@@ -300,6 +303,7 @@ def _in_batches(
     now: datetime,
     batch_size: int,
     stages: Stages,
+    warning: EarlyWarning,
     audience: Audience,
 ) -> DeliveryReport:
     """Plan and deliver in batches of ids, each batch its own transaction."""
@@ -309,7 +313,7 @@ def _in_batches(
     lo, hi = bounds
     while lo <= hi:
         with transaction.atomic():
-            planned = plan(now=now, lo=lo, hi=lo + batch_size, stages=stages)
+            planned = plan(now=now, lo=lo, hi=lo + batch_size, stages=stages, warning=warning)
             done = reminders_deliver(planned, now=now, audience=audience)
             deliveries_enqueue(done.deliveries)
         report += done
@@ -322,7 +326,8 @@ def reminders_run(*, now: datetime, batch_size: int | None = None, audience: Aud
     batch_size = batch_size or int(settings.TRACKER["SWEEP_BATCH_SIZE"])
     audience = audience or Audience()
     stages = Stages.from_settings()
-    batches = {"now": now, "batch_size": batch_size, "stages": stages, "audience": audience}
+    warning = EarlyWarning.from_settings()
+    batches = {"now": now, "batch_size": batch_size, "stages": stages, "warning": warning, "audience": audience}
     report = _in_batches(task_reminders_plan, _id_bounds(Task, open_q() & live_q()), **batches)
     live_checklists = checklist_open_q() & in_active_campaign_q()
     report += _in_batches(checklist_reminders_plan, _id_bounds(Checklist, live_checklists), **batches)

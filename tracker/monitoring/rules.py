@@ -1,5 +1,6 @@
 """The monitoring rules, each defined once for the database and for Python side by side (tests hold
-each pair equal on the same rows): an urge's answer overdue, and the reminder stages of a task.
+each pair equal on the same rows): an urge's answer overdue, the reminder stages of a task, and a
+task at risk of missing its deadline (early warning).
 
 Due-soon *stages* (settings.TRACKER["DUE_SOON_DAYS"], 7 and 1 days before the due time) are the
 reminders'; the dashboards' "next 14 days" list is another rule with another name
@@ -10,14 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import BooleanField, Case, DateTimeField, F, Func, IntegerField, Q, Value, When
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Mod
 
-from tracker.assessment.models import Cycle, CycleStatus
-from tracker.assessment.rules import DaysOverdue, days_overdue
+from tracker.assessment.models import Cycle, CycleStatus, Task
+from tracker.assessment.rules import DaysOverdue, days_overdue, is_open, open_q
 from tracker.integrity.models import Campaign, CampaignStatus
 
 
@@ -102,3 +104,118 @@ def overdue_stage(now: datetime, due_at: datetime, stages: Stages) -> int:
 def escalation_q(now: datetime, stages: Stages) -> Q:
     """Due at least `escalation_days` whole days ago."""
     return Q(due_at__lte=now - timedelta(days=stages.escalation_days))
+
+
+# --- Early warning: an open task, due soon, behind its expected progress or stagnant -------------------------
+@dataclass(frozen=True)
+class EarlyWarning:
+    days: int  # judge open tasks due within this many days (and not yet due)
+    margin: int  # at risk when progress + margin < expected progress (percentage points)
+    stagnation_days: int  # ... or when nothing has happened to the task for this long
+
+    @classmethod
+    def from_settings(cls) -> EarlyWarning:
+        rules = settings.TRACKER
+        return cls(
+            days=int(rules["EARLY_WARNING_DAYS"]),
+            margin=int(rules["AT_RISK_MARGIN"]),
+            stagnation_days=int(rules["STAGNATION_DAYS"]),
+        )
+
+
+class BehindCurve(Func):
+    """progress + margin < 100 * (now - due_set_at) / (due_at - due_set_at), in SQL.
+
+    Multiplied out, so there is no division (a deadline set at its own moment has an empty window and is
+    never behind) and the comparison is exact: epoch differences in microseconds on PostgreSQL.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, now: datetime, margin: int, prefix: str = "") -> None:
+        super().__init__(
+            F(f"{prefix}progress"),
+            F(f"{prefix}due_at"),
+            F(f"{prefix}due_set_at"),
+            Value(now, output_field=DateTimeField()),
+            Value(margin, output_field=IntegerField()),
+        )
+
+    def _compare(self, compiler: Any, seconds_between: Any) -> tuple[str, list[Any]]:
+        """(progress + margin) * seconds(anchor -> due) < 100 * seconds(anchor -> now), parameters in order."""
+        progress, due, anchor, now, margin = (compiler.compile(e) for e in self.source_expressions)
+        window = seconds_between(due[0], anchor[0])
+        elapsed = seconds_between(now[0], anchor[0])
+        sql = f"(({progress[0]} + {margin[0]}) * {window} < 100 * {elapsed})"
+        # Placeholders in the order they appear: progress, margin, due, anchor, now, anchor.
+        params = [*progress[1], *margin[1], *due[1], *anchor[1], *now[1], *anchor[1]]
+        return sql, params
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        return self._compare(
+            compiler, lambda later, earlier: f"EXTRACT(EPOCH FROM (CAST({later} AS TIMESTAMPTZ) - {earlier}))"
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        def seconds(value: str) -> str:
+            return f"CAST(strftime('%%s', {value}) AS INTEGER)"
+
+        return self._compare(compiler, lambda later, earlier: f"({seconds(later)} - {seconds(earlier)})")
+
+
+def _micros(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
+
+
+def at_risk_window_q(now: datetime, warning: EarlyWarning, prefix: str = "") -> Q:
+    """Open, not yet due, and due within the early-warning horizon."""
+    return open_q(prefix) & Q(
+        **{f"{prefix}due_at__gte": now, f"{prefix}due_at__lte": now + timedelta(days=warning.days)}
+    )
+
+
+def at_risk_q(now: datetime, warning: EarlyWarning | None = None, prefix: str = "") -> Q:
+    """At risk: in the window, and behind the expected progress curve or stagnant."""
+    warning = warning or EarlyWarning.from_settings()
+    quiet_since = now - timedelta(days=warning.stagnation_days)
+    stagnant = Q(**{f"{prefix}due_set_at__lte": quiet_since}) & (
+        Q(**{f"{prefix}last_activity_at__isnull": True}) | Q(**{f"{prefix}last_activity_at__lte": quiet_since})
+    )
+    # Behind: only once the deadline's window has begun (a back-dated sweep may see it set in the future).
+    behind = Q(**{f"{prefix}due_set_at__lt": now}) & Q(BehindCurve(now, warning.margin, prefix))
+    return at_risk_window_q(now, warning, prefix) & (behind | stagnant)
+
+
+def is_at_risk(
+    *,
+    status: str,
+    due_at: datetime,
+    progress: int,
+    due_set_at: datetime,
+    last_activity_at: datetime | None,
+    now: datetime,
+    warning: EarlyWarning | None = None,
+) -> bool:
+    """at_risk_q in Python."""
+    warning = warning or EarlyWarning.from_settings()
+    if not (is_open(status) and now <= due_at <= now + timedelta(days=warning.days)):
+        return False
+    behind = due_set_at < now and (
+        (progress + warning.margin) * _micros(due_at - due_set_at) < 100 * _micros(now - due_set_at)
+    )
+    quiet_since = now - timedelta(days=warning.stagnation_days)
+    stagnant = due_set_at <= quiet_since and (last_activity_at is None or last_activity_at <= quiet_since)
+    return behind or stagnant
+
+
+def task_is_at_risk(task: Task, now: datetime, warning: EarlyWarning | None = None) -> bool:
+    return is_at_risk(
+        status=task.status,
+        due_at=task.due_at,
+        progress=task.progress,
+        due_set_at=task.due_set_at,
+        last_activity_at=task.last_activity_at,
+        now=now,
+        warning=warning,
+    )

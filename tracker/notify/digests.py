@@ -9,7 +9,6 @@ recipient's language.
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from tracker.org.models import Membership
 
+from .mail import header_text, mail_send
 from .models import Notification
 from .texts import KIND_LABELS, language_of
 
@@ -114,12 +114,13 @@ def _digest_message(d: Digest, user: dict[str, Any]) -> EmailMessage:
     with translation.override(language_of(user["language"])):
         subject = _("Qinglian: %(count)s new notification(s)") % {"count": d.total}
         lines = [
-            _("Hello %(name)s, here is what needs your attention:") % {"name": user["first_name"] or user["username"]},
+            _("Hello %(name)s, here is what needs your attention:")
+            % {"name": header_text(user["first_name"] or user["username"])},
             "",
         ]
         summary = ", ".join(f"{_(KIND_LABELS.get(kind, kind))} {n}" for kind, n in sorted(d.kinds.items()))
         lines += [summary, ""]
-        lines += [f"- [{_(KIND_LABELS.get(kind, kind))}] {title}" for kind, title in d.items]
+        lines += [f"- [{_(KIND_LABELS.get(kind, kind))}] {header_text(title)}" for kind, title in d.items]
         if d.total > len(d.items):
             lines.append(_("... and %(count)s more") % {"count": d.total - len(d.items)})
     return EmailMessage(subject=subject, body="\n".join(lines) + "\n", to=[user["email"]])
@@ -148,10 +149,8 @@ def digests_send(*, now: datetime, recipients_per_batch: int = 500) -> int:
             user = users.get(recipient_id)
             if not user or not user["email"] or d.total == 0:
                 continue  # nothing to mail to: the in-app inbox has it
-            try:
-                mail.send_messages([_digest_message(d, user)])
+            if mail_send(_digest_message(d, user), connection=mail):
                 sent += 1
-            except (smtplib.SMTPException, OSError) as exc:
-                # Give the notifications back to the next digest.
-                logger.warning("digest to user %s not sent (%s); retrying with the next sweep", recipient_id, exc)
+            else:
+                # Give the notifications back to the next digest; the other recipients' go out.
                 Notification.objects.filter(recipient_id=recipient_id, emailed_at=now).update(emailed_at=None)

@@ -20,14 +20,22 @@ class NotificationKind(models.TextChoices):
     FLAG_CRITICAL = "flag_critical", "flag critical"
     URGE = "urge", "urge"
     URGE_OVERDUE = "urge_overdue", "urge answer overdue"
+    # To the bureau (supervisors and inspectors): a school answered an urge, or left it unanswered.
+    URGE_ANSWERED = "urge_answered", "urge answered"
+    URGE_UNANSWERED = "urge_unanswered", "urge unanswered"
     RETURNED = "returned", "returned"
     APPROVED = "approved", "approved"
     NOTICE_PUBLISHED = "notice_published", "notice published"
+    AT_RISK = "at_risk", "at risk"
+    EXTENSION_REQUESTED = "extension_requested", "extension requested"
+    EXTENSION_APPROVED = "extension_approved", "extension approved"
+    EXTENSION_REJECTED = "extension_rejected", "extension rejected"
+    APPEAL_DECIDED = "appeal_decided", "appeal decided"
 
 
 class Notification(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
     title = models.CharField(max_length=300)
     body = models.TextField(blank=True, default="")
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="+")

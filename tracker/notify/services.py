@@ -14,7 +14,7 @@ from tracker.audit.models import Event
 from tracker.audit.types import Actor, EventType
 from tracker.errors import ValidationFailed
 from tracker.org.models import Unit, UnitKind
-from tracker.org.selectors import school_members
+from tracker.org.selectors import authority_supervisors, school_members
 from tracker.updates import model_update
 
 from .deliveries import event_deliveries_create
@@ -87,8 +87,21 @@ def notifications_read_all(*, actor: Actor, now: datetime | None = None) -> int:
 def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
     """Notify every account of the event's school in its own language, and the school's webhooks (in
     LANGUAGE_CODE). The notification points at the event's task, if it has one."""
+    created = event_notify_rendered(event=event, kind=kind, ctx=ctx, recipients=school_members(event.school_id))
+    title, body = render(kind, ctx, settings.LANGUAGE_CODE)
+    event_deliveries_create(event=event, kind=kind, title=title, body=body)
+    return created
+
+
+def event_authority_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]) -> int:
+    """Notify the supervisors of the nearest authority of the event's school, each in their language."""
+    return event_notify_rendered(event=event, kind=kind, ctx=ctx, recipients=authority_supervisors(event.school_id))
+
+
+def event_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any], recipients: list[tuple[int, str]]) -> int:
+    """In-app notifications of an event to (user id, language) recipients, each in their language."""
     rows = []
-    for user_id, language in school_members(event.school_id):
+    for user_id, language in dict(recipients).items():
         title, body = render(kind, ctx, language)
         rows.append(
             Notification(
@@ -104,6 +117,4 @@ def event_school_notify_rendered(*, event: Event, kind: str, ctx: dict[str, Any]
             )
         )
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    title, body = render(kind, ctx, settings.LANGUAGE_CODE)
-    event_deliveries_create(event=event, kind=kind, title=title, body=body)
     return len(rows)

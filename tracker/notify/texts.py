@@ -27,10 +27,20 @@ KIND_LABELS = {
     K.FLAG_CRITICAL: gettext_noop("flag critical"),
     K.URGE: gettext_noop("urge"),
     K.URGE_OVERDUE: gettext_noop("urge answer overdue"),
+    K.URGE_ANSWERED: gettext_noop("urge answered"),
+    K.URGE_UNANSWERED: gettext_noop("urge unanswered"),
     K.RETURNED: gettext_noop("returned"),
     K.APPROVED: gettext_noop("approved"),
+    K.AT_RISK: gettext_noop("at risk"),
+    K.EXTENSION_REQUESTED: gettext_noop("extension requested"),
+    K.EXTENSION_APPROVED: gettext_noop("extension approved"),
+    K.EXTENSION_REJECTED: gettext_noop("extension rejected"),
+    K.APPEAL_DECIDED: gettext_noop("appeal decided"),
     K.NOTICE_PUBLISHED: gettext_noop("notice published"),
 }
+
+# Context values that are words of ours (not data people entered): shown in the recipient's language.
+OUTCOMES = {"upheld": gettext_noop("upheld"), "amended": gettext_noop("amended")}
 
 
 def language_of(code: str | None) -> str:
@@ -67,8 +77,33 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         gettext_noop("Your answer to the urge of %(created_at)s is overdue (due %(respond_by)s)"),
         "%(message)s",
     ),
+    K.URGE_ANSWERED: (gettext_noop("%(school)s answered the urge of %(created_at)s"), "%(response)s"),
+    K.URGE_UNANSWERED: (
+        gettext_noop("%(school)s has not answered the urge of %(created_at)s (due %(respond_by)s)"),
+        "%(message)s",
+    ),
     K.RETURNED: (gettext_noop("%(code)s %(criterion)s: returned for rework"), "%(reason)s"),
     K.APPROVED: (gettext_noop("%(code)s %(criterion)s: approved with a score of %(score)s"), "%(comment)s"),
+    K.AT_RISK: (
+        gettext_noop("%(code)s %(criterion)s is at risk of missing its deadline (due %(due_at)s)"),
+        gettext_noop("Progress so far: %(progress)s%%. Please catch up, or ask for more time in good time."),
+    ),
+    K.EXTENSION_REQUESTED: (
+        gettext_noop("%(school)s asks to extend %(code)s %(criterion)s to %(requested_due_at)s"),
+        "%(reason)s",
+    ),
+    K.EXTENSION_APPROVED: (
+        gettext_noop("%(code)s %(criterion)s: extension approved, now due %(due_at)s"),
+        "%(comment)s",
+    ),
+    K.EXTENSION_REJECTED: (
+        gettext_noop("%(code)s %(criterion)s: extension request rejected, still due %(due_at)s"),
+        "%(comment)s",
+    ),
+    K.APPEAL_DECIDED: (
+        gettext_noop("%(code)s %(criterion)s: appeal %(outcome)s, score %(score_before)s -> %(score_after)s"),
+        "%(comment)s",
+    ),
 }
 
 
@@ -123,9 +158,11 @@ def render(kind: str, ctx: dict[str, Any], language: str | None) -> tuple[str, s
         return kind, ""
     language = language_of(language)
     c = dict(ctx)
-    for key in ("due_at", "respond_by", "created_at"):
+    for key in ("due_at", "respond_by", "created_at", "requested_due_at"):
         if key in c:
             c[key] = _when(c[key])
+    if c.get("outcome") in OUTCOMES:
+        c["outcome"] = translated(OUTCOMES[c["outcome"]], language)
     title, body = templates[kind]
     # A rectification task has no criterion code: no gap where the code would be.
     return _DOUBLE_SPACE.sub(" ", translated(title, language) % c).strip(), translated(body, language) % c

@@ -98,3 +98,38 @@ def account_create(
         data={"username": username, "unit": unit.pk, "role": role},
     )
     return membership
+
+
+@transaction.atomic
+def account_password_change(*, user, actor: Actor, new_password: str) -> None:
+    """Set a new password (Django's validators). The API's tokens of the user die with the old one."""
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="new_password") from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    event_record(
+        type=EventType.ACCOUNT_PASSWORD_CHANGED, subject=user, actor=actor, data={"username": user.get_username()}
+    )
+
+
+LANGUAGES = ("zh-hans", "en")
+
+
+@transaction.atomic
+def account_update(*, user, actor: Actor, email: str | None = None, language: str | None = None) -> dict[str, str]:
+    """A person's own e-mail address and language (of e-mails and notifications: every membership's)."""
+    changed: dict[str, str] = {}
+    if email is not None and email != user.email:
+        user.email = email
+        user.save(update_fields=["email"])
+        changed["email"] = email
+    if language is not None:
+        if language not in LANGUAGES:
+            raise ValidationFailed(f"one of {', '.join(LANGUAGES)}", field="language")
+        if Membership.objects.filter(user=user).exclude(language=language).update(language=language):
+            changed["language"] = language
+    if changed:
+        event_record(type=EventType.ACCOUNT_UPDATED, subject=user, actor=actor, data={"changed": changed})
+    return changed

@@ -22,6 +22,9 @@ class DailySnapshot(models.Model):
     overdue = models.PositiveIntegerField()
     due_passed = models.PositiveIntegerField()
     on_time = models.PositiveIntegerField()
+    # Against the original deadline (CONTRACT section 7); null on the days before these were counted.
+    original_due_passed = models.PositiveIntegerField(null=True, blank=True)
+    on_time_original = models.PositiveIntegerField(null=True, blank=True)
     score = models.DecimalField(max_digits=10, decimal_places=2)
 
     class Meta:
@@ -32,13 +35,17 @@ class DailySnapshot(models.Model):
 
 
 class DailyDigest(models.Model):
-    """A daily digest mailed to one member of one unit for one local date. Claimed under this unique
-    key before it is sent, so two beats (or a redelivered task) firing the job mail it once."""
+    """The outbox of daily digests: one row per member of a unit per local date (the unique key, so two
+    beats or a redelivered task never make two). A run claims a row for a while (claimed_until) and
+    marks it sent only once the mail back-end has accepted the message; a run that died holding a
+    claim leaves it to the next run once the claim has lapsed."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    sent_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = gettext_lazy("daily digest")

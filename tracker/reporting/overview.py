@@ -17,7 +17,8 @@ schools or tasks there are:
   statement ends in plain rows, shaped here into the same document (a test holds the two equal);
 * access is decided by ``tracker.scope.dashboard_access`` (the roots the caller sees).
 
-Counts and rates: ``tracker.reporting.rules``. A school's ``score`` is the sum of its task scores
+Counts and rates: ``tracker.reporting.rules`` (with section 7's ``at_risk`` count, ``extensions`` sum and
+``on_time_original_rate`` beside ``on_time_rate``). A school's ``score`` is the sum of its task scores
 (unscored tasks count 0); ``max_score`` the sum of its criteria's ``max_score``. A rollup row sums
 the counts of the schools under it, computes its rates over the summed counts, and reports the mean
 school ``score`` (and ``max_score``). ``last_activity_at`` is the time of the latest thing that
@@ -47,7 +48,7 @@ from tracker.assessment.models import Cycle, Task
 from tracker.org.models import Unit
 from tracker.org.tree import SCHOOL, placeholders, subtree_cte
 
-from .rules import COUNT_FIELDS, rates_sql, task_count_aggregates
+from .rules import COUNT_FIELDS, RATES, rates_sql, task_count_aggregates
 
 
 def _school_counts_sql(*, cycle: Cycle, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
@@ -102,7 +103,9 @@ school_rows AS (
            COALESCE(a.submitted, 0) AS submitted, COALESCE(a.in_progress, 0) AS in_progress,
            COALESCE(a.not_started, 0) AS not_started, COALESCE(a.returned, 0) AS returned,
            COALESCE(a.overdue, 0) AS overdue, COALESCE(a.due_passed, 0) AS due_passed,
-           COALESCE(a.on_time, 0) AS on_time, COALESCE(a.score, 0) AS score,
+           COALESCE(a.on_time, 0) AS on_time, COALESCE(a.original_due_passed, 0) AS original_due_passed,
+           COALESCE(a.on_time_original, 0) AS on_time_original, COALESCE(a.at_risk, 0) AS at_risk,
+           COALESCE(a.extensions, 0) AS extensions, COALESCE(a.score, 0) AS score,
            -- One task per school x criterion: a school with as many tasks as the cycle has criteria has
            -- them all; only the others (added after activation) need their criteria summed one by one.
            CASE WHEN a.tasks IS NULL THEN 0
@@ -124,7 +127,9 @@ totals AS (
            CAST(COALESCE(SUM(in_progress), 0) AS BIGINT) AS in_progress,
            CAST(COALESCE(SUM(not_started), 0) AS BIGINT) AS not_started,
            CAST(COALESCE(SUM(returned), 0) AS BIGINT) AS returned, CAST(COALESCE(SUM(overdue), 0) AS BIGINT) AS overdue,
+           CAST(COALESCE(SUM(at_risk), 0) AS BIGINT) AS at_risk,
            {rates_sql("SUM({})")},
+           CAST(COALESCE(SUM(extensions), 0) AS BIGINT) AS extensions,
            COUNT(flag) AS flagged_schools
     FROM school_rows
 )"""
@@ -132,9 +137,9 @@ totals AS (
 # Flat: one ranked row per school.
 _FLAT_RANKED = f""",
 rated AS (
-    SELECT id, name, tasks, approved, submitted, in_progress, not_started, returned, overdue,
+    SELECT id, name, tasks, approved, submitted, in_progress, not_started, returned, overdue, at_risk,
            {rates_sql()},
-           score, max_score, flag, last_activity_at
+           extensions, score, max_score, flag, last_activity_at
     FROM school_rows
 ),
 ranked AS (
@@ -148,6 +153,8 @@ unit_rows AS (
            SUM(tasks) AS tasks, SUM(approved) AS approved, SUM(submitted) AS submitted,
            SUM(in_progress) AS in_progress, SUM(not_started) AS not_started, SUM(returned) AS returned,
            SUM(overdue) AS overdue, SUM(due_passed) AS due_passed, SUM(on_time) AS on_time,
+           SUM(original_due_passed) AS original_due_passed, SUM(on_time_original) AS on_time_original,
+           SUM(at_risk) AS at_risk, SUM(extensions) AS extensions,
            AVG(score) AS score, AVG(max_score) AS max_score, COUNT(flag) AS flagged_schools,
            MAX(CASE flag WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 END) AS flag_level,
            MAX(last_activity_at) AS last_activity_at
@@ -160,7 +167,9 @@ rated AS (
            CAST(COALESCE(r.in_progress, 0) AS BIGINT) AS in_progress,
            CAST(COALESCE(r.not_started, 0) AS BIGINT) AS not_started,
            CAST(COALESCE(r.returned, 0) AS BIGINT) AS returned, CAST(COALESCE(r.overdue, 0) AS BIGINT) AS overdue,
+           CAST(COALESCE(r.at_risk, 0) AS BIGINT) AS at_risk,
            {rates_sql("r.{}")},
+           CAST(COALESCE(r.extensions, 0) AS BIGINT) AS extensions,
            ROUND(r.score, 2) AS score, ROUND(r.max_score, 2) AS max_score,
            CASE r.flag_level WHEN 2 THEN 'critical' WHEN 1 THEN 'warning' END AS flag,
            COALESCE(r.flagged_schools, 0) AS flagged_schools, r.last_activity_at
@@ -173,13 +182,14 @@ ranked AS (
 )"""
 
 
-TOTAL_FIELDS = ("schools", *COUNT_FIELDS, "completion_rate", "on_time_rate", "flagged_schools")
+RATE_FIELDS = tuple(name for name, _, _ in RATES)
+TOTAL_FIELDS = ("schools", *COUNT_FIELDS, *RATE_FIELDS, "extensions", "flagged_schools")
 NUMBER, TEXT = "number", "text"
 # (key, SQL, JSON type) of a row's fields after its "school" / "unit" reference, in the order of the JSON.
 _ROW_FIELDS = (
     *((name, name, NUMBER) for name in COUNT_FIELDS),
-    ("completion_rate", "completion_rate", NUMBER),
-    ("on_time_rate", "on_time_rate", NUMBER),
+    *((name, name, NUMBER) for name in RATE_FIELDS),
+    ("extensions", "extensions", NUMBER),
     ("score", "CAST(score AS DOUBLE PRECISION)", NUMBER),
     ("max_score", "CAST(max_score AS DOUBLE PRECISION)", NUMBER),
     ("rank", "rank", NUMBER),

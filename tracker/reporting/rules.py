@@ -2,10 +2,12 @@
 
 Counts are conditional aggregates over tasks as of `now`; a rate is a count over another, None when
 the whole is 0. `rate` (Python) and `rate_sql` (the SQL of the hand-written rollups) are the one
-definition of a rate, and RATES says which counts each rate divides (CONTRACT section 2):
+definition of a rate, and RATES says which counts each rate divides (CONTRACT sections 2 and 7):
 completion_rate = approved / tasks; on_time_rate = on_time / due_passed, where due_passed counts the
 tasks whose due time has passed and on_time those of them whose latest submission came at or before
-the due time then in force.
+the due time then in force; on_time_original_rate = on_time_original / original_due_passed, the same
+judged against the original due time (which extensions never move). `at_risk` counts the tasks early
+warning judges at risk (tracker.monitoring.rules); `extensions` sums the tasks' extensions.
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ from django.db.models.functions import Coalesce
 
 from tracker.assessment.models import TaskStatus
 from tracker.assessment.rules import overdue_q
+from tracker.monitoring.rules import at_risk_q
 
-COUNT_FIELDS = ("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue")
+COUNT_FIELDS = ("tasks", "approved", "submitted", "in_progress", "not_started", "returned", "overdue", "at_risk")
 # (rate, part, whole)
-RATES = (("completion_rate", "approved", "tasks"), ("on_time_rate", "on_time", "due_passed"))
+RATES = (
+    ("completion_rate", "approved", "tasks"),
+    ("on_time_rate", "on_time", "due_passed"),
+    ("on_time_original_rate", "on_time_original", "original_due_passed"),
+)
 
 
 def due_passed_q(now: datetime, prefix: str = "") -> Q:
@@ -38,6 +45,14 @@ def submitted_in_time_q(prefix: str = "") -> Q:
 
 def on_time_q(now: datetime, prefix: str = "") -> Q:
     return due_passed_q(now, prefix) & submitted_in_time_q(prefix)
+
+
+def original_due_passed_q(now: datetime, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}original_due_at__lt": now})
+
+
+def on_time_original_q(now: datetime, prefix: str = "") -> Q:
+    return original_due_passed_q(now, prefix) & Q(**{f"{prefix}submitted_at__lte": F(f"{prefix}original_due_at")})
 
 
 def task_count_aggregates(now: datetime, prefix: str = "") -> dict[str, Any]:
@@ -57,6 +72,10 @@ def task_count_aggregates(now: datetime, prefix: str = "") -> dict[str, Any]:
         "overdue": Count(counted, filter=overdue_q(now, prefix)),
         "due_passed": Count(counted, filter=due_passed_q(now, prefix)),
         "on_time": Count(counted, filter=on_time_q(now, prefix)),
+        "original_due_passed": Count(counted, filter=original_due_passed_q(now, prefix)),
+        "on_time_original": Count(counted, filter=on_time_original_q(now, prefix)),
+        "at_risk": Count(counted, filter=at_risk_q(now, prefix=prefix)),
+        "extensions": Coalesce(Sum(f"{prefix}extensions"), Value(0)),
         "score": Coalesce(Sum(f"{prefix}score"), Value(Decimal("0"))),
     }
 

@@ -12,7 +12,7 @@ from django.db.models.expressions import RawSQL
 from tracker.assessment.models import Criterion, Cycle, Task
 from tracker.assessment.rules import overdue_q, task_days_overdue, upcoming_q
 from tracker.monitoring.models import Flag, Urge
-from tracker.monitoring.rules import urge_is_overdue
+from tracker.monitoring.rules import at_risk_q, urge_is_overdue
 from tracker.org.models import Unit
 from tracker.org.tree import schools_under_sql
 
@@ -48,7 +48,8 @@ def criteria_overview(*, cycle: Cycle, roots: Sequence[int], now: datetime) -> l
             "due_at": iso_local(c["due_at"]),
             "max_score": float(c["max_score"]),
             **{name: c[f"n_{name}"] for name in COUNT_FIELDS},
-            **rates({name: c[f"n_{name}"] for name in ("tasks", "approved", "on_time", "due_passed")}),
+            **rates({name: c[f"n_{name}"] for name in aggregates}),
+            "extensions": c["n_extensions"],
             "average_score": round(float(c["mean"]), 2) if c["mean"] is not None else None,
         }
         for c in records
@@ -67,11 +68,13 @@ def _task_brief(task: Task, now: datetime) -> dict[str, Any]:
 
 
 def school_overview(*, cycle: Cycle, school: Unit, now: datetime) -> dict[str, Any]:
-    """One school in one cycle: counts by status, overdue tasks, tasks due soon, score, flag, urges."""
+    """One school in one cycle: counts by status (and at risk), overdue tasks, tasks due soon, tasks at risk,
+    score, flag, urges."""
     tasks = Task.objects.filter(cycle=cycle, school=school)
     counts = tasks.aggregate(**task_count_aggregates(now), max_score=Sum("criterion__max_score"))
     overdue = tasks.filter(overdue_q(now)).select_related("criterion").order_by("due_at", "id")
     due_soon = tasks.filter(upcoming_q(now)).select_related("criterion").order_by("due_at", "id")
+    at_risk = tasks.filter(at_risk_q(now)).select_related("criterion").order_by("due_at", "id")
     flag = Flag.objects.filter(cycle=cycle, school=school, resolved_at__isnull=True).first()
     urges = Urge.objects.filter(cycle=cycle, school=school, responded_at__isnull=True).order_by("respond_by", "id")
     return {
@@ -80,6 +83,7 @@ def school_overview(*, cycle: Cycle, school: Unit, now: datetime) -> dict[str, A
         "generated_at": iso_local(now),
         "counts": {name: counts[name] for name in COUNT_FIELDS},
         **rates(counts),
+        "extensions": counts["extensions"],
         "score": float(counts["score"]),
         "max_score": float(counts["max_score"] or 0),
         "flag": None
@@ -104,4 +108,5 @@ def school_overview(*, cycle: Cycle, school: Unit, now: datetime) -> dict[str, A
         ],
         "overdue_tasks": [_task_brief(task, now) for task in overdue],
         "due_soon": [_task_brief(task, now) for task in due_soon],
+        "at_risk_tasks": [_task_brief(task, now) for task in at_risk],
     }

@@ -20,10 +20,21 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tracker.assessment.models import Cycle, CycleStatus, Task
+from tracker.sql import rows_written
 
 from .rules import task_count_aggregates
 
-_COLUMNS = ("tasks", "approved", "submitted", "overdue", "due_passed", "on_time", "score")
+_COLUMNS = (
+    "tasks",
+    "approved",
+    "submitted",
+    "overdue",
+    "due_passed",
+    "on_time",
+    "original_due_passed",
+    "on_time_original",
+    "score",
+)
 
 # Portable (PostgreSQL, SQLite >= 3.39). "WHERE true": SQLite needs a WHERE before ON CONFLICT in an
 # INSERT ... SELECT, to tell the upsert clause from a join constraint.
@@ -67,4 +78,4 @@ def snapshots_take(*, now: datetime) -> int:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [timezone.localdate(now), *select_params])
-        return max(cursor.rowcount, 0)
+        return rows_written(cursor)

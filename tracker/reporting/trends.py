@@ -15,7 +15,7 @@ from tracker.org.models import Unit
 from tracker.org.tree import SCHOOL, UNIT_TABLE, placeholders, schools_under_sql, subtree_cte
 
 from .models import DailySnapshot
-from .rules import rates, rates_sql
+from .rules import RATES, rates, rates_sql
 
 _SCHOOLS_UNDER_ROOTS = subtree_cte(f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.id IN ({{roots}})")
 _CHILDREN_OF_UNIT = subtree_cte(f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.parent_id = %s")
@@ -36,7 +36,8 @@ WITH RECURSIVE {_CHILDREN_OF_UNIT},
 points AS (
     SELECT tree.top_id, d.date, COUNT(*) AS schools, SUM(d.tasks) AS tasks, SUM(d.approved) AS approved,
            SUM(d.submitted) AS submitted, SUM(d.overdue) AS overdue, SUM(d.due_passed) AS due_passed,
-           SUM(d.on_time) AS on_time, AVG(d.score) AS score
+           SUM(d.on_time) AS on_time, SUM(d.original_due_passed) AS original_due_passed,
+           SUM(d.on_time_original) AS on_time_original, AVG(d.score) AS score
     FROM tree
     JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{SCHOOL}'
     JOIN tracker_dailysnapshot d ON d.school_id = s.id AND d.cycle_id = %s AND d.date BETWEEN %s AND %s
@@ -51,7 +52,7 @@ WHERE c.parent_id = %s
 ORDER BY c.name, c.id, p.date
 """
 
-_POINT_COLUMNS = ("schools", "tasks", "approved", "submitted", "overdue", "completion_rate", "on_time_rate", "score")
+_POINT_COLUMNS = ("schools", "tasks", "approved", "submitted", "overdue", *(name for name, _, _ in RATES), "score")
 
 
 def trend_series(
@@ -86,6 +87,10 @@ def trend_series(
     return series
 
 
+# What the web dashboard's one series sums per day: enough for every rate of RATES.
+_SUMMED = ("tasks", "approved", "overdue", "due_passed", "on_time", "original_due_passed", "on_time_original")
+
+
 def trend_totals(*, cycle: Cycle, roots: Sequence[int], since: date, until: date) -> list[dict[str, Any]]:
     """One point per day between `since` and `until`: the snapshots of every school under `roots`
     summed (approved, overdue), with the rates over the sums (the rollup rule). The web dashboard's
@@ -93,9 +98,5 @@ def trend_totals(*, cycle: Cycle, roots: Sequence[int], since: date, until: date
     snapshots = DailySnapshot.objects.filter(cycle=cycle, date__range=(since, until))
     if sorted(set(roots)) != [cycle.authority_id]:  # the whole cycle needs no tree walk
         snapshots = snapshots.filter(school_id__in=RawSQL(*schools_under_sql(sorted(set(roots)))))
-    days = (
-        snapshots.values("date")
-        .annotate(**{name: Sum(name) for name in ("tasks", "approved", "overdue", "due_passed", "on_time")})
-        .order_by("date")
-    )
+    days = snapshots.values("date").annotate(**{name: Sum(name) for name in _SUMMED}).order_by("date")
     return [{"date": day["date"], "approved": day["approved"], "overdue": day["overdue"], **rates(day)} for day in days]

@@ -24,6 +24,21 @@ def status_label(code: str) -> str:
 
 
 @register.filter
+def request_status_label(code: str) -> str:
+    return labels.label(labels.REQUEST_STATUS, code)
+
+
+@register.filter
+def ledger_action_label(code: str) -> str:
+    return labels.label(labels.LEDGER_ACTION, code)
+
+
+@register.filter
+def ledger_source_label(code: str) -> str:
+    return labels.label(labels.LEDGER_SOURCE, code)
+
+
+@register.filter
 def severity_label(code: str | None) -> str:
     return labels.label(labels.SEVERITY, code)
 
@@ -41,6 +56,26 @@ def role_label(code: str) -> str:
 @register.filter
 def cycle_status_label(code: str) -> str:
     return labels.label(labels.CYCLE_STATUS, code)
+
+
+@register.filter
+def inspection_kind_label(code: str) -> str:
+    return labels.label(labels.INSPECTION_KIND, code)
+
+
+@register.filter
+def target_kind_label(code: str) -> str:
+    return labels.label(labels.TARGET_KIND, code)
+
+
+@register.filter
+def case_type_label(code: str) -> str:
+    return labels.label(labels.CASE_TYPE, code)
+
+
+@register.filter
+def case_status_label(code: str) -> str:
+    return labels.label(labels.CASE_STATUS, code)
 
 
 @register.filter
@@ -126,6 +161,35 @@ def event_detail(event) -> str:
         }
     if kind in (EventType.EVIDENCE_UPLOADED, EventType.EVIDENCE_DELETED):
         return data.get("filename", "")
+    return _fairness_detail(kind, data)
+
+
+def _fairness_detail(kind: str, data: dict[str, Any]) -> str:
+    """Extension requests and appeals, and their decisions (CONTRACT section 7)."""
+    if kind == EventType.EXTENSION_REQUESTED:
+        text = _("Until %(due)s: %(reason)s") % {
+            "due": when(data.get("requested_due_at")),
+            "reason": data.get("reason"),
+        }
+        return text + (" " + _("(after the deadline)") if data.get("late_request") else "")
+    if kind == EventType.EXTENSION_DECIDED:
+        if data.get("decision") == "approve":
+            return _("Approved, new deadline %(due)s: %(comment)s") % {
+                "due": when(data.get("due_at")),
+                "comment": data.get("comment", ""),
+            }
+        return _("Rejected: %(comment)s") % {"comment": data.get("comment", "")}
+    if kind == EventType.APPEAL_FILED:
+        return _("Contests %(codes)s: %(reason)s") % {
+            "codes": ", ".join(data.get("contested", [])),
+            "reason": data.get("reason", ""),
+        }
+    if kind == EventType.APPEAL_DECIDED:
+        return _("Score %(before)s → %(after)s: %(comment)s") % {
+            "before": score(data.get("score_before")),
+            "after": score(data.get("score_after")),
+            "comment": data.get("comment", ""),
+        }
     return ""
 
 

@@ -22,8 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tracker import scope
+from tracker.assessment.appeal_services import appeal_create
 from tracker.assessment.evidence_services import evidence_add, evidence_delete
-from tracker.assessment.rules import is_open, overdue_q
+from tracker.assessment.extension_services import extension_request_create
+from tracker.assessment.fairness_models import LATE_PENALTY, AppealStatus, ExtensionStatus
+from tracker.assessment.ledger import criterion_rules, deduction_ledger, ledger_state
+from tracker.assessment.rules import appeal_window_closes_at, is_appeal_window_open, is_open, overdue_q
 from tracker.assessment.task_services import (
     task_approve,
     task_extend,
@@ -32,10 +36,12 @@ from tracker.assessment.task_services import (
     task_start,
     task_submit,
 )
-from tracker.assessment.transitions import TRANSITIONS, TaskAction, allowed_actions
+from tracker.assessment.texts import moment_said
+from tracker.assessment.transitions import REQUESTS, TRANSITIONS, TaskAction, TaskRequest, allowed_actions
 from tracker.audit.selectors import task_history
 from tracker.errors import DomainError
 from tracker.models import Evidence, Role, Task, TaskKind, TaskStatus
+from tracker.monitoring.rules import at_risk_q
 
 from .. import forms as f
 from ..access import chosen_cycle, is_authority, visible_cycles
@@ -65,6 +71,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
         )
         if status == "overdue":
             tasks = tasks.filter(overdue_q(now))
+        elif status == "at_risk":
+            tasks = tasks.filter(at_risk_q(now))
         elif status:
             tasks = tasks.filter(status=status)
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -145,6 +153,18 @@ def _upload(task: Task, actor, data: dict) -> str:
     return _("Uploaded %(name)s.") % {"name": item.filename}
 
 
+def _request_extension(task: Task, actor, data: dict) -> str:
+    extension_request_create(task=task, actor=actor, requested_due_at=data["requested_due_at"], reason=data["reason"])
+    return _("Extension requested until %(due)s: the bureau will decide.") % {
+        "due": moment_said(data["requested_due_at"])
+    }
+
+
+def _appeal(task: Task, actor, data: dict) -> str:
+    appeal_create(task=task, actor=actor, reason=data["reason"], contested=list(data["contested"]))
+    return _("Appeal sent: a supervisor other than the one who approved will decide it.")
+
+
 def _delete_evidence(task: Task, actor, data: dict) -> str:
     item = Evidence.objects.filter(task=task, pk=data["evidence"]).first()
     if item is None:
@@ -163,6 +183,9 @@ ACTIONS: dict[str, Action] = {
     TaskAction.EXTEND: Action(TRANSITIONS[TaskAction.EXTEND].role, f.ExtendForm, _extend),
     "upload": Action(Role.SCHOOL, f.UploadForm, _upload),
     "delete_evidence": Action(Role.SCHOOL, f.EvidenceDeleteForm, _delete_evidence),
+    # A school's requests (CONTRACT section 7); their decisions are on /requests/.
+    TaskRequest.EXTENSION: Action(REQUESTS[TaskRequest.EXTENSION].role, f.ExtensionRequestForm, _request_extension),
+    TaskRequest.APPEAL: Action(REQUESTS[TaskRequest.APPEAL].role, f.AppealForm, _appeal),
 }
 
 ROLE_REFUSALS = {
@@ -210,6 +233,50 @@ def _subject(task: Task) -> Any:
     )
 
 
+def _applied(task: Task) -> list[tuple[str, str]]:
+    """What the task's deduction ledger applies now, as an appeal's choices: (code, what it says)."""
+    if task.criterion_id is None:  # a rectification: no score, nothing to appeal
+        return []
+    rules = criterion_rules(task.criterion)
+    choices = []
+    for code, points in ledger_state(task).items():
+        if code == LATE_PENALTY:
+            choices.append((code, _("Late penalty (−%(points)s)") % {"points": points.normalize()}))
+        else:
+            description = rules[code].description if code in rules else ""
+            choices.append((code, f"{code} {description} (−{points.normalize()})"))
+    return choices
+
+
+def _form_kwargs(form: type[django_forms.Form], task: Task) -> dict[str, Any]:
+    if form is f.ApproveForm:
+        return {"rules": task.rules or []}
+    if form is f.AppealForm:
+        return {"applied": _applied(task)}
+    return {}
+
+
+def _fairness(task: Task, *, can_school: bool, now) -> dict[str, Any]:
+    """The task's extension requests, appeals and deduction ledger, and what the school may ask now."""
+    requests = list(task.extension_requests.select_related("decided_by").order_by("created_at", "id"))
+    appeals = list(task.appeals.select_related("decided_by").order_by("created_at", "id"))
+    applied = _applied(task) if task.reviewed_at else []
+    window = is_appeal_window_open(status=task.status, reviewed_at=task.reviewed_at, now=now)
+    return {
+        "requests": requests,
+        "appeals": appeals,
+        "ledger": list(deduction_ledger(task)),
+        "can_request": can_school
+        and task.status in REQUESTS[TaskRequest.EXTENSION].sources
+        and not any(r.status == ExtensionStatus.PENDING for r in requests),
+        "can_appeal": can_school
+        and window
+        and bool(applied)
+        and not any(a.status == AppealStatus.PENDING for a in appeals),
+        "appeal_until": appeal_window_closes_at(task.reviewed_at) if window else None,
+    }
+
+
 def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
     """The task page (or, for htmx, its main fragment), with any bound form kept to show its errors."""
     user = request.user
@@ -225,6 +292,8 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
         "approve": f.ApproveForm(rules=rules),
         "return": f.ReturnForm(),
         "extend": f.ExtendForm(),
+        "request_extension": f.ExtensionRequestForm(),
+        "appeal": f.AppealForm(applied=_form_kwargs(f.AppealForm, task)["applied"]),
     }
     forms.update(bound or {})
     context = {
@@ -240,6 +309,7 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
         "evidence_open": is_open(task.status),
         "forms": forms,
         "timing": timing(task, now),
+        "fairness": _fairness(task, can_school=can_school, now=now),
     }
     template = "web/tasks/_task.html" if request.htmx else "web/tasks/detail.html"
     return render(request, template, context, status=status)
@@ -261,10 +331,9 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return _page(request, task, status=403)
     data: dict[str, Any] = {}
     if action.form is not None:
-        kwargs = {"rules": list(_subject(task).deduction_rules or [])} if action.form is f.ApproveForm else {}
-        form = action.form(request.POST, request.FILES, **kwargs)
+        form = action.form(request.POST, request.FILES, **_form_kwargs(action.form, task))
         if not form.is_valid():  # 400 bad input
-            messages.error(request, _("Please correct the form: %(fields)s.") % {"fields": _fields(form)})
+            messages.error(request, _("Please correct the form: %(fields)s.") % {"fields": fields_said(form)})
             return _page(request, task, bound={name: form}, status=400)
         data = form.cleaned_data
     try:
@@ -280,7 +349,8 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:task", pk=pk)
 
 
-def _fields(form) -> str:
+def fields_said(form) -> str:
+    """The labels of a form's fields in error, as a message names them."""
     return _(", ").join(str(form.fields[name].label or name) for name in form.errors if name in form.fields) or _(
         "the form"
     )

@@ -155,7 +155,7 @@ def test_the_register_review_loop_over_http_in_the_contracts_order(integrity, cl
     assert client_for(d.inspector).post(register_url(d.school_a, "approve")).status_code == 403
     assert client_for(d.school_b_user).post(register_url(d.school_a, "submit")).status_code == 404
     draft = supervisor.post(register_url(d.school_a, "approve"))
-    assert (draft.status_code, draft.json()["code"], draft.json()["allowed"]) == (409, "invalid_transition", ["submit"])
+    assert (draft.status_code, draft.json()["code"], draft.json()["allowed"]) == (409, "invalid_transition", [])
 
     submitted = school.post(register_url(d.school_a, "submit"))
     assert (submitted.status_code, submitted.json()["status"]) == (200, "submitted")

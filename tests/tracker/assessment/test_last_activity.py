@@ -16,7 +16,7 @@ import pytest
 from tests.factories import CriterionFactory, EvidenceFactory, SchoolFactory
 from tests.samples import pdf_bytes
 from tracker import models as m
-from tracker.assessment import evidence_services, task_services
+from tracker.assessment import appeal_services, evidence_services, extension_services, task_services
 from tracker.assessment.cycle_services import criterion_create, cycle_activate
 from tracker.errors import EvidenceRequired, InvalidTransition
 
@@ -64,6 +64,45 @@ def _delete_one(task: m.Task, district, now: datetime) -> None:
     evidence_services.evidence_delete(evidence=task.evidence.get(), actor=district.school_a_user, now=now)
 
 
+def _asked(task: m.Task, district) -> None:
+    extension_services.extension_request_create(
+        task=task,
+        actor=district.school_a_user,
+        requested_due_at=task.due_at + timedelta(days=9),
+        reason="r",
+        now=EARLIER,
+    )
+
+
+def _approved(task: m.Task, district) -> None:
+    _submitted(task, district)
+    task_services.task_approve(task=task, actor=district.supervisor, deductions=["D1"], now=EARLIER)
+
+
+def _appealed(task: m.Task, district) -> None:
+    _approved(task, district)
+    appeal_services.appeal_create(task=task, actor=district.school_a_user, reason="r", contested=["D1"], now=EARLIER)
+
+
+def _decide_request(decision: str):
+    def act(task: m.Task, district, now: datetime) -> None:
+        request = task.extension_requests.get()
+        extension_services.extension_request_decide(
+            request=request, actor=district.supervisor, decision=decision, comment="c", now=now
+        )
+
+    return act
+
+
+def _decide_appeal(decision: str):
+    def act(task: m.Task, district, now: datetime) -> None:
+        appeal_services.appeal_decide(
+            appeal=task.appeals.get(), actor=district.supervisor, decision=decision, comment="c", now=now
+        )
+
+    return act
+
+
 CASES = [
     Case(
         "task_start",
@@ -105,6 +144,26 @@ CASES = [
     ),
     Case("evidence_add", "evidence.uploaded", _started, lambda t, d, now: _upload(t, d, now)),
     Case("evidence_delete", "evidence.deleted", _with_evidence, _delete_one),
+    Case(
+        "extension_request_create",
+        "extension.requested",
+        _nothing,
+        lambda t, d, now: extension_services.extension_request_create(
+            task=t, actor=d.school_a_user, requested_due_at=t.due_at + timedelta(days=9), reason="flood", now=now
+        ),
+    ),
+    Case("extension_request_decide", "extension.decided", _asked, _decide_request("approve")),
+    Case("extension_request_decide (reject)", "extension.decided", _asked, _decide_request("reject")),
+    Case(
+        "appeal_create",
+        "appeal.filed",
+        _approved,
+        lambda t, d, now: appeal_services.appeal_create(
+            task=t, actor=d.school_a_user, reason="unfair", contested=["D1"], now=now
+        ),
+    ),
+    Case("appeal_decide", "appeal.decided", _appealed, _decide_appeal("amend")),
+    Case("appeal_decide (uphold)", "appeal.decided", _appealed, _decide_appeal("uphold")),
 ]
 
 
@@ -119,7 +178,12 @@ def test_the_table_covers_every_task_and_evidence_service():
             and {"actor", "now"} <= set(inspect.signature(fn).parameters)
         }
 
-    assert {case.service for case in CASES} == writes(task_services, "task_") | writes(evidence_services, "evidence_")
+    assert {case.service.split(" ")[0] for case in CASES} == (
+        writes(task_services, "task_")
+        | writes(evidence_services, "evidence_")
+        | writes(extension_services, "extension_")
+        | writes(appeal_services, "appeal_")
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.service)

@@ -133,7 +133,9 @@ def test_refused_transition_raises_invalid_transition_and_changes_nothing(action
         call(action, task, district)
     # then
     assert caught.value.code == "invalid_transition"
-    assert caught.value.extra == {"status": status, "allowed": allowed_actions(status)}
+    # `allowed`: what the caller (holding the action's role only) may do now
+    roles = {TRANSITIONS[action].role}
+    assert caught.value.extra == {"status": status, "allowed": allowed_actions(status, roles=roles)}
     assert m.Task.objects.filter(pk=task.pk).values().get() == snapshot
     assert m.Event.objects.count() == events_before
 
@@ -172,7 +174,7 @@ def test_refused_transition_over_http_is_409_with_status_and_allowed_actions(
     assert set(body) == {"code", "detail", "status", "allowed"}
     assert body["code"] == "invalid_transition"
     assert body["status"] == status
-    assert body["allowed"] == allowed_actions(status)
+    assert body["allowed"] == allowed_actions(status, roles={TRANSITIONS[action].role})
     assert isinstance(body["detail"], str) and body["detail"]
     task.refresh_from_db()
     assert task.status == status
@@ -344,3 +346,30 @@ def test_concurrent_approve_and_return_of_one_task_let_exactly_one_win(district,
     winner = next(o for o in outcomes if o != "refused")
     assert task.status == TRANSITIONS[winner].target
     assert m.Event.objects.filter(task=task, type__in=["task.approved", "task.returned"]).count() == 1
+
+
+@pytest.mark.parametrize("status", [S.NOT_STARTED, S.IN_PROGRESS, S.SUBMITTED, S.RETURNED, S.APPROVED])
+def test_a_refusal_lists_only_the_actions_the_caller_may_take(status, district, task_a, client_for, superuser):
+    """A school is not told of the supervisors' actions (approve, return, extend), nor a supervisor of the
+    school's; a superuser, who holds every role, hears of all."""
+    task = reach(task_a, status, district)
+    callers = [
+        (district.school_a_user, {m.Role.SCHOOL}),
+        (district.supervisor, {m.Role.SUPERVISOR}),
+        (superuser, set(m.Role.values)),
+    ]
+    refused_somewhere = False
+    for user, roles in callers:
+        refused = [a for a, t in TRANSITIONS.items() if t.role in roles and status not in t.sources]
+        if not refused:
+            continue
+        response = client_for(user).post(
+            f"/api/v1/tasks/{task.pk}/{refused[0]}/", API_BODIES[refused[0]], format="json"
+        )
+        assert response.status_code == 409, (user, refused[0], response.content)
+        refused_somewhere = True
+        assert response.json()["allowed"] == [a for a in allowed_actions(status) if TRANSITIONS[a].role in roles]
+    assert refused_somewhere
+    if status == S.SUBMITTED:  # the first user's example: a school that submits twice
+        response = client_for(district.school_a_user).post(f"/api/v1/tasks/{task.pk}/submit/", {}, format="json")
+        assert response.json()["allowed"] == []

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from tests.concurrency import at_once
 from tests.factories import EvidenceFactory
 from tracker import models as m
 from tracker.assessment import task_services
@@ -300,26 +301,14 @@ def test_concurrent_task_transitions_on_different_schools_keep_one_chain(distric
     users = {district.school_a.pk: district.school_a_user, district.school_b.pk: district.school_b_user}
     for task in tasks:
         EvidenceFactory(task=task)
-    barrier = threading.Barrier(len(tasks))
-    errors: list[BaseException] = []
 
     def work(task: m.Task) -> None:
-        try:
-            barrier.wait()
-            actor = users[task.school_id]
-            for progress in range(0, 100, 10):
-                task_services.task_progress(task=task.pk, actor=actor, progress=progress)
-            task_services.task_submit(task=task.pk, actor=actor)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
+        actor = users[task.school_id]
+        for progress in range(0, 100, 10):
+            task_services.task_progress(task=task.pk, actor=actor, progress=progress)
+        task_services.task_submit(task=task.pk, actor=actor)
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in tasks]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _, errors = at_once(*(lambda task=task: work(task) for task in tasks))
     assert errors == []
     assert events_verify().ok
     assert m.Event.objects.filter(type="task.submitted").count() == len(tasks)

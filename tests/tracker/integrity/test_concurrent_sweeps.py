@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from tests.concurrency import run_at_once
+from tests.concurrency import at_once
 from tests.factories import MembershipFactory, SchoolFactory
 from tests.integrity_support import NOW, D
 from tracker import models as m
@@ -40,7 +40,7 @@ def test_four_concurrent_sweeps_remind_each_rectification_and_checklist_once(int
     assert (rectifications, checklists) == (14, 7)
 
     now = campaign.due_at + 8 * D  # every rectification and every checklist 7+ days overdue
-    reports, errors = run_at_once(lambda: sweep_run(now=now, batch_size=3), threads=4)
+    reports, errors = at_once(*[lambda: sweep_run(now=now, batch_size=3)] * 4)
 
     assert errors == []
     per_deadline = 2  # the latest overdue stage and the escalation

@@ -13,11 +13,13 @@ from tests.factories import EvidenceFactory
 from tests.integrity_support import CAMPAIGN_DUE, NOW, D
 from tests.samples import pdf_bytes
 from tracker import models as m
+from tracker.assessment.appeal_services import appeal_create
 from tracker.assessment.evidence_services import evidence_add
+from tracker.assessment.extension_services import extension_request_create, extension_request_decide
 from tracker.assessment.task_services import task_approve, task_return, task_submit
 from tracker.audit.dispatch import event_handle
 from tracker.audit.selectors import task_history
-from tracker.errors import EvidenceRequired, ValidationFailed
+from tracker.errors import EvidenceRequired, InvalidTransition, ValidationFailed
 from tracker.integrity.campaign_services import campaign_close
 from tracker.integrity.check_services import check_record
 from tracker.monitoring.services import urge_create
@@ -99,6 +101,27 @@ def test_a_rectification_needs_evidence_to_submit_and_approval_to_close_and_carr
     }
 
 
+def test_a_rectification_takes_extension_requests_like_any_task_but_has_no_score_to_appeal(integrity):
+    d = integrity.d
+    task = finding(integrity, integrity.campaign())
+    asked = extension_request_create(
+        task=task, actor=d.school_a_user, requested_due_at=RECTIFY_BY + 5 * D, reason="整改需采购设备", now=NOW + D
+    )
+    extension_request_decide(request=asked, actor=d.supervisor, decision="approve", comment="同意", now=NOW + 2 * D)
+    task.refresh_from_db()
+    assert (task.due_at, task.original_due_at, task.extensions) == (RECTIFY_BY + 5 * D, RECTIFY_BY, 1)
+
+    report = pdf_bytes("整改报告")
+    evidence_add(
+        task=task, actor=d.school_a_user, file=io.BytesIO(report), filename="整改报告.pdf", size=len(report), now=NOW
+    )
+    task_submit(task=task, actor=d.school_a_user, now=NOW + 3 * D)
+    task_approve(task=task, actor=d.supervisor, deductions=[], now=NOW + 4 * D)
+    with pytest.raises(InvalidTransition):
+        appeal_create(task=task, actor=d.school_a_user, reason="不服", contested=["late_penalty"], now=NOW + 5 * D)
+    assert not m.Appeal.objects.filter(task=task).exists()
+
+
 # --- reminders --------------------------------------------------------------------------------------------
 def test_the_sweep_reminds_a_rectification_at_the_same_stages_as_any_task_once_each(integrity):
     d = integrity.d
@@ -106,12 +129,13 @@ def test_the_sweep_reminds_a_rectification_at_the_same_stages_as_any_task_once_e
 
     sweep_run(now=RECTIFY_BY - 7 * D + H)
     sweep_run(now=RECTIFY_BY - 7 * D + 2 * H)
-    assert reminders(task) == [("due_soon", -7)]
+    # Early warning (section 7) too: progress 0 with 31% of its time gone trails by more than the margin.
+    assert reminders(task) == [("at_risk", 0), ("due_soon", -7)]
     sweep_run(now=RECTIFY_BY + H)
     sweep_run(now=RECTIFY_BY + 7 * D + H)
     sweep_run(now=RECTIFY_BY + 7 * D + 2 * H)
 
-    assert reminders(task) == [("due_soon", -7), ("escalation", 7), ("overdue", 0), ("overdue", 6)]
+    assert reminders(task) == [("at_risk", 0), ("due_soon", -7), ("escalation", 7), ("overdue", 0), ("overdue", 6)]
     assert recipients(task, "due_soon") == recipients(task, "overdue") == {d.school_a_user.pk}
     assert recipients(task, "escalation") == {d.supervisor.pk}
     title = m.Notification.objects.filter(task=task, kind="overdue").first().title

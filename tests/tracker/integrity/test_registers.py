@@ -123,7 +123,7 @@ def test_the_review_loop_with_its_events_and_a_register_read_only_once_submitted
         risk_delete(actor=d.school_a_user, risk=risk, now=NOW)
     with pytest.raises(InvalidTransition) as twice:
         register_submit(actor=d.school_a_user, school=d.school_a, year=2026, now=NOW)
-    assert twice.value.extra["allowed"] == ["approve", "return"]
+    assert twice.value.extra["allowed"] == []  # approve and return are the supervisors': not told to a school
 
     with pytest.raises(ValidationFailed):
         register_return(actor=d.supervisor, school=d.school_a, year=2026, reason=" ", now=NOW)
@@ -155,7 +155,10 @@ def test_approving_a_draft_is_an_invalid_transition(integrity):
     add_risk(integrity)
     with pytest.raises(InvalidTransition) as refused:
         register_approve(actor=integrity.d.supervisor, school=integrity.d.school_a, year=2026, now=NOW)
-    assert refused.value.extra == {"status": "draft", "allowed": ["submit"]}
+    assert refused.value.extra == {"status": "draft", "allowed": []}  # only its school may submit it
+    with pytest.raises(InvalidTransition) as by_nobody:
+        register_approve(actor=None, school=integrity.d.school_a, year=2026, now=NOW)
+    assert by_nobody.value.extra == {"status": "draft", "allowed": ["submit"]}  # the system: the whole table
 
 
 def test_deleting_a_risk_point_records_what_it_was(integrity):

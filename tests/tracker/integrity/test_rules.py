@@ -57,7 +57,15 @@ def test_live_rounds_in_the_database_and_in_python(integrity):
     closed_campaign = integrity.campaign()
     campaign_close(actor=d.supervisor, campaign=closed_campaign, now=NOW)
     tasks = [
-        m.Task.objects.create(kind="rectification", campaign=c, school=d.school_a, due_at=NOW, title="t")
+        m.Task.objects.create(
+            kind="rectification",
+            campaign=c,
+            school=d.school_a,
+            due_at=NOW,
+            original_due_at=NOW,
+            due_set_at=NOW,
+            title="t",
+        )
         for c in (open_campaign, closed_campaign)
     ]
     tasks += list(m.Task.objects.filter(cycle__in=[d.cycle, d.other_cycle]))

@@ -16,6 +16,9 @@ pytestmark = pytest.mark.django_db
 DUE = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)  # the district fixture's criterion
 H = timedelta(hours=1)
 D = timedelta(days=1)
+# The fixture's tasks were set on 2026-01-05 and nobody has touched them: in the 14 days before their due
+# time they are at risk (behind the expected progress, and stagnant), reminded once per due time.
+AT_RISK = ("at_risk", 0)
 
 
 def reminders_of(task) -> list[tuple[str, int]]:
@@ -29,13 +32,14 @@ def task_of(district, school) -> m.Task:
 @pytest.mark.parametrize(
     ("offset", "expected"),
     [
-        (-8 * D, []),
-        (-7 * D - H, []),
-        (-7 * D, [("due_soon", -7)]),
-        (-3 * D, [("due_soon", -7)]),
-        (-1 * D, [("due_soon", -1)]),
-        (-H, [("due_soon", -1)]),
-        (timedelta(0), [("due_soon", -1)]),
+        (-15 * D, []),
+        (-8 * D, [AT_RISK]),
+        (-7 * D - H, [AT_RISK]),
+        (-7 * D, [AT_RISK, ("due_soon", -7)]),
+        (-3 * D, [AT_RISK, ("due_soon", -7)]),
+        (-1 * D, [AT_RISK, ("due_soon", -1)]),
+        (-H, [AT_RISK, ("due_soon", -1)]),
+        (timedelta(0), [AT_RISK, ("due_soon", -1)]),
         (H, [("overdue", 0)]),
         (3 * D - H, [("overdue", 0)]),
         (3 * D, [("overdue", 3)]),
@@ -79,7 +83,7 @@ def test_every_owed_status_is_reminded(district, status):
 def test_successive_sweeps_send_each_stage_once_and_skip_missed_ones(district):
     task = task_of(district, district.school_a)
     timeline = [
-        (-7 * D, [("due_soon", -7)]),
+        (-7 * D, [AT_RISK, ("due_soon", -7)]),
         (-3 * D, []),
         (-1 * D, [("due_soon", -1)]),
         (-1 * D + H, []),
@@ -137,6 +141,7 @@ def test_recipients_of_each_kind(district):
 
     got = set(m.Notification.objects.filter(school=district.school_a).values_list("kind", "recipient_id"))
     assert got == {
+        ("at_risk", a_user.pk),
         ("due_soon", a_user.pk),
         ("overdue", a_user.pk),
         ("escalation", sup.pk),
@@ -144,10 +149,11 @@ def test_recipients_of_each_kind(district):
         ("flag_opened", sup.pk),
         ("flag_critical", a_user.pk),
         ("flag_critical", sup.pk),
+        # the discipline group hears of a school critically behind (issue 13, item 12), of nothing else here
+        ("flag_critical", district.inspector.pk),
     }
-    # never to another school's accounts, another district, or the inspector
+    # never to another school's accounts or another district
     outsiders = {district.school_b_user.pk, district.other_supervisor.pk, district.other_school_user.pk}
-    outsiders.add(district.inspector.pk)
     assert not m.Notification.objects.filter(school=district.school_a, recipient_id__in=outsiders).exists()
 
 
@@ -168,7 +174,8 @@ def test_progress_does_not_stop_reminders_but_submitting_does(district):
     task_progress(task=task, actor=district.school_a_user, progress=50, now=DUE - 2 * D)
 
     sweep_run(now=DUE - 1 * D)
-    assert reminders_of(task) == [("due_soon", -1)]
+    # half done a day before the deadline is at risk (expected: 99 %), and reminded
+    assert reminders_of(task) == [AT_RISK, ("due_soon", -1)]
 
 
 def test_reminders_of_closed_or_draft_cycles_are_not_sent(district):

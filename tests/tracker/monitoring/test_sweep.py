@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.concurrency import run_at_once
+from tests.concurrency import at_once
 from tests.factories import MembershipFactory, SchoolFactory, criteria_add
 from tracker import models as m
 from tracker.assessment.cycle_services import cycle_activate
@@ -97,7 +97,8 @@ def test_four_concurrent_sweeps_send_each_reminder_once(district):
             email=f"u{user}@example.org"
         )
     now = DUE + 10 * D
-    reports, errors = run_at_once(lambda: sweep_run(now=now, batch_size=7), threads=4)
+
+    reports, errors = at_once(*[lambda: sweep_run(now=now, batch_size=7)] * 4)
 
     assert errors == []
     tasks = m.Task.objects.filter(cycle__status="active").count()

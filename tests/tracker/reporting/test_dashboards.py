@@ -41,6 +41,7 @@ K1_DUE = datetime(2026, 3, 1, tzinfo=UTC)
 K2_DUE = datetime(2026, 3, 20, tzinfo=UTC)
 K3_DUE = datetime(2026, 6, 30, tzinfo=UTC)
 EXTENDED_DUE = datetime(2026, 5, 1, tzinfo=UTC)
+EXTENDED_ON = datetime(2026, 2, 20, tzinfo=UTC)
 
 
 @dataclass
@@ -168,9 +169,11 @@ def build_province() -> Province:
     # S4: the same score and on-time rate as S3 (a tie for rank 1); K3 not started.
     set_task(p.task(s4, k1), **approved("10", datetime(2026, 2, 21, tzinfo=UTC), K1_DUE))
     set_task(p.task(s4, k2), **approved("13", datetime(2026, 3, 11, tzinfo=UTC), K2_DUE))
-    # S5: nothing done, but K1 and K2 were extended: no deadline of S5's has passed.
-    set_task(p.task(s5, k1), due_at=EXTENDED_DUE, has_own_due=True)
-    set_task(p.task(s5, k2), due_at=EXTENDED_DUE, has_own_due=True)
+    # S5: nothing done, but K1 and K2 were extended: no deadline of S5's has passed, though both original
+    # deadlines have.
+    extended = {"due_at": EXTENDED_DUE, "has_own_due": True, "extensions": 1, "due_set_at": EXTENDED_ON}
+    set_task(p.task(s5, k1), **extended)
+    set_task(p.task(s5, k2), **extended)
     # Flags: S2 warning, S3 critical (open); S1 had one, resolved.
     m.Flag.objects.create(cycle=cycle, school=s2, severity="warning", overdue_count=1, opened_at=K2_DUE)
     m.Flag.objects.create(
@@ -200,8 +203,11 @@ def school_row(
     not_started=0,
     returned=0,
     overdue=0,
+    at_risk=0,
     completion_rate,
     on_time_rate,
+    on_time_original_rate,
+    extensions=0,
     score,
     max_score=40.0,
     rank,
@@ -216,8 +222,11 @@ def school_row(
         "not_started": not_started,
         "returned": returned,
         "overdue": overdue,
+        "at_risk": at_risk,
         "completion_rate": completion_rate,
         "on_time_rate": on_time_rate,
+        "on_time_original_rate": on_time_original_rate,
+        "extensions": extensions,
         "score": score,
         "max_score": max_score,
         "rank": rank,
@@ -226,13 +235,29 @@ def school_row(
     }
 
 
-# Worked out by hand at NOW = 2026-04-01: K1 and K2 are past due for S1-S4; S5's own due times are not.
+# Worked out by hand at NOW = 2026-04-01: K1 and K2 are past due for S1-S4; S5's own due times are not, but
+# its original ones (K1, K2) are. Nothing is due within the 14 days of early warning: none at risk.
 EXPECTED = {
     "S3 定海二中": school_row(
-        "S3", approved=2, returned=1, completion_rate=2 / 3, on_time_rate=1.0, score=23.0, rank=1, flag="critical"
+        "S3",
+        approved=2,
+        returned=1,
+        completion_rate=2 / 3,
+        on_time_rate=1.0,
+        on_time_original_rate=1.0,
+        score=23.0,
+        rank=1,
+        flag="critical",
     ),
     "S4 海曙实验学校": school_row(
-        "S4", approved=2, not_started=1, completion_rate=2 / 3, on_time_rate=1.0, score=23.0, rank=1
+        "S4",
+        approved=2,
+        not_started=1,
+        completion_rate=2 / 3,
+        on_time_rate=1.0,
+        on_time_original_rate=1.0,
+        score=23.0,
+        rank=1,
     ),
     "S1 沈家门小学": school_row(
         "S1",
@@ -240,6 +265,7 @@ EXPECTED = {
         in_progress=1,
         completion_rate=2 / 3,
         on_time_rate=0.5,
+        on_time_original_rate=0.5,
         score=23.0,
         rank=3,
         last_activity_at="2026-03-25T08:00:00+08:00",
@@ -251,12 +277,23 @@ EXPECTED = {
         overdue=1,
         completion_rate=0.0,
         on_time_rate=0.5,
+        on_time_original_rate=0.5,
         score=0.0,
         rank=4,
         flag="warning",
         last_activity_at="2026-02-28T08:00:00+08:00",
     ),
-    "S5 宁波直属学校": school_row("S5", not_started=3, completion_rate=0.0, on_time_rate=None, score=0.0, rank=5),
+    # S5: no passed deadline of its own, but both passed original ones were missed, after 2 extensions.
+    "S5 宁波直属学校": school_row(
+        "S5",
+        not_started=3,
+        completion_rate=0.0,
+        on_time_rate=None,
+        on_time_original_rate=0.0,
+        extensions=2,
+        score=0.0,
+        rank=5,
+    ),
 }
 
 
@@ -285,8 +322,11 @@ def test_overview_totals_are_over_all_the_schools(province):
             "not_started": 6,
             "returned": 1,
             "overdue": 1,
+            "at_risk": 0,
             "completion_rate": 6 / 15,
             "on_time_rate": 6 / 8,
+            "on_time_original_rate": 6 / 10,
+            "extensions": 2,
             "flagged_schools": 2,
         }
     )
@@ -348,8 +388,11 @@ def test_rollup_of_the_province_per_city_over_two_levels(province):
             "not_started": 2,
             "returned": 1,
             "overdue": 1,
+            "at_risk": 0,
             "completion_rate": 4 / 9,
             "on_time_rate": 4 / 6,
+            "on_time_original_rate": 4 / 6,
+            "extensions": 0,
             "score": 15.33,  # (23 + 0 + 23) / 3
             "max_score": 40.0,
             "rank": 1,
@@ -369,8 +412,11 @@ def test_rollup_of_the_province_per_city_over_two_levels(province):
             "not_started": 4,
             "returned": 0,
             "overdue": 0,
+            "at_risk": 0,
             "completion_rate": 2 / 6,
             "on_time_rate": 1.0,  # S4's 2 of 2; S5 has no passed deadline
+            "on_time_original_rate": 2 / 4,  # S4's 2 of 2; S5's 0 of its 2 original deadlines
+            "extensions": 2,
             "score": 11.5,  # (23 + 0) / 2
             "max_score": 40.0,
             "rank": 2,
@@ -598,9 +644,11 @@ def test_school_view_lists_counts_overdue_tasks_due_soon_flag_and_open_urges(pro
         "not_started": 2,
         "returned": 0,
         "overdue": 1,
+        "at_risk": 1,  # K3: due in 10 days, untouched since January
     }
     assert [(t["criterion"]["code"], t["days_overdue"]) for t in view["overdue_tasks"]] == [("K2", 92)]
     assert [(t["criterion"]["code"], t["days_overdue"]) for t in view["due_soon"]] == [("K3", 0)]
+    assert [t["criterion"]["code"] for t in view["at_risk_tasks"]] == ["K3"]
     assert view["flag"]["severity"] == "warning"
     assert [urge["message"] for urge in view["urges"]] == ["Please catch up on K2"]
     assert view["score"] == 0.0
@@ -693,8 +741,11 @@ def test_an_empty_scope_has_zero_totals_and_no_rows(province):
         "not_started": 0,
         "returned": 0,
         "overdue": 0,
+        "at_risk": 0,
         "completion_rate": None,
         "on_time_rate": None,
+        "on_time_original_rate": None,
+        "extensions": 0,
         "flagged_schools": 0,
     }
 

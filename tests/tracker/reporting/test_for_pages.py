@@ -22,19 +22,25 @@ H = timedelta(hours=1)
 
 def _snapshot(cycle, school, day, **counts):
     values = {"tasks": 4, "approved": 0, "submitted": 0, "overdue": 0, "due_passed": 0, "on_time": 0, "score": 0}
-    m.DailySnapshot.objects.create(cycle=cycle, school=school, date=day, **{**values, **counts})
+    values = {**values, **counts}
+    # no deadline moved unless a test says so: the original deadlines are the ones in force
+    values.setdefault("original_due_passed", values["due_passed"])
+    values.setdefault("on_time_original", values["on_time"])
+    m.DailySnapshot.objects.create(cycle=cycle, school=school, date=day, **values)
 
 
 def test_the_trend_totals_sum_every_schools_snapshot_per_day(district):
     d1, d2 = date(2026, 3, 1), date(2026, 3, 2)
     _snapshot(district.cycle, district.school_a, d1, approved=1, overdue=2, due_passed=2, on_time=1)
     _snapshot(district.cycle, district.school_b, d1, approved=3, overdue=0, due_passed=2, on_time=2)
-    _snapshot(district.cycle, district.school_a, d2, approved=2, overdue=1, due_passed=4, on_time=1)
+    _snapshot(district.cycle, district.school_a, d2, approved=2, overdue=1, due_passed=4, on_time=1, on_time_original=0)
     _snapshot(district.other_cycle, district.other_school, d1, approved=4)  # another cycle: not counted
     points = trend_totals(cycle=district.cycle, roots=[district.bureau.pk], since=d1, until=d2)
     assert points == [
-        {"date": d1, "approved": 4, "overdue": 2, "completion_rate": 0.5, "on_time_rate": 0.75},
-        {"date": d2, "approved": 2, "overdue": 1, "completion_rate": 0.5, "on_time_rate": 0.25},
+        {"date": d1, "approved": 4, "overdue": 2, "completion_rate": 0.5, "on_time_rate": 0.75}
+        | {"on_time_original_rate": 0.75},
+        {"date": d2, "approved": 2, "overdue": 1, "completion_rate": 0.5, "on_time_rate": 0.25}
+        | {"on_time_original_rate": 0.0},
     ]
     # the same numbers as summing the per-school series by hand
     series = trend_series(cycle=district.cycle, since=d1, until=d2, roots=[district.bureau.pk])
@@ -49,7 +55,10 @@ def test_the_trend_totals_of_part_of_a_cycle_count_only_its_schools(district):
     _snapshot(district.cycle, district.school_a, day, approved=4)
     _snapshot(district.cycle, northern, day, approved=1, tasks=2)
     points = trend_totals(cycle=district.cycle, roots=[north.pk], since=day, until=day)
-    assert points == [{"date": day, "approved": 1, "overdue": 0, "completion_rate": 0.5, "on_time_rate": None}]
+    assert points == [
+        {"date": day, "approved": 1, "overdue": 0, "completion_rate": 0.5, "on_time_rate": None}
+        | {"on_time_original_rate": None}
+    ]
     assert (
         trend_totals(
             cycle=district.cycle, roots=[north.pk], since=day + timedelta(days=1), until=day + timedelta(days=9)

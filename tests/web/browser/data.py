@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -17,10 +17,14 @@ from django.utils import timezone
 from tests.factories import UserFactory
 from tests.samples import pdf_bytes
 from tracker import models as m
+from tracker.assessment.appeal_services import appeal_create
 from tracker.assessment.cycle_services import criterion_create, cycle_activate, cycle_create
 from tracker.assessment.evidence_services import evidence_add
+from tracker.assessment.extension_services import extension_request_create
 from tracker.assessment.task_services import task_approve, task_progress, task_start, task_submit
 from tracker.audit.events import events_imported
+from tracker.inspections.case_services import case_create, case_publish, case_update
+from tracker.inspections.inspection_services import TargetInput, inspection_create
 from tracker.monitoring.services import urge_create, urge_respond
 from tracker.monitoring.sweep import sweep_run
 from tracker.org.services import account_create
@@ -47,6 +51,10 @@ class Demo:
     cycle: m.Cycle | None = None
     submitted: m.Task | None = None  # waiting for review (school 0, criterion 03)
     fresh: m.Task | None = None  # not started, due in the future (school 0, criterion 04)
+    case: m.Case | None = None  # reported, being worked on (school 4)
+    published: m.Case | None = None  # concluded and published as a notice (school 5)
+    asked: m.ExtensionRequest | None = None  # school 3 asks for two more weeks (criterion 04)
+    appeal: m.Appeal | None = None  # school 2 contests a deduction of its latest approval
 
 
 def _pdf(title: str) -> io.BytesIO:
@@ -132,6 +140,8 @@ def build() -> Demo:
             now=now - timedelta(hours=6),  # urged 66 hours after the flag: late
         )
     sweep_run(now=now)
+    _requests(demo, now=now)
+    _inspections(demo)
     demo.submitted = m.Task.objects.get(school=demo.schools[0], criterion__code="03")
     demo.fresh = m.Task.objects.get(school=demo.schools[0], criterion__code="04")
     return demo
@@ -170,3 +180,80 @@ def _history(task: m.Task, user, supervisor, *, diligence: float, now) -> None:
         comment="审核通过",
         now=submitted + timedelta(hours=20),
     )
+
+
+def _requests(demo: Demo, *, now) -> None:
+    """Waiting in the supervisors' queue: one extension request and one appeal (CONTRACT section 7)."""
+    with events_imported():
+        fourth = m.Task.objects.get(school=demo.schools[3], criterion__code="04")
+        demo.asked = extension_request_create(
+            task=fourth,
+            actor=demo.school_users[3],
+            requested_due_at=fourth.due_at + timedelta(days=14),
+            reason="校舍维修，相关活动需推迟两周。",
+            now=now - timedelta(hours=5),
+        )
+        docked = (
+            m.Task.objects.filter(school=demo.schools[2], status=m.TaskStatus.APPROVED)
+            .exclude(deductions=[])
+            .order_by("-reviewed_at")
+            .first()
+        )
+        demo.appeal = appeal_create(
+            task=docked,
+            actor=demo.school_users[2],
+            reason="会议纪要已于提交当日补传，请复核。",
+            contested=["D1"],
+            now=docked.reviewed_at + timedelta(hours=2),
+        )
+
+
+def _inspections(demo: Demo) -> None:
+    """Two rounds of 2020 (like the demo's), a case being investigated and a published one."""
+    inspector, bureau = demo.inspector, demo.bureau
+    first = inspection_create(
+        actor=inspector,
+        authority=bureau,
+        kind="unannounced",
+        held_on=date(2020, 7, 15),
+        inspectors=4,
+        targets=[
+            TargetInput(kind="neighbourhood", name="东港花园小区"),
+            TargetInput(kind="tutoring_centre", name="启航教育培训中心"),
+            TargetInput(kind="school", school=demo.schools[4]),
+        ],
+        summary="暑期暗访有偿补课。",
+    )
+    inspection_create(
+        actor=demo.supervisor,
+        authority=bureau,
+        kind="announced",
+        held_on=date(2020, 9, 10),
+        inspectors=3,
+        targets=[TargetInput(kind="school", school=demo.schools[5])],
+        summary="开学检查。",
+    )
+    demo.case = case_create(
+        actor=inspector,
+        authority=bureau,
+        inspection=first,
+        school=demo.schools[4],
+        type="paid_tutoring",
+        occurred_on=date(2020, 7, 15),
+        summary="李明在东港花园小区租房有偿补课。",
+        persons=["李明"],
+    )
+    published = case_create(
+        actor=inspector,
+        authority=bureau,
+        school=demo.schools[5],
+        type="banquet",
+        occurred_on=date(2020, 8, 20),
+        summary="张三为其子操办升学宴，欧阳明收受礼金。",
+        persons=["张三", "欧阳明"],
+        disposition="给予张三党内警告处分，欧阳明诫勉谈话并退还礼金。",
+    )
+    case_update(actor=inspector, case=published, changes={"status": "investigating"})
+    case_update(actor=inspector, case=published, changes={"status": "concluded"})
+    case_publish(actor=inspector, case=published)
+    demo.published = published

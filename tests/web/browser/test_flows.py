@@ -133,6 +133,34 @@ def test_an_inspector_reads_the_oversight_in_english(demo, open_session):
     s.shot("urges")
 
 
+def test_an_inspector_works_a_case_and_a_school_reads_the_notice_on_a_phone(demo, open_session):
+    s = open_session(viewport=PHONE)
+    s.login("jjz")
+    s.go("/inspections/")
+    _assert_charts_drawn(s, {"inspections"})
+    expect(s.page.locator("tbody tr")).to_have_count(2)  # the two rounds of 2020
+    expect(s.page.locator(".kpis")).to_contain_text("7")  # person-visits: 4 + 3
+    s.shot("inspections")
+    s.go(f"/cases/{demo.case.pk}/")
+    s.page.select_option("#id_status", "investigating")
+    with s.page.expect_navigation():
+        s.page.click("button[name=action][value=status]")
+    expect(s.page.locator("#messages .success")).to_contain_text("案件已推进")
+    demo.case.refresh_from_db()
+    assert demo.case.status == m.CaseStatus.INVESTIGATING
+    s.shot("case")
+
+    school = open_session(viewport=PHONE)
+    school.watch.expected_statuses.add(404)
+    school.login("school6")
+    school.page.click("nav a[href='/notices/']")
+    expect(school.page.locator("h1")).to_have_text("通报")
+    expect(school.page.locator("main")).to_contain_text("张某")
+    assert "张三" not in school.page.content()
+    school.shot("notices")
+    school.go(f"/cases/{demo.published.pk}/", status=404)
+
+
 def test_another_schools_task_and_page_are_not_found(demo, open_session):
     s = open_session(viewport=PHONE)
     s.watch.expected_statuses.add(404)
@@ -173,6 +201,42 @@ def test_the_unread_count_goes_down_as_notifications_are_read(demo, open_session
     expect(s.page.locator("#messages .success")).to_contain_text("标为已读")
 
 
+def test_a_school_asks_for_time_on_a_phone_and_the_bureau_grants_it_on_a_desktop(demo, open_session):
+    task = demo.fresh  # school 1's criterion 04, due in 20 days
+    school = open_session(viewport=PHONE)
+    school.login("school1")
+    school.go(f"/tasks/{task.pk}/")
+    asked_for = (timezone.localtime(task.due_at) + timedelta(days=14)).date()
+    school.page.fill("input[name=requested_due_at]", asked_for.isoformat())
+    school.page.fill("#fairness textarea[name=reason]", "校园改造施工，活动需延后两周。")
+    school.page.click("button[name=action][value=request_extension]")
+    expect(school.page.locator("#messages .success")).to_contain_text("已申请延期")
+    expect(school.page.locator("#fairness [data-request=pending]")).to_contain_text("待处理")
+    assert school.scroll_width() <= 390
+    school.shot("extension-requested")
+
+    bureau = open_session(viewport=DESKTOP)
+    bureau.login("bureau")
+    bureau.go("/requests/")
+    asked = m.ExtensionRequest.objects.get(task=task)
+    # oldest first: school 4's request (five hours old) above school 1's (just now)
+    expect(bureau.page.locator("#extension-requests li").first).to_have_id(f"extension-{demo.asked.pk}")
+    row = bureau.page.locator(f"#extension-{asked.pk}")
+    expect(row).to_contain_text(demo.schools[0].name)
+    row.locator("input[value=approve]").check()
+    row.locator("textarea").fill("同意延期。")
+    row.locator("button[name=action][value=decide_extension]").click()
+    expect(bureau.page.locator("#messages .success")).to_contain_text("已批准延期")
+    expect(bureau.page.locator(f"#extension-{asked.pk}")).to_have_count(0)
+    bureau.shot("requests")
+
+    school.go(f"/tasks/{task.pk}/")
+    expect(school.page.locator("#fairness [data-request=approved]")).to_contain_text("已批准")
+    task.refresh_from_db()
+    assert (task.extensions, timezone.localtime(task.due_at).date()) == (1, asked_for)
+    assert task.original_due_at < task.due_at
+
+
 # (label, path) of every page of each role
 PAGES = {
     "school1": [
@@ -181,6 +245,7 @@ PAGES = {
         ("school", "/schools/{school}/"),
         ("urges", "/urges/"),
         ("notifications", "/notifications/"),
+        ("notices", "/notices/"),
         ("integrity-register", "/integrity/registers/{school}/"),
         ("integrity-campaigns", "/integrity/campaigns/"),
         ("integrity-lists", "/integrity/lists/"),
@@ -192,17 +257,41 @@ PAGES = {
         ("school", "/schools/{school}/"),
         ("urges", "/urges/"),
         ("oversight", "/oversight/"),
+        ("requests", "/requests/"),
+        ("inspections", "/inspections/"),
+        ("cases", "/cases/"),
+        ("case-read", "/cases/{published}/"),
+        ("notices", "/notices/"),
         ("integrity-registers", "/integrity/registers/"),
         ("integrity-campaigns", "/integrity/campaigns/"),
         ("integrity-lists", "/integrity/lists/"),
     ],
-    "jjz": [("oversight", "/oversight/"), ("dashboard", "/dashboard/"), ("notifications", "/notifications/")],
+    "jjz": [
+        ("oversight", "/oversight/"),
+        ("dashboard", "/dashboard/"),
+        ("requests", "/requests/"),
+        ("notifications", "/notifications/"),
+        ("inspections", "/inspections/"),
+        ("inspections-empty", "/inspections/?year=2021"),
+        ("cases", "/cases/"),
+        ("case", "/cases/{case}/"),
+        ("notices", "/notices/"),
+        ("integrity-registers", "/integrity/registers/"),
+        ("integrity-campaigns", "/integrity/campaigns/"),
+        ("integrity-lists", "/integrity/lists/"),
+    ],
 }
 
 
 @pytest.mark.parametrize("username", list(PAGES))
 def test_every_page_fits_a_phone_and_a_desktop(demo, open_session, username):
-    ids = {"fresh": demo.fresh.pk, "submitted": demo.submitted.pk, "school": demo.schools[0].pk}
+    ids = {
+        "fresh": demo.fresh.pk,
+        "submitted": demo.submitted.pk,
+        "school": demo.schools[0].pk,
+        "case": demo.case.pk,
+        "published": demo.published.pk,
+    }
     for viewport, locale in ((PHONE, "zh-CN"), (DESKTOP, "en-US")):
         s = open_session(viewport=viewport, locale=locale, name=f"{username}-{viewport['width']}-{locale}")
         s.login(username)

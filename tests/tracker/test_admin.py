@@ -1,0 +1,151 @@
+"""No path around the services in the Django admin (CONTRACT section 2; issue 13, item 7): a superuser
+once set a task to approved with a score above the maximum, no event recorded, and verify_events still
+said ok. Statuses, scores, due times and flags are read-only there; what may be done goes through admin
+actions that call the services and record their events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib import admin
+from django.db import models
+
+from tests.factories import EvidenceFactory
+from tracker import models as m
+from tracker.assessment.task_services import task_submit
+from tracker.audit.events import events_verify
+
+pytestmark = pytest.mark.django_db
+
+# Fields whose every change must be a service's (and so an event's).
+GUARDED = {
+    "status",
+    "score",
+    "deductions",
+    "late_penalty",
+    "due_at",
+    "has_own_due",
+    "original_due_at",
+    "severity",
+    "escalated_at",
+    "resolved_at",
+    "respond_by",
+    "responded_at",
+    "submitted_at",
+    "reviewed_at",
+    "max_score",
+}
+
+
+def change_url(obj: models.Model) -> str:
+    opts = obj._meta
+    return f"/admin/{opts.app_label}/{opts.model_name}/{obj.pk}/change/"
+
+
+def test_no_admin_can_change_or_add_a_guarded_field(rf, superuser):
+    """Every model of the admin holding a guarded field: no add, no change (actions only)."""
+    request = rf.get("/admin/")
+    request.user = superuser
+    checked = []
+    for model, model_admin in admin.site._registry.items():
+        names = {f.name for f in model._meta.get_fields()}
+        if names & GUARDED:
+            checked.append(model.__name__)
+            assert not model_admin.has_change_permission(request), model.__name__
+            assert not model_admin.has_add_permission(request), model.__name__
+            assert not model_admin.has_delete_permission(request), model.__name__
+    assert {"Task", "Flag", "Cycle", "Criterion", "Urge"} <= set(checked)
+
+
+def test_a_superuser_cannot_approve_a_task_by_editing_it(district, task_a, superuser, client):
+    client.force_login(superuser)
+    events = m.Event.objects.count()
+    form = {"status": "approved", "score": "99.99", "cycle": district.cycle.pk, "criterion": district.criterion.pk}
+
+    response = client.post(change_url(task_a), {**form, "school": district.school_a.pk, "due_at_0": "2026-06-30"})
+
+    assert response.status_code == 403
+    task_a.refresh_from_db()
+    assert (task_a.status, task_a.score) == ("not_started", None)
+    assert m.Event.objects.count() == events
+    page = client.get(change_url(task_a))
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+
+
+def test_flags_cannot_be_edited_or_deleted_in_the_admin(district, superuser, client):
+    flag = m.Flag.objects.create(
+        cycle=district.cycle,
+        school=district.school_a,
+        severity="warning",
+        overdue_count=1,
+        opened_at=datetime.now(ZoneInfo("UTC")),
+    )
+    client.force_login(superuser)
+    assert client.post(change_url(flag), {"severity": "critical"}).status_code == 403
+    assert client.post(f"/admin/tracker/flag/{flag.pk}/delete/", {"post": "yes"}).status_code == 403
+    flag.refresh_from_db()
+    assert flag.severity == "warning"
+
+
+def act(client, model: str, action: str, objs, HTTP_ACCEPT_LANGUAGE: str = "zh-hans", **fields):
+    data = {"action": action, "_selected_action": [o.pk for o in objs], "index": 0, **fields}
+    return client.post(f"/admin/tracker/{model}/", data, follow=True, HTTP_ACCEPT_LANGUAGE=HTTP_ACCEPT_LANGUAGE)
+
+
+def test_approving_in_the_admin_goes_through_the_service(district, task_a, superuser, client):
+    EvidenceFactory(task=task_a)
+    task_submit(task=task_a, actor=district.school_a_user, now=datetime(2026, 3, 1, tzinfo=ZoneInfo("UTC")))
+    client.force_login(superuser)
+
+    response = act(client, "task", "approve", [task_a], reason="fine work")
+
+    assert response.status_code == 200
+    task_a.refresh_from_db()
+    assert task_a.status == "approved"
+    assert task_a.score == district.criterion.max_score  # on time, no deductions: by the rules, never above
+    event = m.Event.objects.get(type="task.approved", task=task_a)
+    assert event.actor == superuser and event.data["comment"] == "fine work"
+    assert events_verify().ok
+
+
+def test_extending_in_the_admin_goes_through_the_service(district, task_a, superuser, client):
+    client.force_login(superuser)
+
+    act(client, "task", "extend", [task_a], due_on="2030-07-15", reason="flood")
+
+    task_a.refresh_from_db()
+    assert task_a.due_at == datetime(2030, 7, 15, 23, 59, 59, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert m.Event.objects.get(type="task.extended", task=task_a).data["reason"] == "flood"
+
+
+def test_an_action_the_state_refuses_changes_nothing_and_says_so(district, task_a, superuser, client):
+    client.force_login(superuser)
+
+    response = act(client, "task", "approve", [task_a], HTTP_ACCEPT_LANGUAGE="en")
+
+    assert "Refused" in response.content.decode()
+    task_a.refresh_from_db()
+    assert task_a.status == "not_started"
+    assert not m.Event.objects.filter(type="task.approved").exists()
+
+
+def test_activating_and_closing_a_cycle_in_the_admin_go_through_the_services(district, superuser, client):
+    draft = m.Cycle.objects.create(
+        authority=district.bureau, name="draft", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31)
+    )
+    m.Criterion.objects.create(
+        cycle=draft, code="X1", title="t", category="c", due_at=district.criterion.due_at, max_score=5
+    )
+    client.force_login(superuser)
+
+    act(client, "cycle", "activate", [draft])
+    draft.refresh_from_db()
+    assert draft.status == "active"
+    assert m.Event.objects.get(type="cycle.activated", cycle=draft).data["tasks_created"] == 2
+
+    act(client, "cycle", "close", [draft])
+    draft.refresh_from_db()
+    assert draft.status == "closed"
+    assert m.Event.objects.filter(type="cycle.closed", cycle=draft).exists()
