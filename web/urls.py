@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .views import (
+    audit,
     cases,
     dashboard,
     home,
@@ -39,4 +40,5 @@ urlpatterns = [
     path("cases/", cases.case_list, name="cases"),
     path("cases/<int:pk>/", cases.case_detail, name="case"),
     path("notices/", notices.notice_list, name="notices"),
+    path("audit/verify/", audit.event_log_verify, name="verify"),
 ]

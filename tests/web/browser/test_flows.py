@@ -270,6 +270,7 @@ PAGES = {
         ("cases", "/cases/"),
         ("case", "/cases/{case}/"),
         ("notices", "/notices/"),
+        ("event-log-check", "/audit/verify/"),
     ],
 }
 
