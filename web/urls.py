@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .views import (
+    audit,
     campaigns,
     cases,
     dashboard,
@@ -47,4 +48,5 @@ urlpatterns = [
     path("integrity/registers/<int:school_id>/", integrity.register, name="register"),
     path("integrity/campaigns/", campaigns.campaign_list, name="campaigns"),
     path("integrity/campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
+    path("audit/verify/", audit.event_log_verify, name="verify"),
 ]

@@ -64,6 +64,8 @@ def test_a_school_cannot_store_more_bytes_than_its_quota(district, client_for, t
         ),
         school=district.school_a,
         due_at=district.criterion.due_at,
+        original_due_at=district.criterion.due_at,
+        due_set_at=district.cycle.activated_at,
     )
     assert school.post(_url(task_a), {"file": pdf()}, format="multipart").status_code == 201
     assert school.post(_url(other_task), {"file": pdf()}, format="multipart").status_code == 201

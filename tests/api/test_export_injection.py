@@ -57,7 +57,10 @@ def hostile(district):
     d.criterion.save(update_fields=["code", "title", "category"])
     for n, payload in enumerate(PAYLOADS[2:], start=2):
         school = m.Unit.objects.create(name=payload, code=f"HOSTILE{n}", kind=m.UnitKind.SCHOOL, parent=d.bureau)
-        m.Task.objects.create(cycle=d.cycle, criterion=d.criterion, school=school, due_at=d.criterion.due_at)
+        due = d.criterion.due_at
+        m.Task.objects.create(
+            cycle=d.cycle, criterion=d.criterion, school=school, due_at=due, original_due_at=due, due_set_at=due
+        )
     return d
 
 

@@ -48,7 +48,15 @@ def _pages(district, task) -> dict[str, list[str]]:
             "/cases/",
             "/notices/",
         ],
-        "inspector": ["/oversight/", "/dashboard/", "/requests/", "/inspections/", "/cases/", "/notices/"],
+        "inspector": [
+            "/oversight/",
+            "/dashboard/",
+            "/requests/",
+            "/inspections/",
+            "/cases/",
+            "/notices/",
+            "/audit/verify/",
+        ],
     }
 
 

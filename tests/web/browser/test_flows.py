@@ -279,6 +279,7 @@ PAGES = {
         ("integrity-registers", "/integrity/registers/"),
         ("integrity-campaigns", "/integrity/campaigns/"),
         ("integrity-lists", "/integrity/lists/"),
+        ("event-log-check", "/audit/verify/"),
     ],
 }
 
