@@ -26,8 +26,10 @@ class Rule:
     description: str
 
 
-def criterion_rules(criterion: Criterion) -> dict[str, Rule]:
-    """A criterion's deduction rules by code."""
+def criterion_rules(criterion: Criterion | None) -> dict[str, Rule]:
+    """A criterion's deduction rules by code (none for a task without a criterion)."""
+    if criterion is None:
+        return {}
     return {
         rule["code"]: Rule(Decimal(str(rule["points"])), rule.get("description", ""))
         for rule in criterion.deduction_rules
