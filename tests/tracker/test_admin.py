@@ -14,6 +14,7 @@ from django.db import models
 
 from tests.factories import EvidenceFactory
 from tracker import models as m
+from tracker.admin_base import ServiceFormAdmin
 from tracker.assessment.task_services import task_submit
 from tracker.audit.events import events_verify
 
@@ -149,3 +150,124 @@ def test_activating_and_closing_a_cycle_in_the_admin_go_through_the_services(dis
     draft.refresh_from_db()
     assert draft.status == "closed"
     assert m.Event.objects.filter(type="cycle.closed", cycle=draft).exists()
+
+
+# --- Units and webhooks: added, changed and removed through their services (issue 13, item 7) ----------
+def test_every_admin_of_the_domain_that_writes_goes_through_services(rf, superuser):
+    """Over the registry: a domain model's admin page that may add, change or delete is a ServiceFormAdmin
+    (its writes are service calls); every other is read-only."""
+    request = rf.get("/admin/")
+    request.user = superuser
+    writers = []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label != "tracker":
+            continue
+        may_write = (
+            model_admin.has_add_permission(request)
+            or model_admin.has_change_permission(request)
+            or model_admin.has_delete_permission(request)
+        )
+        if may_write:
+            assert isinstance(model_admin, ServiceFormAdmin), model.__name__
+            writers.append(model.__name__)
+    assert sorted(writers) == ["Unit", "Webhook"]
+    membership = admin.site._registry[m.Membership]
+    assert not membership.has_change_permission(request) and not membership.has_add_permission(request)
+
+
+def test_adding_and_changing_a_unit_in_the_admin_records_its_events(district, superuser, client):
+    client.force_login(superuser)
+
+    added = client.post("/admin/tracker/unit/add/", {"name": "第三中学", "code": "S3", "kind": "school", "parent": ""})
+    assert added.status_code == 302
+    unit = m.Unit.objects.get(code="S3")
+    created = m.Event.objects.get(type="unit.created", subject_id=str(unit.pk))
+    assert created.actor == superuser and created.data["name"] == "第三中学"
+
+    body = {"name": "第三中学(新)", "code": "S3", "kind": "school", "parent": district.bureau.pk}
+    changed = client.post(change_url(unit), body)
+    assert changed.status_code == 302
+    unit.refresh_from_db()
+    assert (unit.name, unit.parent_id) == ("第三中学(新)", district.bureau.pk)
+    updated = m.Event.objects.get(type="unit.updated", subject_id=str(unit.pk))
+    assert updated.data["changed"] == {"name": "第三中学(新)", "parent": district.bureau.pk}
+    assert events_verify().ok
+
+
+def test_the_admin_shows_a_units_refusal_beside_its_field_and_changes_nothing(district, superuser, client):
+    client.force_login(superuser)
+    events = m.Event.objects.count()
+    school = district.school_a
+    body = {"name": school.name, "code": school.code, "kind": "school", "parent": district.school_b.pk}
+
+    response = client.post(change_url(school), body, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert "The parent must be an authority" in response.content.decode()
+    school.refresh_from_db()
+    assert school.parent_id == district.bureau.pk
+    assert m.Event.objects.count() == events
+    assert client.post(f"/admin/tracker/unit/{school.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/admin/tracker/unit/add/", {"name": "第三\x0b中学", "code": "S3", "kind": "school", "parent": ""}),
+        ("/admin/tracker/unit/add/", {"name": "第三中学", "code": "S3\r\nX", "kind": "school", "parent": ""}),
+        ("/admin/tracker/webhook/add/", {"url": "https://93.184.215.14/h", "secret": "s\x1bs", "active": "on"}),
+    ],
+)
+def test_the_admin_refuses_control_characters(district, superuser, client, settings, path, body):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    client.force_login(superuser)
+    events = m.Event.objects.count()
+    if "webhook" in path:
+        body = {**body, "unit": district.bureau.pk}
+
+    response = client.post(path, body, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert "without control characters" in response.content.decode()
+    assert not m.Unit.objects.filter(code__startswith="S3").exists()
+    assert not m.Webhook.objects.exists()
+    assert m.Event.objects.count() == events
+
+
+def test_a_webhook_added_changed_and_removed_in_the_admin_records_each_event(district, superuser, client, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    client.force_login(superuser)
+    body = {"unit": district.bureau.pk, "url": "https://93.184.215.14/hook", "secret": "s" * 32, "active": "on"}
+
+    assert client.post("/admin/tracker/webhook/add/", body).status_code == 302
+    hook = m.Webhook.objects.get()
+    assert m.Event.objects.get(type="webhook.created", subject_id=str(hook.pk)).actor == superuser
+
+    inward = client.post(change_url(hook), {**body, "url": "http://127.0.0.1/hook"})
+    assert inward.status_code == 200  # refused beside the field: an internal target
+    hook.refresh_from_db()
+    assert hook.url == "https://93.184.215.14/hook"
+
+    assert client.post(change_url(hook), {**body, "active": ""}).status_code == 302
+    hook.refresh_from_db()
+    assert hook.active is False
+    assert m.Event.objects.get(type="webhook.updated", subject_id=str(hook.pk)).data["changed"] == {"active": False}
+
+    assert client.post(f"/admin/tracker/webhook/{hook.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not m.Webhook.objects.exists()
+    assert m.Event.objects.filter(type="webhook.deleted", subject_id=str(hook.pk)).count() == 1
+    assert events_verify().ok
+
+
+def test_removing_webhooks_in_bulk_in_the_admin_records_an_event_each(district, superuser, client):
+    hooks = [
+        m.Webhook.objects.create(unit=district.bureau, url=f"https://93.184.215.14/{n}", secret="s") for n in (1, 2)
+    ]
+    client.force_login(superuser)
+
+    act(client, "webhook", "delete_selected", hooks, post="yes")
+
+    assert not m.Webhook.objects.exists()
+    deleted = m.Event.objects.filter(type="webhook.deleted").values_list("subject_id", flat=True)
+    assert sorted(deleted) == sorted(str(hook.pk) for hook in hooks)
+    assert events_verify().ok

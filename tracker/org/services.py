@@ -28,12 +28,37 @@ ROLE_UNIT_KIND = {
 UNIT_UPDATABLE = ("name", "code", "kind", "parent")
 
 
+def unit_check(*, unit: Unit | None, changes: dict[str, Any]) -> None:
+    """The rules of a new unit (`unit` None) or of changes to one; ValidationFailed names the field.
+
+    The services judge with it under their lock; the admin's form asks it first, to show a refusal
+    beside its field."""
+    if "parent" in changes:
+        parent = changes["parent"]
+        if unit is None and parent is not None and parent.kind != UnitKind.AUTHORITY:
+            raise ValidationFailed(_("A unit's parent must be an authority."), field="parent")
+        if (
+            unit is not None
+            and parent is not None
+            and (parent.kind != UnitKind.AUTHORITY or parent.pk in descendant_ids([unit.pk]))
+        ):
+            raise ValidationFailed(_("The parent must be an authority outside this unit's subtree."), field="parent")
+    if "code" in changes:
+        others = Unit.objects.filter(code=changes["code"])
+        if (others if unit is None else others.exclude(pk=unit.pk)).exists():
+            raise ValidationFailed(_("A unit with that code already exists."), field="code")
+    if (
+        unit is not None
+        and "kind" in changes
+        and changes["kind"] != unit.kind
+        and (unit.children.exists() or unit.tasks.exists())
+    ):
+        raise ValidationFailed(_("The kind of a unit with children or tasks cannot change."), field="kind")
+
+
 @transaction.atomic
 def unit_create(*, actor: Actor, name: str, code: str, kind: str, parent: Unit | None) -> Unit:
-    if parent is not None and parent.kind != UnitKind.AUTHORITY:
-        raise ValidationFailed(_("A unit's parent must be an authority."), field="parent")
-    if Unit.objects.filter(code=code).exists():
-        raise ValidationFailed(_("A unit with that code already exists."), field="code")
+    unit_check(unit=None, changes={"code": code, "parent": parent})
     try:
         with transaction.atomic():
             unit = Unit.objects.create(name=name, code=code, kind=kind, parent=parent)
@@ -51,14 +76,7 @@ def unit_create(*, actor: Actor, name: str, code: str, kind: str, parent: Unit |
 @transaction.atomic
 def unit_update(*, actor: Actor, unit: Unit, changes: dict[str, Any]) -> Unit:
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
-    if "parent" in changes:
-        parent = changes["parent"]
-        if parent is not None and (parent.kind != UnitKind.AUTHORITY or parent.pk in descendant_ids([unit.pk])):
-            raise ValidationFailed(_("The parent must be an authority outside this unit's subtree."), field="parent")
-    if "code" in changes and Unit.objects.filter(code=changes["code"]).exclude(pk=unit.pk).exists():
-        raise ValidationFailed(_("A unit with that code already exists."), field="code")
-    if "kind" in changes and changes["kind"] != unit.kind and (unit.children.exists() or unit.tasks.exists()):
-        raise ValidationFailed(_("The kind of a unit with children or tasks cannot change."), field="kind")
+    unit_check(unit=unit, changes=changes)
     changed = model_update(instance=unit, fields=UNIT_UPDATABLE, data=changes)
     if changed:
         shown = {k: (v.pk if isinstance(v, Unit) else v) for k, v in changed.items()}
