@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.translation import gettext_lazy as _
 
+from . import admin_accounts  # noqa: F401 - registers Django's user admin, recording every change
 from . import models as m
 from .admin_base import ReadOnlyAdmin, ServiceActionsAdmin, ServiceFormAdmin
 from .assessment.cycle_services import cycle_activate, cycle_close

@@ -132,6 +132,30 @@ def account_password_change(*, user, actor: Actor, new_password: str) -> None:
     )
 
 
+# What Django's user admin may change on an account, shown in its event (a password is named, never shown).
+ACCOUNT_ADMIN_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")
+
+
+@transaction.atomic
+def account_admin_save(*, actor: Actor, user, created: bool, changed: list[str]) -> None:
+    """Save an account as Django's user admin left it, and record the change: `account.created`, or
+    `account.password_changed` / `account.updated` naming the changed fields. (Saving a new password or
+    a deactivation revokes the user's API tokens, as on every path: api/tokens.py.)"""
+    user.save()
+    shown = {name: getattr(user, name) for name in ACCOUNT_ADMIN_FIELDS if name in changed}
+    others = sorted(set(changed) - set(ACCOUNT_ADMIN_FIELDS) - {"password", "password1", "password2"})
+    if created:
+        data = {"username": user.get_username(), "unit": None, "role": None, "via": "admin"}
+        event_record(type=EventType.ACCOUNT_CREATED, subject=user, actor=actor, data=data)
+        return
+    if {"password", "password1"} & set(changed):
+        data = {"username": user.get_username()}
+        event_record(type=EventType.ACCOUNT_PASSWORD_CHANGED, subject=user, actor=actor, data=data)
+    if shown or others:
+        data = {"changed": {**shown, **dict.fromkeys(others, "(changed)")}}
+        event_record(type=EventType.ACCOUNT_UPDATED, subject=user, actor=actor, data=data)
+
+
 LANGUAGES = ("zh-hans", "en")
 
 
