@@ -182,7 +182,7 @@ class DispositionForm(TextGuardedForm):
     disposition = _text(_("Disposition"), rows=3)
 
 
-class CaseRectifyForm(forms.Form):
+class CaseRectifyForm(TextGuardedForm):
     """A rectification the case orders its school; `campaigns`: the authority's active ones to choose from."""
 
     description = _text(_("What the school must put right"), rows=3)

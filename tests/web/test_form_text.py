@@ -32,6 +32,7 @@ FORM_KWARGS = {
     "units": lambda: m.Unit.objects.all(),
     "items": lambda: m.ListItem.objects.all(),
     "authorities": lambda: m.Unit.objects.all(),
+    "campaigns": list,
 }
 
 
