@@ -13,11 +13,21 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 
 from .org.services import account_admin_save
+from .text import single_line
 
 User = get_user_model()
 
 
 class AccountAdmin(UserAdmin):
+    def get_form(self, request, obj=None, **kwargs):
+        """Names refuse control characters, as every text field of the domain does (tracker/text.py)."""
+        form = super().get_form(request, obj, **kwargs)
+        for name in ("username", "first_name", "last_name"):
+            field = form.base_fields.get(name)
+            if field is not None and single_line not in field.validators:
+                field.validators = [*field.validators, single_line]
+        return form
+
     def save_model(self, request, obj, form, change):
         account_admin_save(actor=request.user, user=obj, created=not change, changed=list(form.changed_data))
 

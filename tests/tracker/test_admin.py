@@ -298,6 +298,20 @@ def test_every_admin_that_writes_records_events_or_is_not_the_domains(rf, superu
     assert isinstance(admin.site._registry[get_user_model()], AccountAdmin)
 
 
+def account_form(client, user, **changes) -> dict:
+    """The user admin's change form as a browser posts it: its fields with their values, then `changes`."""
+    user.date_joined = user.date_joined.replace(microsecond=0)  # as the form's two fields can say it
+    user.save(update_fields=["date_joined"])
+    page = client.get(change_url(user))
+    skip = ("groups", "user_permissions", "password", "date_joined", "last_login")
+    body = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None and k not in skip}
+    joined = timezone.localtime(user.date_joined)
+    when = {"date_joined_0": f"{joined:%Y-%m-%d}", "date_joined_1": f"{joined:%H:%M:%S}"}
+    # Hidden initial values included (a field with a callable default has one).
+    body.update(when, **{f"initial-{k}": v for k, v in when.items()}, last_login_0="", last_login_1="")
+    return {**body, **changes}
+
+
 def test_an_account_added_changed_and_given_a_password_in_the_admin_records_each_event(superuser, client):
     client.force_login(superuser)
     new_password = "Adm1n-set-passphrase"
@@ -311,19 +325,7 @@ def test_an_account_added_changed_and_given_a_password_in_the_admin_records_each
     assert created.actor == superuser and created.data["via"] == "admin"
     token = AuthToken.objects.create(user=user)[1]
 
-    user.date_joined = user.date_joined.replace(microsecond=0)  # as the form's two fields can say it
-    user.save(update_fields=["date_joined"])
-    page = client.get(change_url(user))
-    form = {**page.context["adminform"].form.initial, "is_active": "", "email": "head@example.org"}
-    body = {
-        k: v
-        for k, v in form.items()
-        if v is not None and k not in ("groups", "user_permissions", "password", "date_joined", "last_login")
-    }
-    joined = timezone.localtime(user.date_joined)
-    when = {"date_joined_0": f"{joined:%Y-%m-%d}", "date_joined_1": f"{joined:%H:%M:%S}"}
-    # As a browser sends the page's fields, hidden initial values included (a callable default has one).
-    body.update(when, **{f"initial-{k}": v for k, v in when.items()}, last_login_0="", last_login_1="")
+    body = account_form(client, user, is_active="", email="head@example.org")
     changed = client.post(change_url(user), body)
     assert changed.status_code == 302, changed.content[:2000]
     user.refresh_from_db()
@@ -351,4 +353,20 @@ def test_a_refused_password_in_the_admin_changes_nothing_and_records_nothing(dis
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.check_password("pw-Secret-123")
+    assert m.Event.objects.count() == events
+
+
+def test_an_account_name_with_a_control_character_is_refused_in_the_admin(district, superuser, client):
+    client.force_login(superuser)
+    user = district.school_a_user
+    events = m.Event.objects.count()
+
+    response = client.post(
+        change_url(user), account_form(client, user, last_name="王\x0b五"), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.status_code == 200
+    assert "without control characters" in response.content.decode()
+    user.refresh_from_db()
+    assert user.last_name == ""
     assert m.Event.objects.count() == events
