@@ -199,7 +199,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="qinglian@localhost")
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "api.tokens.TokenAuthentication",  # knox's, one query per request (api/tokens.py)
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
