@@ -36,6 +36,7 @@ SCENARIOS = [  # (locust user class, what it measures)
     ("Livez", "bare view `/livez` (no query)"),
     ("Healthz", "`/healthz` (one query + broker; the issue's baseline)"),
     ("SchoolTaskList", "task list as a school"),
+    ("BureauTaskList", "task list as the bureau (50 rows)"),
     ("SchoolTaskDetail", "task detail as a school"),
     ("BureauOverview", "overview as the bureau"),
 ]

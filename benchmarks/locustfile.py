@@ -40,11 +40,20 @@ class Healthz(Client):
 
 
 class SchoolTaskList(Client):
-    """A school's task list, one page of up to 50 rows."""
+    """A school's task list, one page of up to 50 rows (the demo's schools have fewer tasks than that)."""
 
     @task
     def task_list(self):
         self.client.get(os.environ["LOAD_TASK_LIST"], headers=_token("LOAD_SCHOOL_TOKEN"), name="task list")
+
+
+class BureauTaskList(Client):
+    """The bureau's task list of the cycle, one page of 50 rows."""
+
+    @task
+    def task_list(self):
+        url = f"/api/v1/tasks/?cycle={os.environ['LOAD_CYCLE']}&page_size=50"
+        self.client.get(url, headers=_token("LOAD_BUREAU_TOKEN"), name="task list (bureau)")
 
 
 class SchoolTaskDetail(Client):
