@@ -19,6 +19,7 @@ from tracker.org.tree import nearest_authorities
 
 from .flags import flags_rejudge
 from .models import Urge
+from .rollups import rollups_flush
 
 THRESHOLD_FIELDS = {"warning_overdue_tasks", "critical_overdue_tasks", "critical_days_overdue"}
 
@@ -63,6 +64,31 @@ def rejudge_cycle(event: Event) -> None:
     if event.type == EventType.CYCLE_UPDATED and not THRESHOLD_FIELDS & set(changed):
         return
     flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id)
+
+
+# Every change that writes tasks: their schools were marked dirty in its transaction (the task table's
+# triggers); recount them now that it has committed, so that readers read rows again.
+@handles(
+    EventType.TASK_STARTED,
+    EventType.TASK_PROGRESSED,
+    EventType.TASK_SUBMITTED,
+    EventType.TASK_APPROVED,
+    EventType.TASK_RETURNED,
+    EventType.TASK_EXTENDED,
+    EventType.EXTENSION_REQUESTED,
+    EventType.EXTENSION_DECIDED,
+    EventType.APPEAL_FILED,
+    EventType.APPEAL_DECIDED,
+    EventType.EVIDENCE_UPLOADED,
+    EventType.EVIDENCE_DELETED,
+    EventType.CRITERION_CREATED,
+    EventType.CRITERION_UPDATED,
+    EventType.CYCLE_ACTIVATED,
+    EventType.CAMPAIGN_ACTIVATED,
+    EventType.RECTIFICATION_CREATED,
+)
+def flush_rollups(event: Event) -> None:
+    rollups_flush(now=_judged_at(event))
 
 
 @handles(EventType.URGE_CREATED)

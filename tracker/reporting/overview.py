@@ -39,33 +39,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from tracker.assessment.models import Cycle, Task
+from tracker.assessment.models import Cycle
+from tracker.monitoring.rollup_models import RoundKind
+from tracker.monitoring.rollup_reads import school_counts_sql
 from tracker.org.models import Unit
 from tracker.org.tree import SCHOOL, placeholders, subtree_cte
 
-from .rules import COUNT_FIELDS, RATES, rates_sql, task_count_aggregates
+from .rules import COUNT_FIELDS, RATES, rates_sql
 
 
 def _school_counts_sql(*, cycle: Cycle, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
-    """One GROUP BY school over the cycle's tasks (optionally only the schools of the `tree` CTE).
-
-    With the counts, the school's last activity: the latest of its tasks' `last_activity_at`.
-    """
-    qs = Task.objects.filter(cycle_id=cycle.pk)
-    if only_tree:
-        qs = qs.filter(school_id__in=RawSQL("SELECT id FROM tree", ()))
-    qs = (
-        qs.values("school_id")
-        .annotate(**task_count_aggregates(now), last_activity_at=Max("last_activity_at"))
-        .order_by()
-    )
-    sql, params = qs.query.sql_with_params()
-    return sql, list(params)
+    """The per-school counts of the cycle as of `now`, read from the rollups (CONTRACT section 10)."""
+    return school_counts_sql(kind=RoundKind.CYCLE, round_id=cycle.pk, now=now, only_tree=only_tree)
 
 
 @contextmanager

@@ -1,0 +1,232 @@
+"""Keeping the rollup tables (tracker.monitoring.rollup_models) exact.
+
+* Every write to a task, by whatever path, marks its school dirty in the same transaction (database
+  triggers, migration 0015_rollups): a reader takes a dirty school's counts from its tasks, so what it
+  reads is exact at once, with no staleness.
+* `rollups_flush` recomputes the dirty schools' rows and edges from their tasks, as of their round's
+  clock, and clears their marks: after commit, from the event handlers (tracker.monitoring.handlers)
+  and from every sweep. Until then a dirty school costs a reader one indexed read of its tasks.
+* `rollups_advance` (every sweep) moves each round's clock to the sweep's `now`, folding into the rows
+  the edges passed in between (deadlines, early-warning moments): time-dependent counts need no scan,
+  and a reader adds only the edges between the clock and its `now` (at most a sweep interval's worth).
+* `rollups_rebuild` recomputes everything (after a bulk seed, or when the early-warning settings the
+  edges were computed with change); `rollups_verify` recomputes and compares.
+
+Locks (PostgreSQL, READ COMMITTED): a flush holds its round's clock FOR SHARE and the dirty marks it
+handles FOR UPDATE SKIP LOCKED (a mark held by a transaction still writing is left for a later flush:
+the trigger's upsert locks the mark until that writer commits); advancing and rebuilding hold the
+clock FOR UPDATE, so they wait for flushes in flight and flushes wait for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from tracker.assessment.models import Task
+
+from .counts import task_count_aggregates
+from .rollup_edges import edges_write
+from .rollup_models import TIME_COUNTS, RollupClock, RollupDirty, RollupEdge, RoundKind, SchoolRollup
+from .rules import EarlyWarning
+
+BATCH = 5000
+ROLLUP_COUNTS = (
+    "tasks",
+    "approved",
+    "submitted",
+    "in_progress",
+    "not_started",
+    "returned",
+    "overdue",
+    "due_passed",
+    "on_time",
+    "original_due_passed",
+    "on_time_original",
+    "at_risk",
+    "extensions",
+    "score",
+    "last_activity_at",
+)
+Round = tuple[int, int]  # (RoundKind, id)
+
+
+def rules_key() -> str:
+    """The early-warning settings the edges depend on; rows counted under others are not read."""
+    warning = EarlyWarning.from_settings()
+    return f"{warning.days}/{warning.margin}/{warning.stagnation_days}"
+
+
+def round_q(kind: int, round_id: int, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}{'cycle_id' if kind == RoundKind.CYCLE else 'campaign_id'}": round_id})
+
+
+def school_counts_query(*, kind: int, round_id: int, now: datetime, school_ids: Sequence[int] | None = None):
+    """The one GROUP BY school of a round's tasks as of `now`: ROLLUP_COUNTS per school."""
+    tasks = Task.objects.filter(round_q(kind, round_id))
+    if school_ids is not None:
+        tasks = tasks.filter(school_id__in=school_ids)
+    return (
+        tasks.values("school_id")
+        .annotate(**task_count_aggregates(now), last_activity_at=Max("last_activity_at"))
+        .order_by()
+    )
+
+
+def _rows_write(*, kind: int, round_id: int, as_of: datetime, school_ids: Sequence[int] | None) -> None:
+    sql, params = school_counts_query(
+        kind=kind, round_id=round_id, now=as_of, school_ids=school_ids
+    ).query.sql_with_params()
+    columns = ", ".join(ROLLUP_COUNTS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO tracker_schoolrollup (round_kind, round_id, school_id, {columns}) "
+            f"SELECT %s, %s, q.school_id, {', '.join(f'q.{c}' for c in ROLLUP_COUNTS)} FROM ({sql}) q",
+            [kind, round_id, *params],
+        )
+
+
+def _recompute(*, kind: int, round_id: int, as_of: datetime, school_ids: Sequence[int] | None) -> None:
+    """Replace the rows and edges of `school_ids` (None: every school) of one round."""
+    rows = SchoolRollup.objects.filter(round_kind=kind, round_id=round_id)
+    edges = RollupEdge.objects.filter(round_kind=kind, round_id=round_id)
+    if school_ids is not None:
+        rows, edges = rows.filter(school_id__in=school_ids), edges.filter(school_id__in=school_ids)
+    rows._raw_delete(rows.db)
+    edges._raw_delete(edges.db)
+    _rows_write(kind=kind, round_id=round_id, as_of=as_of, school_ids=school_ids)
+    edges_write(kind=kind, round_id=round_id, school_ids=school_ids)
+
+
+def _clock(kind: int, round_id: int, *, now: datetime, lock: str) -> tuple[datetime, str]:
+    """The round's clock (created as of `now` if missing), locked FOR `lock` on PostgreSQL."""
+    RollupClock.objects.bulk_create(
+        [RollupClock(round_kind=kind, round_id=round_id, as_of=now, rules=rules_key())], ignore_conflicts=True
+    )
+    suffix = f" FOR {lock}" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT as_of, rules FROM tracker_rollupclock WHERE round_kind = %s AND round_id = %s{suffix}",
+            [kind, round_id],
+        )
+        as_of, rules = cursor.fetchone()
+    if isinstance(as_of, str):  # SQLite through a raw cursor
+        as_of = RollupClock.objects.get(round_kind=kind, round_id=round_id).as_of
+    return as_of, rules
+
+
+def _rebuild_round(kind: int, round_id: int, *, now: datetime) -> None:
+    """Recompute one round as of `now` (caller's transaction)."""
+    _clock(kind, round_id, now=now, lock="UPDATE")
+    RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(as_of=now, rules=rules_key())
+    # The marks first: deleting them waits for writers still holding one, so the recount below sees them.
+    marks = RollupDirty.objects.filter(round_kind=kind, round_id=round_id)
+    marks._raw_delete(marks.db)
+    _recompute(kind=kind, round_id=round_id, as_of=now, school_ids=None)
+
+
+def _dirty_rounds() -> list[Round]:
+    return list(RollupDirty.objects.values_list("round_kind", "round_id").distinct().order_by("round_kind", "round_id"))
+
+
+def rollups_flush(*, now: datetime | None = None) -> int:
+    """Recompute the rows of every dirty school; the number of schools recomputed."""
+    now = now or timezone.now()
+    done = 0
+    for kind, round_id in _dirty_rounds():
+        while True:
+            with transaction.atomic():
+                as_of, rules = _clock(kind, round_id, now=now, lock="SHARE")
+                if rules != rules_key():
+                    break  # counted under other settings: rollups_advance rebuilds the round
+                marks = RollupDirty.objects.filter(round_kind=kind, round_id=round_id)
+                ids = list(
+                    marks.select_for_update(skip_locked=True)
+                    .order_by("school_id")
+                    .values_list("school_id", flat=True)[:BATCH]
+                )
+                if not ids:
+                    break
+                _recompute(kind=kind, round_id=round_id, as_of=as_of, school_ids=ids)
+                marks.filter(school_id__in=ids).delete()
+                done += len(ids)
+            if len(ids) < BATCH:
+                break
+    return done
+
+
+def _fold(kind: int, round_id: int, *, lo: datetime, hi: datetime, sign: int) -> None:
+    """Add `sign` x the edges with lo <= at < hi to the round's rows."""
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in TIME_COUNTS)
+    sets = ", ".join(f"{c} = tracker_schoolrollup.{c} + %s * e.{c}" for c in TIME_COUNTS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE tracker_schoolrollup SET {sets} FROM ("
+            f"SELECT school_id, {sums} FROM tracker_rollupedge WHERE round_kind = %s AND round_id = %s "
+            "AND at >= %s AND at < %s GROUP BY school_id) e "
+            "WHERE tracker_schoolrollup.round_kind = %s AND tracker_schoolrollup.round_id = %s "
+            "AND tracker_schoolrollup.school_id = e.school_id",
+            [*([sign] * len(TIME_COUNTS)), kind, round_id, *map(connection.ops.adapt_datetimefield_value, (lo, hi))]
+            + [kind, round_id],
+        )
+
+
+def rollups_advance(*, now: datetime) -> int:
+    """Move every round's clock to `now` (either way: a back-dated sweep moves it back); rounds counted
+    under other early-warning settings are rebuilt. Returns the number of rounds moved."""
+    moved = 0
+    key = rules_key()
+    for kind, round_id in RollupClock.objects.values_list("round_kind", "round_id").order_by("round_kind", "round_id"):
+        with transaction.atomic():
+            as_of, rules = _clock(kind, round_id, now=now, lock="UPDATE")
+            if rules != key:
+                _rebuild_round(kind, round_id, now=now)
+            elif as_of != now:
+                lo, hi, sign = (as_of, now, 1) if as_of < now else (now, as_of, -1)
+                _fold(kind, round_id, lo=lo, hi=hi, sign=sign)
+                RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(as_of=now)
+            moved += 1
+    return moved
+
+
+def rollups_sweep(*, now: datetime) -> None:
+    """The sweep's part: clocks to `now`, then the dirty schools recomputed as of it."""
+    rollups_advance(now=now)
+    rollups_flush(now=now)
+
+
+def task_rounds() -> list[Round]:
+    """Every round that has tasks."""
+    cycles = Task.objects.filter(cycle_id__isnull=False).values_list("cycle_id", flat=True).distinct().order_by()
+    campaigns = (
+        Task.objects.filter(campaign_id__isnull=False).values_list("campaign_id", flat=True).distinct().order_by()
+    )
+    return [(RoundKind.CYCLE, pk) for pk in sorted(cycles)] + [(RoundKind.CAMPAIGN, pk) for pk in sorted(campaigns)]
+
+
+def rollups_rebuild(*, now: datetime | None = None) -> int:
+    """Recompute every round from its tasks as of `now`; forget rounds that have none. Returns rounds built."""
+    now = now or timezone.now()
+    rounds = task_rounds()
+    for kind, round_id in rounds:
+        with transaction.atomic():
+            _rebuild_round(kind, round_id, now=now)
+    with transaction.atomic():
+        for model in (RollupClock, SchoolRollup, RollupEdge, RollupDirty):
+            gone = model.objects.exclude(
+                Q(round_kind=RoundKind.CYCLE, round_id__in=[r for k, r in rounds if k == RoundKind.CYCLE])
+                | Q(round_kind=RoundKind.CAMPAIGN, round_id__in=[r for k, r in rounds if k == RoundKind.CAMPAIGN])
+            )
+            gone.delete()
+    return len(rounds)
+
+
+def clock_of(kind: int, round_id: int) -> dict[str, Any] | None:
+    """The round's clock if its rows can be read (counted under the current settings), else None."""
+    clock = RollupClock.objects.filter(round_kind=kind, round_id=round_id).values("as_of", "rules").first()
+    return clock if clock is not None and clock["rules"] == rules_key() else None
