@@ -12,33 +12,35 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Exists
 from django.db.models.expressions import RawSQL
 
-from .rollup_models import TIME_COUNTS
-from .rollups import ROLLUP_COUNTS, clock_of, school_counts_query
+from .rollup_models import TIME_COUNTS, RollupClock, RollupDirty
+from .rollups import ROLLUP_COUNTS, rules_key, school_counts_query
 
 
 def school_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
     """SELECT school_id, *ROLLUP_COUNTS of the round as of `now` (only the schools of a `tree` CTE
-    with `only_tree`).
+    with `only_tree`), in one statement.
 
-    From the rollups when the round's are readable: each clean school's row plus its edges between the
-    clock and `now`, and each dirty school (its tasks changed since its row was counted) from its
-    tasks. Otherwise (no rollups yet, or counted under other early-warning settings) one GROUP BY over
-    the round's tasks.
+    When the round's rollups are readable (a clock counted under the current early-warning settings):
+    each clean school's row plus its edges between the clock and `now`, and each dirty school (its tasks
+    changed since its row was counted) from its tasks. Otherwise (no rollups yet, or other settings) one
+    GROUP BY over the round's tasks. The choice is a one-time filter inside the statement (PostgreSQL
+    runs only the branch it selects), so it costs no query of its own and reads one snapshot.
     """
     scan = school_counts_query(kind=kind, round_id=round_id, now=now)
     if only_tree:
         scan = scan.filter(school_id__in=RawSQL("SELECT id FROM tree", ()))
-    if clock_of(kind, round_id) is None:
-        sql, params = scan.query.sql_with_params()
-        return sql, list(params)
-    dirty = RawSQL(
-        "SELECT school_id FROM tracker_rollupdirty WHERE round_kind = %s AND round_id = %s", (kind, round_id)
-    )
-    dirty_sql, dirty_params = scan.filter(school_id__in=dirty).query.sql_with_params()
+    readable = Exists(RollupClock.objects.filter(round_kind=kind, round_id=round_id, rules=rules_key()))
+    dirty = RollupDirty.objects.filter(round_kind=kind, round_id=round_id).values("school_id")
+    dirty_sql, dirty_params = scan.filter(readable, school_id__in=dirty).query.sql_with_params()
+    full_sql, full_params = scan.filter(~readable).query.sql_with_params()
     rollup_sql, rollup_params = rollup_counts_sql(kind=kind, round_id=round_id, now=now, only_tree=only_tree)
-    return f"{rollup_sql} UNION ALL {dirty_sql}", [*rollup_params, *dirty_params]
+    return (
+        f"{rollup_sql} UNION ALL {dirty_sql} UNION ALL {full_sql}",
+        [*rollup_params, *dirty_params, *full_params],
+    )
 
 
 def rollup_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
@@ -54,7 +56,7 @@ def rollup_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: boo
     FROM tracker_schoolrollup r
     CROSS JOIN (
         SELECT CASE WHEN as_of <= %s THEN 1 ELSE -1 END AS sign FROM tracker_rollupclock
-        WHERE round_kind = %s AND round_id = %s
+        WHERE round_kind = %s AND round_id = %s AND rules = %s
     ) k
     LEFT JOIN (
         SELECT x.school_id, {sums}
@@ -68,4 +70,4 @@ def rollup_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: boo
         SELECT 1 FROM tracker_rollupdirty d
         WHERE d.round_kind = r.round_kind AND d.round_id = r.round_id AND d.school_id = r.school_id
       )"""
-    return sql, [at, kind, round_id, kind, round_id, at, at, kind, round_id]
+    return sql, [at, kind, round_id, rules_key(), kind, round_id, at, at, kind, round_id]
