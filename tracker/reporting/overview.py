@@ -29,7 +29,6 @@ counts; a rollup row has the latest of its schools'.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -299,19 +299,19 @@ class Overview:
 
     @cached_property
     def totals(self) -> dict[str, Any]:
-        return self._totals if self._totals is not None else json.loads(self._totals_json or "{}")
+        return self._totals if self._totals is not None else orjson.loads(self._totals_json or "{}")
 
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
-        return self._rows if self._rows is not None else json.loads(self._rows_json or "[]")
+        return self._rows if self._rows is not None else orjson.loads(self._rows_json or "[]")
 
     @cached_property
     def totals_json(self) -> str:
-        return self._totals_json if self._totals_json is not None else json.dumps(self._totals)
+        return self._totals_json if self._totals_json is not None else orjson.dumps(self._totals).decode()
 
     @cached_property
     def rows_json(self) -> str:
-        return self._rows_json if self._rows_json is not None else json.dumps(self._rows, ensure_ascii=False)
+        return self._rows_json if self._rows_json is not None else orjson.dumps(self._rows).decode()
 
 
 def _overview(
