@@ -73,6 +73,7 @@ class Migration(migrations.Migration):
                 ('in_progress', models.IntegerField(default=0)),
                 ('not_started', models.IntegerField(default=0)),
                 ('returned', models.IntegerField(default=0)),
+                ('approved_in_time', models.IntegerField(default=0)),
                 ('extensions', models.IntegerField(default=0)),
                 ('score', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
                 ('last_activity_at', models.DateTimeField(null=True)),

@@ -64,6 +64,9 @@ class SchoolRollup(_Counts):
     in_progress = models.IntegerField(default=0)
     not_started = models.IntegerField(default=0)
     returned = models.IntegerField(default=0)
+    # Approved, the latest submission at or before the due time then in force: a rectification closed on
+    # time (the integrity dashboard).
+    approved_in_time = models.IntegerField(default=0)
     extensions = models.IntegerField(default=0)
     score = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     last_activity_at = models.DateTimeField(null=True)

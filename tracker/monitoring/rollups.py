@@ -25,12 +25,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from tracker.assessment.models import Task
+from tracker.assessment.models import Task, TaskStatus
 
-from .counts import task_count_aggregates
+from .counts import submitted_in_time_q, task_count_aggregates
 from .rollup_edges import edges_write
 from .rollup_models import TIME_COUNTS, RollupClock, RollupDirty, RollupEdge, RoundKind, SchoolRollup
 from .rules import EarlyWarning
@@ -52,6 +52,7 @@ ROLLUP_COUNTS = (
     "extensions",
     "score",
     "last_activity_at",
+    "approved_in_time",
 )
 Round = tuple[int, int]  # (RoundKind, id)
 
@@ -73,7 +74,11 @@ def school_counts_query(*, kind: int, round_id: int, now: datetime, school_ids: 
         tasks = tasks.filter(school_id__in=school_ids)
     return (
         tasks.values("school_id")
-        .annotate(**task_count_aggregates(now), last_activity_at=Max("last_activity_at"))
+        .annotate(
+            **task_count_aggregates(now),
+            last_activity_at=Max("last_activity_at"),
+            approved_in_time=Count("pk", filter=Q(status=TaskStatus.APPROVED) & submitted_in_time_q()),
+        )
         .order_by()
     )
 

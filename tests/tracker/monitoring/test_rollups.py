@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.factories import criteria_add
+from tests.factories import EvidenceFactory, criteria_add
 from tracker import models as m
 from tracker.assessment.cycle_services import criterion_update
 from tracker.assessment.task_services import task_approve, task_extend, task_progress, task_return, task_submit
+from tracker.integrity.rectification_services import rectification_create
 from tracker.monitoring.rollup_edges import US
 from tracker.monitoring.rollup_models import RoundKind
 from tracker.monitoring.rollup_verify import rollups_diff
@@ -144,3 +145,33 @@ def test_deleting_a_criterion_removes_its_tasks_from_the_rollups(busy):
     rollups_flush(now=T0)
     assert rollups_diff(now=T0) is None
     assert read(busy, T0).totals["tasks"] == 2 * 4
+
+
+def test_rectifications_are_rolled_up_per_campaign(district):
+    # given a rectification for school A (in the authority's case-rectification campaign, made on first use)
+    task = rectification_create(
+        actor=district.supervisor,
+        school=district.school_a,
+        campaign=None,
+        description="fees charged twice",
+        rectify_by=T0 + 2 * D,
+        now=T0,
+    )
+    rollups_rebuild(now=T0)
+    row = m.SchoolRollup.objects.get(round_kind=RoundKind.CAMPAIGN, round_id=task.campaign_id)
+    assert (row.school_id, row.tasks, row.not_started, row.overdue) == (district.school_a.pk, 1, 1, 0)
+
+    # when it is submitted in time and approved
+    EvidenceFactory(task=task)
+    task_submit(task=task, actor=district.school_a_user, now=T0 + D)
+    task_approve(task=task, actor=district.supervisor, deductions=[], now=T0 + D)
+
+    # then the campaign's school is dirty until flushed, and exact either way
+    assert set(m.RollupDirty.objects.filter(round_kind=RoundKind.CAMPAIGN).values_list("school_id", flat=True)) == {
+        district.school_a.pk
+    }
+    assert rollups_diff(now=T0 + 3 * D) is None
+    rollups_flush(now=T0 + D)
+    row = m.SchoolRollup.objects.get(round_kind=RoundKind.CAMPAIGN, round_id=task.campaign_id)
+    assert (row.tasks, row.approved, row.approved_in_time) == (1, 1, 1)
+    assert rollups_diff(now=T0 + 3 * D) is None
