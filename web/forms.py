@@ -167,6 +167,18 @@ class DispositionForm(forms.Form):
     disposition = _text(_("Disposition"), rows=3)
 
 
+class CaseRectifyForm(forms.Form):
+    """A rectification the case orders its school; `campaigns`: the authority's active ones to choose from."""
+
+    description = _text(_("What the school must put right"), rows=3)
+    rectify_by = DeadlineField(label=_("Put right by"))
+    campaign = forms.TypedChoiceField(label=_("Campaign"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, campaigns: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].choices = [("", _("The year's case rectifications")), *campaigns]
+
+
 # --- Deadline fairness (CONTRACT section 7) -----------------------------------------------------------
 class ExtensionRequestForm(forms.Form):
     requested_due_at = DeadlineField(label=_("Requested deadline"))
