@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0014_integrity'),
+        ('tracker', '0015_case_rectifications'),
     ]
 
     operations = [
