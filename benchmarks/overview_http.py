@@ -137,7 +137,7 @@ def serve(port: int, workers: int) -> subprocess.Popen:
         cwd=ROOT,
         env=os.environ,
         stdout=subprocess.DEVNULL,
-        stderr=open(ROOT / "var" / "overview_http_gunicorn.log", "w"),  # noqa: SIM115 (lives with the server)
+        stderr=(ROOT / "var" / "overview_http_gunicorn.log").open("w"),
         start_new_session=True,
     )
     for _ in range(120):
