@@ -20,17 +20,16 @@ from django.utils.dateparse import parse_datetime
 from .rollup_edges import edges_expected
 from .rollup_models import TIME_COUNTS, RollupClock, RollupDirty, RollupEdge, SchoolRollup
 from .rollup_reads import school_counts_sql
-from .rollups import ROLLUP_COUNTS, Round, clock_of, school_counts_query, task_rounds
+from .rollups import ROLLUP_COUNTS, Round, clock_of, db_time, school_counts_query, task_rounds
 
 
 def _value(value: Any) -> Any:
     if isinstance(value, Decimal | float):
         return Decimal(value).quantize(Decimal("0.01"))
     if isinstance(value, str):  # SQLite: times as text through a raw cursor
-        value = parse_datetime(value) or value
-        if isinstance(value, datetime) and timezone.is_naive(value):
-            value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+        value = db_time(value) if parse_datetime(value) else value
     if isinstance(value, datetime):
+        value = db_time(value)
         return timezone.localtime(value, timezone.get_fixed_timezone(0)).strftime("%Y-%m-%d %H:%M:%S.%f")
     return value
 

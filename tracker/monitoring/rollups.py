@@ -21,12 +21,13 @@ clock FOR UPDATE, so they wait for flushes in flight and flushes wait for them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from tracker.assessment.models import Task, TaskStatus
 
@@ -120,9 +121,16 @@ def _clock(kind: int, round_id: int, *, now: datetime, lock: str) -> tuple[datet
             [kind, round_id],
         )
         as_of, rules = cursor.fetchone()
-    if isinstance(as_of, str):  # SQLite through a raw cursor
-        as_of = RollupClock.objects.get(round_kind=kind, round_id=round_id).as_of
-    return as_of, rules
+    return db_time(as_of), rules
+
+
+def db_time(value: datetime | str | None) -> datetime | None:
+    """A time read through a raw cursor, aware: SQLite gives text or a naive datetime, in UTC."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 def _rebuild_round(kind: int, round_id: int, *, now: datetime) -> None:
