@@ -58,11 +58,13 @@ def _school_counts_sql(*, cycle: Cycle, now: datetime, only_tree: bool) -> tuple
 
 @contextmanager
 def _local_times() -> Iterator[None]:
-    """PostgreSQL: the local time zone for the statements of this block.
+    """PostgreSQL: the local time zone for the statements of this block, and room to sort in memory.
 
     PostgreSQL then writes times in JSON as the API does (+08:00). Only for statements that return JSON
-    text: Django reads timestamptz values as if the session were in UTC. The setting is
-    transaction-local and restored afterwards (the block may run inside a caller's transaction).
+    text: Django reads timestamptz values as if the session were in UTC. The ordered string_agg of
+    12,000 rows (several MiB of JSON) spilled to disk under the default 4 MB of work_mem; 64 MB keeps it
+    in memory. The settings are transaction-local and restored afterwards (the block may run inside a
+    caller's transaction).
     (JIT is off for every connection, config/settings/base.py: compiling these plans took seconds for
     statements that run in well under one, docs/benchmarks.md.)
     """
@@ -70,10 +72,17 @@ def _local_times() -> Iterator[None]:
         yield
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [settings.TIME_ZONE])
-        previous_zone = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT current_setting('TimeZone'), current_setting('work_mem'), set_config('TimeZone', %s, true), "
+            "set_config('work_mem', '64MB', true)",
+            [settings.TIME_ZONE],
+        )
+        previous_zone, previous_work_mem = cursor.fetchone()[:2]
         yield
-        cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
+        cursor.execute(
+            "SELECT set_config('TimeZone', %s, true), set_config('work_mem', %s, true)",
+            [previous_zone, previous_work_mem],
+        )
 
 
 # --- Overview and rollups --------------------------------------------------------------------------------
