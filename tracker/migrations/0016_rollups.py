@@ -18,6 +18,7 @@ class Migration(migrations.Migration):
                 ('round_id', models.BigIntegerField()),
                 ('as_of', models.DateTimeField()),
                 ('rules', models.CharField(max_length=64)),
+                ('generation', models.BigIntegerField(default=0)),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('round_kind', 'round_id'), name='rollup_clock_one_per_round')],

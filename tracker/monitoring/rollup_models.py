@@ -37,6 +37,9 @@ class RollupClock(models.Model):
     as_of = models.DateTimeField()
     # "days/margin/stagnation_days" of EarlyWarning: rows counted with other settings are not read.
     rules = models.CharField(max_length=64)
+    # Bumped by every change to the round's rows (flush, advance, rebuild): with the clock, what tells a
+    # cached overview that the rows it was built from are still the rows (tracker.reporting.overview_cache).
+    generation = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["round_kind", "round_id"], name="rollup_clock_one_per_round")]

@@ -12,10 +12,11 @@
 * `rollups_rebuild` recomputes everything (after a bulk seed, or when the early-warning settings the
   edges were computed with change); `rollups_verify` recomputes and compares.
 
-Locks (PostgreSQL, READ COMMITTED): a flush holds its round's clock FOR SHARE and the dirty marks it
+Locks (PostgreSQL, READ COMMITTED): flushing, advancing and rebuilding a round hold its clock FOR
+UPDATE (each bumps its generation), so they take turns per round; a flush takes the dirty marks it
 handles FOR UPDATE SKIP LOCKED (a mark held by a transaction still writing is left for a later flush:
-the trigger's upsert locks the mark until that writer commits); advancing and rebuilding hold the
-clock FOR UPDATE, so they wait for flushes in flight and flushes wait for them.
+the trigger's upsert locks the mark until that writer commits) and recounts after locking them. Task
+writers never touch the clock.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -105,8 +106,14 @@ def _recompute(*, kind: int, round_id: int, as_of: datetime, school_ids: Sequenc
         rows, edges = rows.filter(school_id__in=school_ids), edges.filter(school_id__in=school_ids)
     rows._raw_delete(rows.db)
     edges._raw_delete(edges.db)
+    _bump(kind, round_id)
     _rows_write(kind=kind, round_id=round_id, as_of=as_of, school_ids=school_ids)
     edges_write(kind=kind, round_id=round_id, school_ids=school_ids)
+
+
+def _bump(kind: int, round_id: int) -> None:
+    """The round's rows change: a new generation (caches built from the old rows no longer match)."""
+    RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(generation=F("generation") + 1)
 
 
 def _clock(kind: int, round_id: int, *, now: datetime, lock: str) -> tuple[datetime, str]:
@@ -154,7 +161,7 @@ def rollups_flush(*, now: datetime | None = None) -> int:
     for kind, round_id in _dirty_rounds():
         while True:
             with transaction.atomic():
-                as_of, rules = _clock(kind, round_id, now=now, lock="SHARE")
+                as_of, rules = _clock(kind, round_id, now=now, lock="UPDATE")
                 if rules != rules_key():
                     break  # counted under other settings: rollups_advance rebuilds the round
                 marks = RollupDirty.objects.filter(round_kind=kind, round_id=round_id)
@@ -202,7 +209,9 @@ def rollups_advance(*, now: datetime) -> int:
             elif as_of != now:
                 lo, hi, sign = (as_of, now, 1) if as_of < now else (now, as_of, -1)
                 _fold(kind, round_id, lo=lo, hi=hi, sign=sign)
-                RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(as_of=now)
+                RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(
+                    as_of=now, generation=F("generation") + 1
+                )
             moved += 1
     return moved
 

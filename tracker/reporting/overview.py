@@ -15,7 +15,10 @@ schools or tasks there are:
 * on PostgreSQL the rows leave the database as one JSON text, which the API sends as it is: shaping
   12,000 rows in Python would cost more than computing them. Elsewhere (the SQLite demo) the same
   statement ends in plain rows, shaped here into the same document (a test holds the two equal);
-* access is decided by ``tracker.scope.dashboard_access`` (the roots the caller sees).
+* access is decided by ``tracker.scope.dashboard_access`` (the roots the caller sees);
+* the per-school counts are read from the rollup tables (``tracker.monitoring.rollup_reads``), never by
+  scanning the cycle's tasks, and on PostgreSQL a built document is kept and served again while its
+  token (``tracker.reporting.overview_cache``: rows, flags, criteria, units, no deadline passed) holds.
 
 Counts and rates: ``tracker.reporting.rules`` (with section 7's ``at_risk`` count, ``extensions`` sum and
 ``on_time_original_rate`` beside ``on_time_rate``). A school's ``score`` is the sum of its task scores
@@ -48,6 +51,7 @@ from tracker.monitoring.rollup_reads import school_counts_sql
 from tracker.org.models import Unit
 from tracker.org.tree import SCHOOL, placeholders, subtree_cte
 
+from . import overview_cache
 from .rules import COUNT_FIELDS, RATES, rates_sql
 
 
@@ -324,17 +328,34 @@ class Overview:
 
 
 def _overview(
-    *, cycle: Cycle, now: datetime, unit: Unit | None, ctes: str, params: list[Any], as_json: bool | None
+    *,
+    cycle: Cycle,
+    now: datetime,
+    unit: Unit | None,
+    roots: Sequence[int] = (),
+    ctes: str,
+    params: list[Any],
+    as_json: bool | None,
 ) -> Overview:
     shape = _ROLLUP_SHAPE if unit is not None else _FLAT_SHAPE
     if as_json is None:
         as_json = connection.vendor == "postgresql"
-    sql = ctes + "\n" + (_json_select(shape) if as_json else _rows_select(shape))
+    if as_json:
+        # The document as built for an earlier request, when nothing it was built from has changed.
+        key = overview_cache.cache_key(cycle_id=cycle.pk, unit_id=unit.pk if unit else None, roots=roots)
+        kept = overview_cache.cached(key=key, cycle_id=cycle.pk, now=now)
+        if kept is not None:
+            return Overview(cycle, now, unit, _totals_json=kept[0], _rows_json=kept[1])
+        token, token_params = overview_cache.token_sql(cycle.pk)
+        sql, params = f"{ctes}\n{_json_select(shape)}, {token}", [*params, *token_params]
+    else:
+        sql = ctes + "\n" + _rows_select(shape)
     with _local_times() if as_json else nullcontext(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         records = cursor.fetchall()
     if as_json:
-        totals_json, rows_json = records[0]
+        totals_json, rows_json, token = records[0]
+        overview_cache.keep(key=key, token=token, now=now, totals_json=totals_json, rows_json=rows_json)
         return Overview(cycle, now, unit, _totals_json=totals_json, _rows_json=rows_json)
     totals, rows = _shape_rows(records, shape)
     return Overview(cycle, now, unit, _totals=totals, _rows=rows)
@@ -352,7 +373,9 @@ def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_js
     # Every school maps to the same top (0): a school under two roots still counts once.
     seed = f"SELECT u.id, 0 FROM tracker_unit u WHERE u.id IN ({placeholders(roots)})"
     ctes, params = _chain(cycle=cycle, now=now, seed=seed, seed_params=roots, only_tree=roots != [cycle.authority_id])
-    return _overview(cycle=cycle, now=now, unit=None, ctes=ctes + _FLAT_RANKED, params=params, as_json=as_json)
+    return _overview(
+        cycle=cycle, now=now, unit=None, roots=roots, ctes=ctes + _FLAT_RANKED, params=params, as_json=as_json
+    )
 
 
 def overview_units(*, cycle: Cycle, unit: Unit, now: datetime, as_json: bool | None = None) -> Overview:
