@@ -1,7 +1,7 @@
 """Keeping the rollup tables (tracker.monitoring.rollup_models) exact.
 
 * Every write to a task, by whatever path, marks its school dirty in the same transaction (database
-  triggers, migration 0016_rollups): a reader takes a dirty school's counts from its tasks, so what it
+  triggers, migration 0017_rollups): a reader takes a dirty school's counts from its tasks, so what it
   reads is exact at once, with no staleness.
 * `rollups_flush` recomputes the dirty schools' rows and edges from their tasks, as of their round's
   clock, and clears their marks: after commit, from the event handlers (tracker.monitoring.handlers)
