@@ -5,7 +5,7 @@
   reads is exact at once, with no staleness.
 * `rollups_flush` recomputes the dirty schools' rows and edges from their tasks, as of their round's
   clock, and clears their marks: after commit, from the event handlers (tracker.monitoring.handlers)
-  and from every sweep. Until then a dirty school costs a reader one indexed read of its tasks.
+  and from the Celery task every sweep enqueues (tasks/rollups.py). Until then a dirty school costs a reader one indexed read of its tasks.
 * `rollups_advance` (every sweep) moves each round's clock to the sweep's `now`, folding into the rows
   the edges passed in between (deadlines, early-warning moments): time-dependent counts need no scan,
   and a reader adds only the edges between the clock and its `now` (at most a sweep interval's worth).
@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tracker.assessment.models import Task, TaskStatus
+from tracker.enqueue import enqueue
 
 from .counts import submitted_in_time_q, task_count_aggregates
 from .rollup_edges import edges_write
@@ -38,6 +39,7 @@ from .rollup_models import TIME_COUNTS, RollupClock, RollupDirty, RollupEdge, Ro
 from .rules import EarlyWarning
 
 BATCH = 5000
+FLUSH_TASK = "tracker.flush_rollups"  # tasks/rollups.py
 ROLLUP_COUNTS = (
     "tasks",
     "approved",
@@ -180,46 +182,50 @@ def rollups_flush(*, now: datetime | None = None) -> int:
     return done
 
 
-def _fold(kind: int, round_id: int, *, lo: datetime, hi: datetime, sign: int) -> None:
-    """Add `sign` x the edges with lo <= at < hi to the round's rows."""
-    sums = ", ".join(f"SUM({c}) AS {c}" for c in TIME_COUNTS)
-    sets = ", ".join(f"{c} = tracker_schoolrollup.{c} + %s * e.{c}" for c in TIME_COUNTS)
+def _fold_all(*, now: datetime, rules: str) -> None:
+    """Every round counted under `rules`: add to its rows the edges between its clock and `now` (taken
+    away when `now` is earlier), in one statement whatever the number of rounds."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+    sign = "CASE WHEN c.as_of <= %s THEN 1 ELSE -1 END"
+    sums = ", ".join(f"SUM({sign} * e.{c}) AS {c}" for c in TIME_COUNTS)
+    sets = ", ".join(f"{c} = tracker_schoolrollup.{c} + d.{c}" for c in TIME_COUNTS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE tracker_schoolrollup SET {sets} FROM ("
-            f"SELECT school_id, {sums} FROM tracker_rollupedge WHERE round_kind = %s AND round_id = %s "
-            "AND at >= %s AND at < %s GROUP BY school_id) e "
-            "WHERE tracker_schoolrollup.round_kind = %s AND tracker_schoolrollup.round_id = %s "
-            "AND tracker_schoolrollup.school_id = e.school_id",
-            [*([sign] * len(TIME_COUNTS)), kind, round_id, *map(connection.ops.adapt_datetimefield_value, (lo, hi))]
-            + [kind, round_id],
+            f"SELECT e.round_kind, e.round_id, e.school_id, {sums} FROM tracker_rollupedge e "
+            "JOIN tracker_rollupclock c ON c.round_kind = e.round_kind AND c.round_id = e.round_id "
+            f"WHERE c.rules = %s AND e.at >= {least}(c.as_of, %s) AND e.at < {greatest}(c.as_of, %s) "
+            "GROUP BY e.round_kind, e.round_id, e.school_id) d "
+            "WHERE tracker_schoolrollup.round_kind = d.round_kind AND tracker_schoolrollup.round_id = d.round_id "
+            "AND tracker_schoolrollup.school_id = d.school_id",
+            [*([at] * len(TIME_COUNTS)), rules, at, at],
         )
 
 
 def rollups_advance(*, now: datetime) -> int:
-    """Move every round's clock to `now` (either way: a back-dated sweep moves it back); rounds counted
-    under other early-warning settings are rebuilt. Returns the number of rounds moved."""
-    moved = 0
+    """Move every round's clock to `now` (either way: a back-dated sweep moves it back), in a number of
+    statements that does not depend on the rounds or the tasks; rounds counted under other early-warning
+    settings are rebuilt. Returns the number of rounds."""
     key = rules_key()
-    for kind, round_id in RollupClock.objects.values_list("round_kind", "round_id").order_by("round_kind", "round_id"):
-        with transaction.atomic():
-            as_of, rules = _clock(kind, round_id, now=now, lock="UPDATE")
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT round_kind, round_id, rules FROM tracker_rollupclock ORDER BY 1, 2{lock}")
+        clocks = cursor.fetchall()
+        for kind, round_id, rules in clocks:
             if rules != key:
                 _rebuild_round(kind, round_id, now=now)
-            elif as_of != now:
-                lo, hi, sign = (as_of, now, 1) if as_of < now else (now, as_of, -1)
-                _fold(kind, round_id, lo=lo, hi=hi, sign=sign)
-                RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(
-                    as_of=now, generation=F("generation") + 1
-                )
-            moved += 1
-    return moved
+        _fold_all(now=now, rules=key)
+        RollupClock.objects.filter(rules=key).exclude(as_of=now).update(as_of=now, generation=F("generation") + 1)
+    return len(clocks)
 
 
 def rollups_sweep(*, now: datetime) -> None:
-    """The sweep's part: clocks to `now`, then the dirty schools recomputed as of it."""
+    """The sweep's part: every clock to `now`, in a fixed number of statements; the schools still dirty
+    (written outside the services, whose events flush them) are recounted by `tracker.flush_rollups`,
+    which the sweep hands to a worker."""
     rollups_advance(now=now)
-    rollups_flush(now=now)
+    enqueue(FLUSH_TASK)
 
 
 def task_rounds() -> list[Round]:
