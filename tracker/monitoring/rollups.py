@@ -5,7 +5,8 @@
   reads is exact at once, with no staleness.
 * `rollups_flush` recomputes the dirty schools' rows and edges from their tasks, as of their round's
   clock, and clears their marks: after commit, from the event handlers (tracker.monitoring.handlers)
-  and from the Celery task every sweep enqueues (tasks/rollups.py). Until then a dirty school costs a reader one indexed read of its tasks.
+  and from the Celery task every sweep enqueues (tasks/rollups.py). Until then a dirty school costs a
+  reader one indexed read of its tasks.
 * `rollups_advance` (every sweep) moves each round's clock to the sweep's `now`, folding into the rows
   the edges passed in between (deadlines, early-warning moments): time-dependent counts need no scan,
   and a reader adds only the edges between the clock and its `now` (at most a sweep interval's worth).
