@@ -11,6 +11,7 @@ class TasksConfig(AppConfig):
             checks,  # noqa: F401
             events,  # noqa: F401
             notify,  # noqa: F401
+            rollups,  # noqa: F401
             snapshots,  # noqa: F401
             sweep,  # noqa: F401
             webhooks,  # noqa: F401

@@ -49,6 +49,7 @@ from tracker.integrity.models import (
     RiskPoint,
 )
 from tracker.monitoring.models import Flag, FlagSeverity, Reminder, Urge
+from tracker.monitoring.rollup_models import RollupClock, RollupDirty, RollupEdge, SchoolRollup
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
 from tracker.reporting.models import DailyDigest, DailySnapshot
@@ -97,6 +98,10 @@ __all__ = [
     "Reminder",
     "RiskLevel",
     "RiskPoint",
+    "RollupClock",
+    "RollupDirty",
+    "RollupEdge",
+    "SchoolRollup",
     "Role",
     "TargetKind",
     "Task",

@@ -1,4 +1,5 @@
-"""The monitoring context's event handlers: judge a school again when its tasks change, a cycle again
+"""The monitoring context's event handlers: recount the rollups of the schools whose tasks changed and
+judge a school again when its tasks change, a cycle again
 when its deadlines or thresholds change, tell a school it was urged and the bureau that it answered.
 Registered at app ready (tracker.apps); each is idempotent."""
 
@@ -19,6 +20,7 @@ from tracker.org.tree import nearest_authorities
 
 from .flags import flags_rejudge
 from .models import Urge
+from .rollups import rollups_flush
 
 THRESHOLD_FIELDS = {"warning_overdue_tasks", "critical_overdue_tasks", "critical_days_overdue"}
 
@@ -39,6 +41,7 @@ def _judged_at(event: Event) -> datetime:
 def rejudge_school(event: Event) -> None:
     # An assessment task's event carries its cycle; a rectification's round is its task's campaign.
     campaign_id = event.task.campaign_id if event.cycle_id is None and event.task_id else None
+    rollups_flush(now=_judged_at(event))
     flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id, campaign_id=campaign_id, school_ids=[event.school_id])
 
 
@@ -52,17 +55,35 @@ def rejudge_checklist(event: Event) -> None:
 
 @handles(EventType.CAMPAIGN_ACTIVATED)
 def rejudge_campaign(event: Event) -> None:
+    rollups_flush(now=_judged_at(event))
     flags_rejudge(now=_judged_at(event), cycle_id=None, campaign_id=int(event.subject_id))
 
 
 @handles(EventType.CRITERION_CREATED, EventType.CRITERION_UPDATED, EventType.CYCLE_ACTIVATED, EventType.CYCLE_UPDATED)
 def rejudge_cycle(event: Event) -> None:
+    rollups_flush(now=_judged_at(event))  # new tasks (activation, criteria), moved deadlines
     changed = event.data.get("changed", {})
     if event.type == EventType.CRITERION_UPDATED and "due_at" not in changed:
         return
     if event.type == EventType.CYCLE_UPDATED and not THRESHOLD_FIELDS & set(changed):
         return
     flags_rejudge(now=_judged_at(event), cycle_id=event.cycle_id)
+
+
+# The other changes that write tasks (last activity, scores, new rectifications). Their schools were
+# marked dirty in their transactions by the task table's triggers; recount them now that they have
+# committed, so that readers read rows again (the handlers above do the same for theirs).
+@handles(
+    EventType.EXTENSION_REQUESTED,
+    EventType.EXTENSION_DECIDED,
+    EventType.APPEAL_FILED,
+    EventType.APPEAL_DECIDED,
+    EventType.EVIDENCE_UPLOADED,
+    EventType.EVIDENCE_DELETED,
+    EventType.RECTIFICATION_CREATED,
+)
+def flush_rollups(event: Event) -> None:
+    rollups_flush(now=_judged_at(event))
 
 
 @handles(EventType.URGE_CREATED)

@@ -2,11 +2,12 @@
 what it found, how its rectifications stand, and its register of the campaign's year; or, with a
 unit, one row per child unit with its schools summed.
 
-Every count is aggregated in the database: one GROUP BY school over the campaign's checks, one over its
-rectification tasks, one over the registers' risk points, whatever the number of schools. A
-rectification is open until approved (`closed`); it is closed on time when its latest submission came
-at or before the due time then in force (the rule of on_time_rate, tracker.reporting.rules);
-`rectifications_overdue` uses the one overdue rule (tracker.assessment.rules).
+Every count is aggregated in the database: one GROUP BY school over the campaign's checks, one over the
+registers' risk points, whatever the number of schools; the rectifications (the campaign's tasks) are
+read from the campaign's rollups (tracker.monitoring.rollups), exact as of `now`. A rectification is
+open until approved (`closed`); it is closed on time when its latest submission came at or before the
+due time then in force (the rule of on_time_rate, tracker.reporting.rules); `rectifications_overdue`
+uses the one overdue rule (tracker.assessment.rules).
 """
 
 from __future__ import annotations
@@ -20,14 +21,12 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.expressions import RawSQL
 
-from tracker.assessment.models import Task, TaskKind, TaskStatus
-from tracker.assessment.rules import overdue_q
 from tracker.integrity.models import Campaign, Check, Register, RegisterStatus, RiskLevel, RiskPoint
 from tracker.integrity.rules import has_process_map_q
+from tracker.monitoring.rollup_models import RoundKind
+from tracker.monitoring.rollup_reads import school_counts_sql
 from tracker.org.models import Unit
 from tracker.org.tree import SCHOOL, UNIT_TABLE, schools_under_sql, subtree_cte
-
-from .rules import submitted_in_time_q
 
 COUNTS = (
     "checks_done",
@@ -48,6 +47,24 @@ def _grouped(qs, **aggregates: Any) -> dict[int, dict[str, int]]:
     return {row.pop("school_id"): row for row in qs.order_by().values("school_id").annotate(**aggregates)}
 
 
+def _rectifications(*, campaign: Campaign, now: datetime) -> dict[int, dict[str, int]]:
+    """Per school of the campaign, its rectifications (the campaign's tasks), read from its rollups."""
+    sql, params = school_counts_sql(kind=RoundKind.CAMPAIGN, round_id=campaign.pk, now=now, only_tree=False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [column[0] for column in cursor.description]
+        rows = [dict(zip(columns, record, strict=True)) for record in cursor.fetchall()]
+    return {
+        row["school_id"]: {
+            "rectifications_open": row["tasks"] - row["approved"],
+            "rectifications_overdue": row["overdue"],
+            "rectifications_closed": row["approved"],
+            "rectifications_closed_on_time": row["approved_in_time"],
+        }
+        for row in rows
+    }
+
+
 def school_rows(*, campaign: Campaign, school_ids: Iterable[int] | RawSQL, now: datetime) -> list[dict[str, Any]]:
     """One row per school of `school_ids` (the ids, or a subquery of them), by name."""
     checks = _grouped(
@@ -56,14 +73,7 @@ def school_rows(*, campaign: Campaign, school_ids: Iterable[int] | RawSQL, now: 
         checks_done=Count("id", filter=Q(result__isnull=False)),
         findings=Count("id", filter=Q(result="finding")),
     )
-    approved = Q(status=TaskStatus.APPROVED)
-    rectifications = _grouped(
-        Task.objects.filter(campaign=campaign, kind=TaskKind.RECTIFICATION, school_id__in=school_ids),
-        rectifications_open=Count("id", filter=~approved),
-        rectifications_overdue=Count("id", filter=overdue_q(now)),
-        rectifications_closed=Count("id", filter=approved),
-        rectifications_closed_on_time=Count("id", filter=approved & submitted_in_time_q()),
-    )
+    rectifications = _rectifications(campaign=campaign, now=now)
     high = Q(level=RiskLevel.HIGH)
     risks = _grouped(
         RiskPoint.objects.filter(register__year=campaign.year, school_id__in=school_ids),

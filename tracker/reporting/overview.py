@@ -15,7 +15,10 @@ schools or tasks there are:
 * on PostgreSQL the rows leave the database as one JSON text, which the API sends as it is: shaping
   12,000 rows in Python would cost more than computing them. Elsewhere (the SQLite demo) the same
   statement ends in plain rows, shaped here into the same document (a test holds the two equal);
-* access is decided by ``tracker.scope.dashboard_access`` (the roots the caller sees).
+* access is decided by ``tracker.scope.dashboard_access`` (the roots the caller sees);
+* the per-school counts are read from the rollup tables (``tracker.monitoring.rollup_reads``), never by
+  scanning the cycle's tasks, and on PostgreSQL a built document is kept and served again while its
+  token (``tracker.reporting.overview_cache``: rows, flags, criteria, units, no deadline passed) holds.
 
 Counts and rates: ``tracker.reporting.rules`` (with section 7's ``at_risk`` count, ``extensions`` sum and
 ``on_time_original_rate`` beside ``on_time_rate``). A school's ``score`` is the sum of its task scores
@@ -29,7 +32,6 @@ counts; a rollup row has the latest of its schools'.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -37,44 +39,36 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from tracker.assessment.models import Cycle, Task
+from tracker.assessment.models import Cycle
+from tracker.monitoring.rollup_models import RoundKind
+from tracker.monitoring.rollup_reads import school_counts_sql
 from tracker.org.models import Unit
 from tracker.org.tree import SCHOOL, placeholders, subtree_cte
 
-from .rules import COUNT_FIELDS, RATES, rates_sql, task_count_aggregates
+from . import overview_cache
+from .rules import COUNT_FIELDS, RATES, rates_sql
 
 
 def _school_counts_sql(*, cycle: Cycle, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
-    """One GROUP BY school over the cycle's tasks (optionally only the schools of the `tree` CTE).
-
-    With the counts, the school's last activity: the latest of its tasks' `last_activity_at`.
-    """
-    qs = Task.objects.filter(cycle_id=cycle.pk)
-    if only_tree:
-        qs = qs.filter(school_id__in=RawSQL("SELECT id FROM tree", ()))
-    qs = (
-        qs.values("school_id")
-        .annotate(**task_count_aggregates(now), last_activity_at=Max("last_activity_at"))
-        .order_by()
-    )
-    sql, params = qs.query.sql_with_params()
-    return sql, list(params)
+    """The per-school counts of the cycle as of `now`, read from the rollups (CONTRACT section 10)."""
+    return school_counts_sql(kind=RoundKind.CYCLE, round_id=cycle.pk, now=now, only_tree=only_tree)
 
 
 @contextmanager
 def _local_times() -> Iterator[None]:
-    """PostgreSQL: the local time zone for the statements of this block.
+    """PostgreSQL: the local time zone for the statements of this block, and room to sort in memory.
 
     PostgreSQL then writes times in JSON as the API does (+08:00). Only for statements that return JSON
-    text: Django reads timestamptz values as if the session were in UTC. The setting is
-    transaction-local and restored afterwards (the block may run inside a caller's transaction).
+    text: Django reads timestamptz values as if the session were in UTC. The ordered string_agg of
+    12,000 rows (several MiB of JSON) spilled to disk under the default 4 MB of work_mem; 64 MB keeps it
+    in memory. The settings are transaction-local and restored afterwards (the block may run inside a
+    caller's transaction).
     (JIT is off for every connection, config/settings/base.py: compiling these plans took seconds for
     statements that run in well under one, docs/benchmarks.md.)
     """
@@ -82,10 +76,17 @@ def _local_times() -> Iterator[None]:
         yield
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', %s, true)", [settings.TIME_ZONE])
-        previous_zone = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT current_setting('TimeZone'), current_setting('work_mem'), set_config('TimeZone', %s, true), "
+            "set_config('work_mem', '64MB', true)",
+            [settings.TIME_ZONE],
+        )
+        previous_zone, previous_work_mem = cursor.fetchone()[:2]
         yield
-        cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
+        cursor.execute(
+            "SELECT set_config('TimeZone', %s, true), set_config('work_mem', %s, true)",
+            [previous_zone, previous_work_mem],
+        )
 
 
 # --- Overview and rollups --------------------------------------------------------------------------------
@@ -311,33 +312,50 @@ class Overview:
 
     @cached_property
     def totals(self) -> dict[str, Any]:
-        return self._totals if self._totals is not None else json.loads(self._totals_json or "{}")
+        return self._totals if self._totals is not None else orjson.loads(self._totals_json or "{}")
 
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
-        return self._rows if self._rows is not None else json.loads(self._rows_json or "[]")
+        return self._rows if self._rows is not None else orjson.loads(self._rows_json or "[]")
 
     @cached_property
     def totals_json(self) -> str:
-        return self._totals_json if self._totals_json is not None else json.dumps(self._totals)
+        return self._totals_json if self._totals_json is not None else orjson.dumps(self._totals).decode()
 
     @cached_property
     def rows_json(self) -> str:
-        return self._rows_json if self._rows_json is not None else json.dumps(self._rows, ensure_ascii=False)
+        return self._rows_json if self._rows_json is not None else orjson.dumps(self._rows).decode()
 
 
 def _overview(
-    *, cycle: Cycle, now: datetime, unit: Unit | None, ctes: str, params: list[Any], as_json: bool | None
+    *,
+    cycle: Cycle,
+    now: datetime,
+    unit: Unit | None,
+    roots: Sequence[int] = (),
+    ctes: str,
+    params: list[Any],
+    as_json: bool | None,
 ) -> Overview:
     shape = _ROLLUP_SHAPE if unit is not None else _FLAT_SHAPE
     if as_json is None:
         as_json = connection.vendor == "postgresql"
-    sql = ctes + "\n" + (_json_select(shape) if as_json else _rows_select(shape))
+    if as_json:
+        # The document as built for an earlier request, when nothing it was built from has changed.
+        key = overview_cache.cache_key(cycle_id=cycle.pk, unit_id=unit.pk if unit else None, roots=roots)
+        kept = overview_cache.cached(key=key, cycle_id=cycle.pk, now=now)
+        if kept is not None:
+            return Overview(cycle, now, unit, _totals_json=kept[0], _rows_json=kept[1])
+        token, token_params = overview_cache.token_sql(cycle.pk)
+        sql, params = f"{ctes}\n{_json_select(shape)}, {token}", [*params, *token_params]
+    else:
+        sql = ctes + "\n" + _rows_select(shape)
     with _local_times() if as_json else nullcontext(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         records = cursor.fetchall()
     if as_json:
-        totals_json, rows_json = records[0]
+        totals_json, rows_json, token = records[0]
+        overview_cache.keep(key=key, token=token, now=now, totals_json=totals_json, rows_json=rows_json)
         return Overview(cycle, now, unit, _totals_json=totals_json, _rows_json=rows_json)
     totals, rows = _shape_rows(records, shape)
     return Overview(cycle, now, unit, _totals=totals, _rows=rows)
@@ -355,7 +373,9 @@ def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_js
     # Every school maps to the same top (0): a school under two roots still counts once.
     seed = f"SELECT u.id, 0 FROM tracker_unit u WHERE u.id IN ({placeholders(roots)})"
     ctes, params = _chain(cycle=cycle, now=now, seed=seed, seed_params=roots, only_tree=roots != [cycle.authority_id])
-    return _overview(cycle=cycle, now=now, unit=None, ctes=ctes + _FLAT_RANKED, params=params, as_json=as_json)
+    return _overview(
+        cycle=cycle, now=now, unit=None, roots=roots, ctes=ctes + _FLAT_RANKED, params=params, as_json=as_json
+    )
 
 
 def overview_units(*, cycle: Cycle, unit: Unit, now: datetime, as_json: bool | None = None) -> Overview:

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from tracker.monitoring.rollups import rollups_rebuild
+
+
+class Command(BaseCommand):
+    help = "Rebuild the rollup tables of every cycle and campaign from their tasks (after bulk loads)."
+
+    def handle(self, *args, **options):
+        rounds = rollups_rebuild()
+        self.stdout.write(f"rebuilt the rollups of {rounds} rounds")

@@ -1,0 +1,73 @@
+"""Reading the rollups: a round's per-school counts as of any `now`, without reading its tasks.
+
+One statement, so the rows, the clock and the edges come from one snapshot: each clean school's row
+(counted as of the clock) plus `sign` x the sum of its edges between the clock and `now` (forwards
+when `now` is later, backwards when a reader asks about an earlier time). The dirty schools are left
+out here; the caller adds them counted from their tasks (tracker.reporting.overview).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists
+from django.db.models.expressions import RawSQL
+
+from .rollup_models import TIME_COUNTS, RollupClock, RollupDirty
+from .rollups import ROLLUP_COUNTS, rules_key, school_counts_query
+
+
+def school_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
+    """SELECT school_id, *ROLLUP_COUNTS of the round as of `now` (only the schools of a `tree` CTE
+    with `only_tree`), in one statement.
+
+    When the round's rollups are readable (a clock counted under the current early-warning settings):
+    each clean school's row plus its edges between the clock and `now`, and each dirty school (its tasks
+    changed since its row was counted) from its tasks. Otherwise (no rollups yet, or other settings) one
+    GROUP BY over the round's tasks. The choice is a one-time filter inside the statement (PostgreSQL
+    runs only the branch it selects), so it costs no query of its own and reads one snapshot.
+    """
+    scan = school_counts_query(kind=kind, round_id=round_id, now=now)
+    if only_tree:
+        scan = scan.filter(school_id__in=RawSQL("SELECT id FROM tree", ()))
+    readable = Exists(RollupClock.objects.filter(round_kind=kind, round_id=round_id, rules=rules_key()))
+    dirty = RollupDirty.objects.filter(round_kind=kind, round_id=round_id).values("school_id")
+    dirty_sql, dirty_params = scan.filter(readable, school_id__in=dirty).query.sql_with_params()
+    full_sql, full_params = scan.filter(~readable).query.sql_with_params()
+    rollup_sql, rollup_params = rollup_counts_sql(kind=kind, round_id=round_id, now=now, only_tree=only_tree)
+    return (
+        f"{rollup_sql} UNION ALL {dirty_sql} UNION ALL {full_sql}",
+        [*rollup_params, *dirty_params, *full_params],
+    )
+
+
+def rollup_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
+    """SELECT school_id, *ROLLUP_COUNTS of the round's clean schools (of the `tree` CTE if `only_tree`)."""
+    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+    at = connection.ops.adapt_datetimefield_value(now)
+    columns = ", ".join(
+        f"r.{c} + k.sign * COALESCE(e.{c}, 0) AS {c}" if c in TIME_COUNTS else f"r.{c}" for c in ROLLUP_COUNTS
+    )
+    sums = ", ".join(f"SUM(x.{c}) AS {c}" for c in TIME_COUNTS)
+    tree = "AND r.school_id IN (SELECT id FROM tree)" if only_tree else ""
+    sql = f"""SELECT r.school_id, {columns}
+    FROM tracker_schoolrollup r
+    CROSS JOIN (
+        SELECT CASE WHEN as_of <= %s THEN 1 ELSE -1 END AS sign FROM tracker_rollupclock
+        WHERE round_kind = %s AND round_id = %s AND rules = %s
+    ) k
+    LEFT JOIN (
+        SELECT x.school_id, {sums}
+        FROM tracker_rollupedge x JOIN tracker_rollupclock c ON c.round_kind = x.round_kind AND c.round_id = x.round_id
+        WHERE x.round_kind = %s AND x.round_id = %s
+          AND x.at >= {least}(c.as_of, %s) AND x.at < {greatest}(c.as_of, %s)
+        GROUP BY x.school_id
+    ) e ON e.school_id = r.school_id
+    WHERE r.round_kind = %s AND r.round_id = %s {tree}
+      AND NOT EXISTS (
+        SELECT 1 FROM tracker_rollupdirty d
+        WHERE d.round_kind = r.round_kind AND d.round_id = r.round_id AND d.school_id = r.school_id
+      )"""
+    return sql, [at, kind, round_id, rules_key(), kind, round_id, at, at, kind, round_id]
