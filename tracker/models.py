@@ -47,7 +47,7 @@ from tracker.integrity.models import (
     RiskLevel,
     RiskPoint,
 )
-from tracker.monitoring.models import Flag, FlagSeverity, Reminder, Urge
+from tracker.monitoring.models import Flag, FlagSeverity, Reminder, SweepRun, SweepShard, Urge
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
 from tracker.reporting.models import DailyDigest, DailySnapshot
@@ -102,6 +102,8 @@ __all__ = [
     "TaskStatus",
     "Unit",
     "UnitKind",
+    "SweepRun",
+    "SweepShard",
     "Urge",
     "Webhook",
     "WebhookDelivery",
