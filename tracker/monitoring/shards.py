@@ -16,8 +16,12 @@ and sends only the rest. The shard rows say which shards finished; marking one d
 whether any is left happen under the run's row lock, so exactly one shard sends the closing step (and a
 lost one costs a delay, not a digest: the next sweep's closing step mails everything not mailed yet).
 
-A shard runs as of its run's `now`, or of the time it actually runs if later (a shard redelivered an
-hour after its worker died judges the schools as they are then, never at a stale time).
+Every shard runs as of its run's `now`, whenever it runs. A shard that runs late (a backlog, or
+redelivered an hour after its worker died) judges the tasks as they are then at that earlier time,
+which is harmless by the same rules as a back-dated `manage.py sweep --now`: with the tasks' states
+fixed, fewer are overdue at an earlier time, so it cannot open a flag a later judgement resolved, and a
+flag changed after `now` is left alone (flags_judge); a reminder stage is recorded only if neither it
+nor a later one was (reminder_plans), so an earlier stage is never sent after a later one.
 """
 
 from __future__ import annotations
@@ -96,7 +100,7 @@ def sweep_shard_run(*, shard_id: int, batch_size: int | None = None) -> dict | N
             return None
         # Counted in its own transaction, so a run killed mid-shard still shows.
         SweepShard.objects.filter(pk=shard_id).update(attempts=shard.attempts + 1)
-    now = max(shard.run.now, timezone.now())
+    now = shard.run.now
     schools = SchoolRange(shard.school_lo, shard.school_hi)
     report = sweep_schools(now=now, schools=schools, batch_size=batch_size)
     with transaction.atomic():
@@ -129,7 +133,7 @@ def sweep_run_close(*, run_id: int) -> dict | None:
     report = SweepReport(now=run.now)
     for shard_report in run.shards.values_list("report", flat=True):
         report += SweepReport.from_dict(shard_report)
-    report += sweep_close(now=max(run.now, closed_at))
+    report += sweep_close(now=run.now)
     SweepRun.objects.filter(pk=run_id).update(report=report.as_dict())
     logger.info("sweep as of %s (%s shards): %s", run.now.isoformat(), run.shard_count, report.as_dict())
     return report.as_dict()

@@ -1,0 +1,151 @@
+"""The sweep fanned out over shards of schools (CONTRACT section 10), in this process (eager mode, as the
+embedded demo runs it): the shards cover every school once, and the whole records exactly what the
+contract says a sweep records (the reference model of tests/tasks/sweep_oracle.py), with one digest per
+recipient; a shard that died half-way and ran again sends nothing twice and misses nothing.
+Real worker processes: tests/tasks/test_sweep_shards.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.management import call_command
+
+from tests.factories import MembershipFactory, SchoolFactory, criteria_add
+from tests.tasks.sweep_oracle import Oracle
+from tracker import models as m
+from tracker.assessment.cycle_services import cycle_activate
+from tracker.monitoring import reminders
+from tracker.monitoring.school_ranges import SchoolRange, school_ranges
+from tracker.monitoring.shards import sweep_fan_out, sweep_shard_run
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+D = timedelta(days=1)
+DUE = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
+
+
+def schools_in(r: SchoolRange) -> set[int]:
+    return set(m.Unit.objects.filter(r.q("id"), kind="school").values_list("id", flat=True))
+
+
+def test_the_shards_cover_every_school_once_with_about_n_schools_each(district):
+    for _ in range(10):
+        SchoolFactory(parent=district.bureau)
+    schools = set(m.Unit.objects.filter(kind="school").values_list("id", flat=True))
+    assert len(schools) == 13
+
+    ranges = school_ranges(per_shard=4)
+
+    assert [len(schools_in(r)) for r in ranges] == [4, 4, 4, 1]
+    assert ranges[0].lo is None and ranges[-1].hi is None
+    assert all(a.hi == b.lo for a, b in zip(ranges, ranges[1:], strict=False))
+    assert set().union(*(schools_in(r) for r in ranges)) == schools
+    # a school created after the cut falls in the last shard
+    late = SchoolFactory(parent=district.bureau)
+    assert late.pk in schools_in(ranges[-1])
+
+
+def test_fewer_schools_than_a_shard_make_one_shard_of_everything(district):
+    assert school_ranges(per_shard=1000) == [SchoolRange()]
+    with pytest.raises(ValueError):
+        school_ranges(per_shard=0)
+
+
+def mixed_district(district, *, schools: int) -> Oracle:
+    """More schools, one school account each, with deadlines spread around DUE + 10 days: overdue,
+    escalated, due soon, at risk and nothing yet, over several task ids per school; every account has an
+    address (digests). The other bureau's cycle is far off (it has no inspector for the model)."""
+    for _ in range(schools):
+        MembershipFactory(unit=SchoolFactory(parent=district.bureau), role=m.Role.SCHOOL)
+    cycle_activate(actor=district.supervisor, cycle=district.cycle, now=DUE - 100 * D)
+    criteria_add(district, [DUE + 2 * D, DUE + 9.5 * D, DUE + 13 * D, DUE + 30 * D], prefix="X", now=DUE - 100 * D)
+    m.Task.objects.filter(cycle=district.other_cycle).update(due_at=datetime(2030, 1, 1, tzinfo=UTC))
+    for i, task in enumerate(m.Task.objects.filter(cycle=district.cycle).order_by("id")):
+        if i % 4 == 0:
+            task.status, task.progress = "approved", 100
+            task.save(update_fields=["status", "progress"])
+    for user in get_user_model().objects.all():
+        user.email = f"{user.username}@example.org"
+        user.save(update_fields=["email"])
+    return Oracle.of(m.Task.objects.filter(cycle=district.cycle))
+
+
+def test_a_fanned_out_sweep_records_what_one_sweep_would_and_mails_once(
+    district, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    oracle = mixed_district(district, schools=7)
+    now = DUE + 10 * D
+    schools = list(m.Unit.objects.filter(kind="school", parent=district.bureau).values_list("id", flat=True))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fan_out = sweep_fan_out(now=now, per_shard=3)
+
+    # then three shards (9 schools and the other bureau's one), each run once, and the run closed once
+    run = m.SweepRun.objects.get(pk=fan_out.run_id)
+    assert fan_out.shards == run.shard_count == 4
+    assert list(run.shards.values_list("attempts", flat=True)) == [1, 1, 1, 1]
+    assert run.closed_at is not None and not run.shards.filter(done_at__isnull=True).exists()
+    # and the database holds what the contract says one sweep at `now` records, each notified once
+    oracle.sweep(now)
+    oracle.assert_matches_database(schools)
+    assert run.report["reminders"] == m.Reminder.objects.count() > 0
+    assert run.report["notifications"] == m.Notification.objects.count()
+    # one digest per recipient, with everything
+    assert not m.Notification.objects.filter(emailed_at__isnull=True).exists()
+    to = [message.to[0] for message in mail.outbox]
+    assert len(to) == len(set(to)) == m.Notification.objects.values("recipient").distinct().count()
+    assert run.report["emails"] == len(to)
+
+    # when the sweep runs again at the same time, by shards or in one go, nothing new is sent
+    with django_capture_on_commit_callbacks(execute=True):
+        again = sweep_fan_out(now=now, per_shard=2)
+    assert m.SweepRun.objects.get(pk=again.run_id).report["reminders"] == 0
+    call_command("sweep", "--now", now.isoformat(), stdout=None)
+    oracle.assert_matches_database(schools)
+    assert len(mail.outbox) == len(to)
+
+
+def test_a_shard_that_died_half_way_runs_again_and_sends_the_rest_once(
+    district, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the close step runs here (the shard is run by hand below)
+    oracle = mixed_district(district, schools=5)
+    now = DUE + 10 * D
+    schools = list(m.Unit.objects.filter(kind="school", parent=district.bureau).values_list("id", flat=True))
+    with django_capture_on_commit_callbacks(execute=False):  # its shard is not sent
+        fan_out = sweep_fan_out(now=now, per_shard=100)
+    [shard] = m.SweepShard.objects.filter(run_id=fan_out.run_id)
+
+    # given the shard's worker dies after its second batch of reminders committed
+    deliver, batches = reminders.reminders_deliver, []
+
+    def dies_on_the_third_batch(planned, **kwargs):
+        batches.append(len(planned))
+        if len(batches) == 3:
+            raise SystemExit("worker killed")
+        return deliver(planned, **kwargs)
+
+    monkeypatch.setattr(reminders, "reminders_deliver", dies_on_the_third_batch)
+    with pytest.raises(SystemExit):
+        sweep_shard_run(shard_id=shard.pk, batch_size=4)
+    sent_before = m.Reminder.objects.count()
+    assert sent_before > 0 and sum(batches[:2]) == sent_before
+
+    # when the message is redelivered and the shard runs again
+    monkeypatch.setattr(reminders, "reminders_deliver", deliver)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sweep_shard_run(shard_id=shard.pk, batch_size=4)
+
+    # then the rest is sent, nothing twice, and the run is closed
+    oracle.sweep(now)
+    oracle.assert_matches_database(schools)
+    assert report["reminders"] == m.Reminder.objects.count() - sent_before > 0
+    shard.refresh_from_db()
+    assert shard.attempts == 2 and shard.done_at is not None
+    assert m.SweepRun.objects.get(pk=fan_out.run_id).closed_at is not None
+    # and a third delivery of the same message finds the shard done
+    assert sweep_shard_run(shard_id=shard.pk) is None
