@@ -9,14 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 
-from tests.factories import MembershipFactory, SchoolFactory, criteria_add
+from tests.factories import SchoolFactory, district_spread
 from tests.tasks.sweep_oracle import Oracle
 from tracker import models as m
-from tracker.assessment.cycle_services import cycle_activate
 from tracker.monitoring import reminders
 from tracker.monitoring.school_ranges import SchoolRange, school_ranges
 from tracker.monitoring.shards import sweep_fan_out, sweep_shard_run
@@ -54,32 +52,13 @@ def test_fewer_schools_than_a_shard_make_one_shard_of_everything(district):
         school_ranges(per_shard=0)
 
 
-def mixed_district(district, *, schools: int) -> Oracle:
-    """More schools, one school account each, with deadlines spread around DUE + 10 days: overdue,
-    escalated, due soon, at risk and nothing yet, over several task ids per school; every account has an
-    address (digests). The other bureau's cycle is far off (it has no inspector for the model)."""
-    for _ in range(schools):
-        MembershipFactory(unit=SchoolFactory(parent=district.bureau), role=m.Role.SCHOOL)
-    cycle_activate(actor=district.supervisor, cycle=district.cycle, now=DUE - 100 * D)
-    criteria_add(district, [DUE + 2 * D, DUE + 9.5 * D, DUE + 13 * D, DUE + 30 * D], prefix="X", now=DUE - 100 * D)
-    m.Task.objects.filter(cycle=district.other_cycle).update(due_at=datetime(2030, 1, 1, tzinfo=UTC))
-    for i, task in enumerate(m.Task.objects.filter(cycle=district.cycle).order_by("id")):
-        if i % 4 == 0:
-            task.status, task.progress = "approved", 100
-            task.save(update_fields=["status", "progress"])
-    for user in get_user_model().objects.all():
-        user.email = f"{user.username}@example.org"
-        user.save(update_fields=["email"])
-    return Oracle.of(m.Task.objects.filter(cycle=district.cycle))
-
-
 def test_a_fanned_out_sweep_records_what_one_sweep_would_and_mails_once(
     district, settings, django_capture_on_commit_callbacks
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    oracle = mixed_district(district, schools=7)
     now = DUE + 10 * D
-    schools = list(m.Unit.objects.filter(kind="school", parent=district.bureau).values_list("id", flat=True))
+    schools = district_spread(district, schools=7, now=now)
+    oracle = Oracle.of(m.Task.objects.filter(cycle=district.cycle))
 
     with django_capture_on_commit_callbacks(execute=True):
         fan_out = sweep_fan_out(now=now, per_shard=3)
@@ -113,9 +92,9 @@ def test_a_shard_that_died_half_way_runs_again_and_sends_the_rest_once(
     district, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True  # the close step runs here (the shard is run by hand below)
-    oracle = mixed_district(district, schools=5)
     now = DUE + 10 * D
-    schools = list(m.Unit.objects.filter(kind="school", parent=district.bureau).values_list("id", flat=True))
+    schools = district_spread(district, schools=5, now=now)
+    oracle = Oracle.of(m.Task.objects.filter(cycle=district.cycle))
     with django_capture_on_commit_callbacks(execute=False):  # its shard is not sent
         fan_out = sweep_fan_out(now=now, per_shard=100)
     [shard] = m.SweepShard.objects.filter(run_id=fan_out.run_id)
