@@ -272,38 +272,51 @@ def _school_chunks(authority: Unit, *, per_chunk: int) -> Iterator[tuple[int, in
 
 def _generated_tasks_insert(*, cycle: Cycle, school_lo: int, school_hi: int, now: datetime, activated: datetime) -> int:
     """Every task of the schools school_lo..school_hi, in a realistic status mix decided by a hash of
-    (school, criterion): 40% approved, 10% submitted, 20% in progress, 5% returned, 25% not started."""
+    (school, criterion). Of the tasks whose deadline has passed, 85% are approved, 8% submitted, 4% in
+    progress, 1% returned and 2% not started (so about one in 16 is overdue, as in a district that keeps
+    up); of the others, 5% approved, 10% submitted, 40% in progress, 2% returned, 43% not started."""
     s = TaskStatus
-    bucket = "(((u.id * 7919) + (c.id * 104729)) %% 100)"
+    # b: the task's band, 0-39 approved, 40-49 submitted, 50-69 in progress, 70-74 returned, 75-99 not
+    # started; r spreads the tasks over the bands, and the band's own digits vary the dates within it.
+    r = "(((u.id * 7919) + (c.id * 104729)) %% 100)"
+    band = f"""CASE WHEN c.due_at < %(now)s THEN
+                    CASE WHEN {r} < 85 THEN {r} %% 40 WHEN {r} < 93 THEN 40 + {r} %% 10
+                         WHEN {r} < 97 THEN 50 + {r} %% 20 WHEN {r} < 98 THEN 70 + {r} %% 5 ELSE 75 + {r} %% 25 END
+                ELSE
+                    CASE WHEN {r} < 5 THEN {r} WHEN {r} < 15 THEN 40 + {r} %% 10 WHEN {r} < 55 THEN 50 + {r} %% 20
+                         WHEN {r} < 57 THEN 70 + {r} %% 5 ELSE 75 + {r} %% 25 END
+                END"""
     sql = f"""
         INSERT INTO tracker_task (cycle_id, criterion_id, school_id, status, due_at, has_own_due, original_due_at,
                                   due_set_at, extensions, progress, note, deductions, review_comment, return_reason,
                                   updated_at, submitted_at, submitted_due_at, score, reviewed_at, last_activity_at)
-        SELECT %(cycle)s, c.id, u.id,
-            CASE WHEN {bucket} < 40 THEN '{s.APPROVED}' WHEN {bucket} < 50 THEN '{s.SUBMITTED}'
-                 WHEN {bucket} < 70 THEN '{s.IN_PROGRESS}' WHEN {bucket} < 75 THEN '{s.RETURNED}'
+        SELECT %(cycle)s, p.criterion_id, p.school_id,
+            CASE WHEN p.b < 40 THEN '{s.APPROVED}' WHEN p.b < 50 THEN '{s.SUBMITTED}'
+                 WHEN p.b < 70 THEN '{s.IN_PROGRESS}' WHEN p.b < 75 THEN '{s.RETURNED}'
                  ELSE '{s.NOT_STARTED}' END,
-            c.due_at, false, c.due_at, %(activated)s, 0,
-            CASE WHEN {bucket} < 50 THEN 100 WHEN {bucket} < 75 THEN 50 ELSE 0 END,
+            p.due_at, false, p.due_at, %(activated)s, 0,
+            CASE WHEN p.b < 50 THEN 100 WHEN p.b < 75 THEN 50 ELSE 0 END,
             '', '[]', '', '', %(now)s,
             -- submitted: on its due day, or (one in five) late, today; never after now
-            CASE WHEN {bucket} >= 50 THEN NULL WHEN {bucket} %% 5 = 0 OR c.due_at > %(now)s THEN %(now)s
-                 ELSE c.due_at END,
-            CASE WHEN {bucket} < 50 THEN c.due_at ELSE NULL END,
-            CASE WHEN {bucket} < 40 THEN 5 - ({bucket} %% 3) ELSE NULL END,
-            CASE WHEN {bucket} < 40 THEN %(now)s ELSE NULL END,
+            CASE WHEN p.b >= 50 THEN NULL WHEN p.b %% 5 = 0 OR p.due_at > %(now)s THEN %(now)s
+                 ELSE p.due_at END,
+            CASE WHEN p.b < 50 THEN p.due_at ELSE NULL END,
+            CASE WHEN p.b < 40 THEN 5 - (p.b %% 3) ELSE NULL END,
+            CASE WHEN p.b < 40 THEN %(now)s ELSE NULL END,
             -- the latest thing that happened: the review, the submission, or work a few days back on an open
             -- task; nothing for a task not started
-            CASE WHEN {bucket} < 40 THEN %(now)s
-                 WHEN {bucket} < 50 THEN (CASE WHEN {bucket} %% 5 = 0 OR c.due_at > %(now)s THEN %(now)s
-                                          ELSE c.due_at END)
-                 WHEN {bucket} < 75 THEN (CASE {bucket} %% 3 WHEN 0 THEN %(day_ago)s WHEN 1 THEN %(days_ago)s
-                                          ELSE %(weeks_ago)s END)
+            CASE WHEN p.b < 40 THEN %(now)s
+                 WHEN p.b < 50 THEN (CASE WHEN p.b %% 5 = 0 OR p.due_at > %(now)s THEN %(now)s ELSE p.due_at END)
+                 WHEN p.b < 75 THEN (CASE p.b %% 3 WHEN 0 THEN %(day_ago)s WHEN 1 THEN %(days_ago)s
+                                     ELSE %(weeks_ago)s END)
                  ELSE NULL END
-        FROM tracker_unit u CROSS JOIN tracker_criterion c
-        WHERE c.cycle_id = %(cycle)s AND u.parent_id = %(authority)s AND u.kind = 'school'
-          AND u.id >= %(lo)s AND u.id <= %(hi)s
-        ORDER BY u.id, c.id
+        FROM (
+            SELECT u.id AS school_id, c.id AS criterion_id, c.due_at, {band} AS b
+            FROM tracker_unit u CROSS JOIN tracker_criterion c
+            WHERE c.cycle_id = %(cycle)s AND u.parent_id = %(authority)s AND u.kind = 'school'
+              AND u.id >= %(lo)s AND u.id <= %(hi)s
+        ) p
+        ORDER BY p.school_id, p.criterion_id
     """
     params = {
         "cycle": cycle.pk,
