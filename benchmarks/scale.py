@@ -323,6 +323,7 @@ def main() -> None:
     parser.add_argument("--criteria", type=int, default=50)
     parser.add_argument("--workers", default="0,1,4", help="sweep variants: 0 = manage.py sweep, K = -c K")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each endpoint (median)")
+    parser.add_argument("--no-views", action="store_true", help="measure the seed and the sweeps only")
     parser.add_argument("--request", help=argparse.SUPPRESS)
     parser.add_argument("--user", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -369,6 +370,10 @@ def main() -> None:
         log(f"sweep variant {k}: {json.dumps(sweeps[k], default=str)}")
     results["sweeps"] = sweeps
 
+    if args.no_views:
+        log("done")
+        print("SUMMARY " + json.dumps(results, default=str), flush=True)
+        return
     last = with_db(url, copies[variants[-1]])
     query(
         last,

@@ -272,19 +272,21 @@ def _school_chunks(authority: Unit, *, per_chunk: int) -> Iterator[tuple[int, in
 
 def _generated_tasks_insert(*, cycle: Cycle, school_lo: int, school_hi: int, now: datetime, activated: datetime) -> int:
     """Every task of the schools school_lo..school_hi, in a realistic status mix decided by a hash of
-    (school, criterion). Of the tasks whose deadline has passed, 85% are approved, 8% submitted, 4% in
-    progress, 1% returned and 2% not started (so about one in 16 is overdue, as in a district that keeps
-    up); of the others, 5% approved, 10% submitted, 40% in progress, 2% returned, 43% not started."""
+    (school, criterion). Of the tasks whose deadline has passed, 85% are approved, 6% submitted and 3% each in
+    progress, returned and not started (so about one in eleven is overdue, as in a district that mostly
+    keeps up); of the others, 5% approved, 10% submitted, 40% in progress, 3% returned, 42% not started."""
     s = TaskStatus
+    # r: 0-99 from the pair. 41 spreads any 40 consecutive schools over the residues with no gap wider than
+    # 2, so with 40 schools or more every band of 3 (each status) appears among each criterion's tasks.
     # b: the task's band, 0-39 approved, 40-49 submitted, 50-69 in progress, 70-74 returned, 75-99 not
-    # started; r spreads the tasks over the bands, and the band's own digits vary the dates within it.
-    r = "(((u.id * 7919) + (c.id * 104729)) %% 100)"
+    # started, whose own digits vary the dates within it.
+    r = "(((u.id * 41) + (c.id * 29)) %% 100)"
     band = f"""CASE WHEN c.due_at < %(now)s THEN
-                    CASE WHEN {r} < 85 THEN {r} %% 40 WHEN {r} < 93 THEN 40 + {r} %% 10
-                         WHEN {r} < 97 THEN 50 + {r} %% 20 WHEN {r} < 98 THEN 70 + {r} %% 5 ELSE 75 + {r} %% 25 END
+                    CASE WHEN {r} < 85 THEN {r} %% 40 WHEN {r} < 91 THEN 40 + {r} %% 10
+                         WHEN {r} < 94 THEN 50 + {r} %% 20 WHEN {r} < 97 THEN 70 + {r} %% 5 ELSE 75 + {r} %% 25 END
                 ELSE
                     CASE WHEN {r} < 5 THEN {r} WHEN {r} < 15 THEN 40 + {r} %% 10 WHEN {r} < 55 THEN 50 + {r} %% 20
-                         WHEN {r} < 57 THEN 70 + {r} %% 5 ELSE 75 + {r} %% 25 END
+                         WHEN {r} < 58 THEN 70 + {r} %% 5 ELSE 75 + {r} %% 25 END
                 END"""
     sql = f"""
         INSERT INTO tracker_task (cycle_id, criterion_id, school_id, status, due_at, has_own_due, original_due_at,

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from tracker.assessment.models import Task
@@ -290,8 +290,14 @@ def _payload(p: Planned, ctx: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 # --- The sweep's reminder step --------------------------------------------------------------------
-def _id_bounds(model: type, q: Q) -> tuple[int, int] | None:
-    bounds = model.objects.filter(q).aggregate(lo=Min("id"), hi=Max("id"))
+def _id_bounds(model: type, q: Q, schools: SchoolRange) -> tuple[int, int] | None:
+    # Over all rows, PostgreSQL reads the primary key from each end to the first row that qualifies. Over
+    # a shard it would do the same, expecting the shard's rows spread evenly over the ids, but they lie
+    # together (tasks are created school by school): from the far end it walks past every other shard's
+    # rows (1.4-1.9 s a shard at 2.5 million tasks). `id + 0` is not the key: the shard's rows are found by
+    # school and their ids aggregated.
+    ident = F("id") if schools.everything else F("id") + 0
+    bounds = model.objects.filter(q & schools.q()).aggregate(lo=Min(ident), hi=Max(ident))
     if bounds["lo"] is None:
         return None
     return bounds["lo"], bounds["hi"]
@@ -345,9 +351,9 @@ def reminders_run(
         "audience": audience,
         "schools": schools,
     }
-    report = _in_batches(task_reminders_plan, _id_bounds(Task, open_q() & live_q() & schools.q()), **batches)
-    live_checklists = checklist_open_q() & in_active_campaign_q() & schools.q()
-    report += _in_batches(checklist_reminders_plan, _id_bounds(Checklist, live_checklists), **batches)
+    report = _in_batches(task_reminders_plan, _id_bounds(Task, open_q() & live_q(), schools), **batches)
+    live_checklists = checklist_open_q() & in_active_campaign_q()
+    report += _in_batches(checklist_reminders_plan, _id_bounds(Checklist, live_checklists, schools), **batches)
     with transaction.atomic():
         planned = flag_reminders_plan(now=now, school_ids=schools.unit_ids())
         done = reminders_deliver(planned, now=now, audience=audience)

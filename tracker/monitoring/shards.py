@@ -80,7 +80,12 @@ def sweep_fan_out(*, now: datetime | None = None, per_shard: int | None = None) 
             SweepShard(run=run, number=n, school_lo=r.lo, school_hi=r.hi) for n, r in enumerate(ranges)
         )
         ids = [shard.pk for shard in shards]
-        transaction.on_commit(lambda: [_send(SHARD_TASK, pk, _run_shard_here) for pk in ids])
+
+        def send_shards() -> None:
+            for pk in ids:
+                _send(SHARD_TASK, pk, _run_shard_here)
+
+        transaction.on_commit(send_shards)
     return FanOut(run_id=run.pk, shards=len(ids))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 
@@ -128,3 +129,20 @@ def test_a_shard_that_died_half_way_runs_again_and_sends_the_rest_once(
     assert m.SweepRun.objects.get(pk=fan_out.run_id).closed_at is not None
     # and a third delivery of the same message finds the shard done
     assert sweep_shard_run(shard_id=shard.pk) is None
+
+
+def test_the_admin_shows_a_run_and_its_shards_read_only(district, settings, client, django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with django_capture_on_commit_callbacks(execute=True):
+        fan_out = sweep_fan_out(now=DUE, per_shard=2)
+    admin = get_user_model().objects.create_superuser("root", "root@example.org", "pw-Qinglian-2026")
+    client.force_login(admin)
+    url = f"/admin/tracker/sweeprun/{fan_out.run_id}/change/"
+
+    page = client.get(url)
+
+    assert page.status_code == 200
+    assert page.content.count(b"field-attempts") == fan_out.shards == 2
+    assert client.post(url, {"shard_count": 9}).status_code == 403
+    assert client.post(f"/admin/tracker/sweeprun/{fan_out.run_id}/delete/", {"post": "yes"}).status_code == 403
+    assert m.SweepRun.objects.get(pk=fan_out.run_id).shard_count == 2
