@@ -1,10 +1,12 @@
 """Cases: GET, POST /api/v1/cases/, GET, PATCH /api/v1/cases/{id}/, POST /cases/{id}/publish/,
-GET /cases/{id}/reads/ (CONTRACT section 9).
+GET /cases/{id}/reads/, POST /cases/{id}/rectify/ (CONTRACT section 9).
 
 Cases hold people's full names. Read: the supervisors and inspectors of the authority (or above it);
 write, publish and the access log: its inspectors. A school account gets 404 on every case, published
 or not (a published case reaches schools only as its redacted notice, /api/v1/notices/), and 403 on
-the list. Every response that carries a case records a read of it (who, when, which route).
+the list. A case about a school can order it a rectification task (its inspectors and supervisors); the
+school reads that task, whose text has every person of the case redacted, never the case. Every
+response that carries a case records a read of it (who, when, which route).
 Order of judgement: 404 out of scope, 403 wrong role, 400 bad body, 409 wrong state.
 """
 
@@ -19,13 +21,16 @@ from rest_framework.response import Response
 
 from tracker import scope
 from tracker.inspections import selectors
+from tracker.inspections.case_rectification import case_rectify
 from tracker.inspections.case_services import NAME_MAX_LENGTH, case_create, case_publish, case_reads_record, case_update
 from tracker.inspections.models import Case, CaseRead, CaseStatus, CaseType, Inspection
+from tracker.integrity.models import Campaign
 from tracker.org.models import AUTHORITY_ROLES, Role, Unit, UnitKind
 
+from .fields import DeadlineField
 from .filters import StrictBooleanFilter, YearFilter, authorities_in_scope, units_in_scope
 from .notices import NoticeSerializer
-from .scoping import require_any_role, require_role
+from .scoping import require_any_role, require_one_of_roles, require_role
 from .serializers import DayField, EmptySerializer, ScopedPrimaryKeyRelatedField, StrictSerializer, validated
 
 TEXT_MAX = 10_000
@@ -35,6 +40,7 @@ TEXT_MAX = 10_000
 class CaseSerializer(serializers.ModelSerializer):
     persons = serializers.ListField(child=serializers.CharField(), help_text="full names")
     notice = serializers.SerializerMethodField(help_text="the id of the case's notice once published")
+    rectifications = serializers.SerializerMethodField(help_text="ids of the rectification tasks the case ordered")
 
     class Meta:
         model = Case
@@ -50,6 +56,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "status",
             "disposition",
             "notice",
+            "rectifications",
             "created_at",
             "updated_at",
             "concluded_at",
@@ -59,6 +66,9 @@ class CaseSerializer(serializers.ModelSerializer):
     def get_notice(self, case: Case) -> int | None:
         notice = getattr(case, "notice", None)
         return notice.pk if notice is not None else None
+
+    def get_rectifications(self, case: Case) -> list[int]:
+        return [link.task_id for link in case.rectifications.all()]
 
 
 def _inspections_in_scope(user):
@@ -102,6 +112,22 @@ class CaseUpdateSerializer(CaseWriteSerializer):
     )
 
 
+class CaseRectifySerializer(StrictSerializer):
+    description = serializers.CharField(max_length=TEXT_MAX, help_text="what the school must put right")
+    rectify_by = DeadlineField()
+    campaign = ScopedPrimaryKeyRelatedField(
+        scoped=scope.campaigns_visible,
+        queryset=Campaign.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="the campaign the task belongs to; without one, the authority's case rectifications",
+    )
+
+
+class CaseRectifiedSerializer(serializers.Serializer):
+    task = serializers.IntegerField(help_text="the rectification task's id")
+
+
 class CaseReadSerializer(serializers.ModelSerializer):
     reader = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -140,7 +166,7 @@ class CaseViewSet(
     ordering = ["-occurred_on", "-id"]
 
     def get_queryset(self):
-        return scope.cases_visible(self.request.user).select_related("notice")
+        return scope.cases_visible(self.request.user).select_related("notice").prefetch_related("rectifications")
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -189,6 +215,16 @@ class CaseViewSet(
         validated(EmptySerializer, request)
         notice = case_publish(actor=request.user, case=case)
         return Response(NoticeSerializer(notice).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CaseRectifySerializer, responses={201: CaseRectifiedSerializer})
+    @action(detail=True, methods=["post"])
+    def rectify(self, request, pk=None):
+        """Order the case's school a rectification task (section 8's kind)."""
+        case = self.get_object()
+        require_one_of_roles(request.user, case.authority_id, (Role.INSPECTOR, Role.SUPERVISOR), "order rectifications")
+        data = validated(CaseRectifySerializer, request)
+        task = case_rectify(actor=request.user, case=case, **data)
+        return Response(CaseRectifiedSerializer({"task": task.pk}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=CaseReadSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, filter_backends=[])  # in its own order

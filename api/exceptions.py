@@ -6,6 +6,7 @@ messages (`non_field_errors` for the body as a whole), and its `detail` names th
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import (
@@ -15,6 +16,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import status
@@ -24,6 +26,13 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tracker.errors import DomainError, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+# A database that dropped the connection, timed out or gave way under the request (a restart, a
+# fail-over, a cancelled statement): the request's transaction is gone whole, so the client may retry.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
 
 
 def _field_errors(data: Any) -> dict[str, Any]:
@@ -45,6 +54,14 @@ def _invalid(errors: dict[str, Any], detail: str | None = None, **extra: Any) ->
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable during %s: %s", context.get("request") and context["request"].path, exc)
+        response = Response(
+            {"code": "unavailable", "detail": _("The service is briefly unavailable: try again in a moment.")},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, ValidationFailed):
         extra = dict(exc.extra)
         field = str(extra.pop("field", api_settings.NON_FIELD_ERRORS_KEY))

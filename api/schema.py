@@ -2,8 +2,9 @@
 
 drf-spectacular documents only what a view declares (usually its success). Clients and the schema
 tests need the errors too: 400 bad input, 401 unauthenticated, 403 wrong role, 404 out of scope,
-409 wrong state, 413/415 for uploads, 429 when throttled. Each has the one shape that
-api.exceptions.exception_handler gives it. A view that documents a code itself keeps its own.
+409 wrong state, 413/415 for uploads, 429 when throttled, 503 when the database gave way (retry).
+Each has the one shape that api.exceptions.exception_handler gives it. A view that documents a code
+itself keeps its own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ DESCRIPTIONS = {
     "413": "The file is too large.",
     "415": "The media type or file type is not allowed.",
     "429": "Too many requests: retry later.",
+    "503": "The database was briefly unavailable: retry after `Retry-After` seconds.",
 }
 
 _UNSAFE = {"post", "put", "patch", "delete"}
@@ -64,7 +66,7 @@ def add_error_responses(result: dict[str, Any], generator, request, public) -> d
         for method, operation in item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
-            codes = ["400", "401", "403", "404"]
+            codes = ["400", "401", "403", "404", "503"]
             if method in _UNSAFE:
                 codes.append("409")
             if "requestBody" in operation:

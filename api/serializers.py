@@ -41,8 +41,10 @@ def guard_text(fields: dict[str, serializers.Field]) -> None:
     """Give every text field of a request body (lists of text too) the control-character check."""
     for name, field in fields.items():
         target = field.child if isinstance(field, serializers.ListField) else field
-        if isinstance(target, serializers.CharField) and not target.read_only:
-            target.validators = [*target.validators, _text_validator(name, target)]
+        guard = _text_validator(name, target)
+        # A model serializer's field has its model field's guard already (tracker/text.py).
+        if isinstance(target, serializers.CharField) and not target.read_only and guard not in target.validators:
+            target.validators = [*target.validators, guard]
 
 
 class StrictSerializer(serializers.Serializer):

@@ -41,6 +41,7 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
@@ -177,8 +178,13 @@ def retry_after(request: HttpRequest, credentials: dict | None = None) -> int:
     return max(1, math.ceil((end or time.time() + settings.LOGIN_LOCKOUT_SECONDS) - time.time()))
 
 
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
 def lockout_message(seconds: int) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
+    # Its Chinese is in web's catalogue: the lock-out page (web/templates/web/lockout.html) says the same.
+    minutes = _minutes(seconds)
     return _("Too many failed login attempts: try again in %(minutes)s minute(s).") % {"minutes": minutes}
 
 
@@ -186,14 +192,20 @@ def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
 ) -> HttpResponse:
     """The answer to a login refused by the lock (settings.AXES_LOCKOUT_CALLABLE): 429 with Retry-After;
-    JSON `{"code": "throttled", "detail"}` under /api/, else the page AXES_LOCKOUT_TEMPLATE names
-    (context: `detail`, `retry_after`), else the message as text."""
+    JSON `{"code": "throttled", "detail"}` under /api/, else the page AXES_LOCKOUT_TEMPLATE names in the
+    request's language (context: `detail`, `retry_after` seconds, `retry_minutes`, `retry_at` the moment
+    the lock ends), else the message as text."""
     seconds = retry_after(request, credentials)
     detail = lockout_message(seconds)
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse({"code": "throttled", "detail": detail}, status=429)
     elif getattr(settings, "AXES_LOCKOUT_TEMPLATE", None):
-        context = {"detail": detail, "retry_after": seconds}
+        context = {
+            "detail": detail,
+            "retry_after": seconds,
+            "retry_minutes": _minutes(seconds),
+            "retry_at": timezone.now() + timedelta(seconds=seconds),
+        }
         response = render(request, settings.AXES_LOCKOUT_TEMPLATE, context, status=429)
     else:
         response = HttpResponse(detail, status=429, content_type="text/plain; charset=utf-8")

@@ -1,6 +1,7 @@
 """Every model in the admin, searchable and filterable.
 
-No path around the services (CONTRACT section 2): statuses, scores, due times, flags, evidence, urges,
+No path around the services (CONTRACT section 2): units and webhooks are added, changed (and webhooks
+removed) through their services, which record the events; statuses, scores, due times, flags, evidence, urges,
 reminders, notifications and the event log are read-only here. What an administrator may do to a
 task or a cycle is an admin action that calls the same service as the API, so it records the same
 events (approve, return, extend; activate, close).
@@ -8,63 +9,49 @@ events (approve, return, extend; activate, close).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils.translation import gettext_lazy as _
 
+from . import admin_accounts  # noqa: F401 - registers Django's user admin, recording every change
 from . import models as m
+from .admin_base import ReadOnlyAdmin, ServiceActionsAdmin, ServiceFormAdmin
 from .assessment.cycle_services import cycle_activate, cycle_close
 from .assessment.task_services import task_approve, task_extend, task_return
 from .dates import end_of_day
-from .errors import DomainError
+from .notify.services import webhook_create, webhook_delete, webhook_update, webhook_url_check
+from .org.services import unit_check, unit_create, unit_update
 from .text import multi_line
 
 
 @admin.register(m.Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(ServiceFormAdmin):
     list_display = ["id", "name", "code", "kind", "parent"]
     list_filter = ["kind"]
     search_fields = ["name", "code"]
     raw_id_fields = ["parent"]
 
+    def service_check(self, obj, changes):
+        unit_check(unit=obj, changes=changes)
+
+    def create(self, request, data):
+        return unit_create(actor=request.user, **{k: data.get(k) for k in ("name", "code", "kind", "parent")})
+
+    def update(self, request, obj, changes):
+        unit_update(actor=request.user, unit=obj, changes=changes)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # no service deletes a unit: it holds tasks, people and events
+
 
 @admin.register(m.Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
+    """Who holds which role where: read-only (accounts are made by `account_create`, POST /accounts/)."""
+
     list_display = ["id", "user", "unit", "role", "language"]
     list_filter = ["role"]
     search_fields = ["user__username", "unit__name"]
-    raw_id_fields = ["user", "unit"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ServiceActionsAdmin(ReadOnlyAdmin):
-    """Read-only, with admin actions that call services: each object in turn, refusals reported."""
-
-    def _each(self, request, queryset, verb: str, call: Callable) -> None:
-        done, refused = 0, []
-        for obj in queryset.order_by("pk"):
-            try:
-                call(obj)
-                done += 1
-            except DomainError as exc:
-                refused.append(f"#{obj.pk}: {exc.detail}")
-        if done:
-            self.message_user(request, _("%(verb)s: %(count)s done.") % {"verb": verb, "count": done})
-        if refused:
-            self.message_user(request, _("Refused: %(list)s") % {"list": "; ".join(refused)}, messages.ERROR)
 
 
 @admin.register(m.Cycle)
@@ -229,10 +216,37 @@ class UrgeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(m.Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(ServiceFormAdmin):
     list_display = ["id", "unit", "url", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["url", "unit__name"]
+    raw_id_fields = ["unit"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["unit"] if obj else []  # a webhook belongs to its unit for good
+
+    def service_check(self, obj, changes):
+        if "url" in changes:
+            webhook_url_check(changes["url"])
+
+    def create(self, request, data):
+        return webhook_create(
+            actor=request.user,
+            unit=data["unit"],
+            url=data["url"],
+            secret=data.get("secret") or "",
+            active=data["active"],
+        )
+
+    def update(self, request, obj, changes):
+        webhook_update(actor=request.user, webhook=obj, changes=changes)
+
+    def delete_model(self, request, obj):
+        webhook_delete(actor=request.user, webhook=obj)
+
+    def delete_queryset(self, request, queryset):
+        for webhook in queryset.order_by("pk"):
+            webhook_delete(actor=request.user, webhook=webhook)
 
 
 @admin.register(m.WebhookDelivery)

@@ -17,3 +17,8 @@ class TrackerConfig(AppConfig):
         from tracker.notify import handlers as notify_handlers
 
         del inspections_handlers, monitoring_handlers, notify_handlers
+
+        # No control characters in any text field of the domain (tracker/text.py says why).
+        from tracker.text import model_text_guard
+
+        model_text_guard(self.get_models())

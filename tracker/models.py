@@ -24,6 +24,7 @@ from tracker.audit.models import Event, EventChainHead, EventDispatch
 from tracker.inspections.models import (
     Case,
     CaseRead,
+    CaseRectification,
     CaseStatus,
     CaseType,
     Inspection,
@@ -61,6 +62,7 @@ __all__ = [
     "Appeal",
     "Case",
     "CaseRead",
+    "CaseRectification",
     "CaseStatus",
     "CaseType",
     "Check",

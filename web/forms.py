@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tracker.inspections.models import InspectionKind, TargetKind
 from tracker.models import TaskStatus, Unit
+from tracker.text import multi_line, single_line
 
 from .labels import INSPECTION_KIND, STATUS, TARGET_KIND
 
@@ -54,26 +55,40 @@ class DeadlineField(forms.Field):
         return moment
 
 
+class TextGuardedForm(forms.Form):
+    """Every form of the pages: control characters are refused in every text field (tracker/text.py), as
+    the API and the models refuse them; a textarea keeps its line breaks and tabs."""
+
+    def full_clean(self) -> None:
+        # Here rather than in __init__, so that fields a form adds in its own __init__ are guarded too.
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                guard = multi_line if isinstance(field.widget, forms.Textarea) else single_line
+                if guard not in field.validators:
+                    field.validators = [*field.validators, guard]
+        super().full_clean()
+
+
 def _text(label, *, required: bool = True, rows: int = 3) -> forms.CharField:
     return forms.CharField(
         label=label, required=required, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": rows})
     )
 
 
-class ProgressForm(forms.Form):
+class ProgressForm(TextGuardedForm):
     progress = forms.IntegerField(label=_("Progress (%)"), min_value=0, max_value=100)
     note = _text(_("Note"), required=False, rows=2)
 
 
-class UploadForm(forms.Form):
+class UploadForm(TextGuardedForm):
     file = forms.FileField(label=_("Evidence file"))
 
 
-class EvidenceDeleteForm(forms.Form):
+class EvidenceDeleteForm(TextGuardedForm):
     evidence = forms.IntegerField(min_value=1)
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(TextGuardedForm):
     deductions = forms.MultipleChoiceField(label=_("Deductions"), required=False, widget=forms.CheckboxSelectMultiple)
     comment = _text(_("Comment"), required=False, rows=2)
 
@@ -84,17 +99,17 @@ class ApproveForm(forms.Form):
         ]
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(TextGuardedForm):
     reason = _text(_("Reason"))
     rework_due_at = DeadlineField(label=_("Rework deadline"), required=False)
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(TextGuardedForm):
     due_at = DeadlineField(label=_("New deadline"))
     reason = _text(_("Reason"), rows=2)
 
 
-class UrgeForm(forms.Form):
+class UrgeForm(TextGuardedForm):
     school = forms.ModelChoiceField(label=_("School"), queryset=Unit.objects.none())
     message = _text(_("Message"), rows=4)
     respond_by = DeadlineField(label=_("Answer by"))
@@ -107,7 +122,7 @@ class UrgeForm(forms.Form):
         field.widget.choices = [("", "—"), *((school.pk, school.name) for school in shown)]
 
 
-class RespondForm(forms.Form):
+class RespondForm(TextGuardedForm):
     response = _text(_("Your answer"), rows=3)
 
 
@@ -119,15 +134,15 @@ STATUS_FILTERS = [
 ]
 
 
-class TaskFilterForm(forms.Form):
+class TaskFilterForm(TextGuardedForm):
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTERS, required=False)
 
 
-class YearForm(forms.Form):
+class YearForm(TextGuardedForm):
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2099, required=False)
 
 
-class InspectionForm(forms.Form):
+class InspectionForm(TextGuardedForm):
     """A round with the one target the page records (the API takes a list)."""
 
     kind = forms.ChoiceField(label=_("Kind of round"), choices=[(c, INSPECTION_KIND[c]) for c in InspectionKind.values])
@@ -155,7 +170,7 @@ class InspectionForm(forms.Form):
         return data
 
 
-class CaseStatusForm(forms.Form):
+class CaseStatusForm(TextGuardedForm):
     status = forms.ChoiceField(label=_("Next step"), choices=[])
 
     def __init__(self, *args, allowed: list[tuple[str, str]], **kwargs):
@@ -163,17 +178,29 @@ class CaseStatusForm(forms.Form):
         self.fields["status"].choices = allowed
 
 
-class DispositionForm(forms.Form):
+class DispositionForm(TextGuardedForm):
     disposition = _text(_("Disposition"), rows=3)
 
 
+class CaseRectifyForm(TextGuardedForm):
+    """A rectification the case orders its school; `campaigns`: the authority's active ones to choose from."""
+
+    description = _text(_("What the school must put right"), rows=3)
+    rectify_by = DeadlineField(label=_("Put right by"))
+    campaign = forms.TypedChoiceField(label=_("Campaign"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, campaigns: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].choices = [("", _("The year's case rectifications")), *campaigns]
+
+
 # --- Deadline fairness (CONTRACT section 7) -----------------------------------------------------------
-class ExtensionRequestForm(forms.Form):
+class ExtensionRequestForm(TextGuardedForm):
     requested_due_at = DeadlineField(label=_("Requested deadline"))
     reason = _text(_("Reason"), rows=2)
 
 
-class AppealForm(forms.Form):
+class AppealForm(TextGuardedForm):
     reason = _text(_("Reason"), rows=2)
     contested = forms.MultipleChoiceField(label=_("Contested"), widget=forms.CheckboxSelectMultiple)
 
@@ -183,7 +210,7 @@ class AppealForm(forms.Form):
         self.fields["contested"].choices = applied
 
 
-class ExtensionDecisionForm(forms.Form):
+class ExtensionDecisionForm(TextGuardedForm):
     decision = forms.ChoiceField(
         label=_("Decision"), choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.RadioSelect
     )
@@ -191,7 +218,7 @@ class ExtensionDecisionForm(forms.Form):
     comment = _text(_("Comment"), rows=2)
 
 
-class AppealDecisionForm(forms.Form):
+class AppealDecisionForm(TextGuardedForm):
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=[

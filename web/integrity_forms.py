@@ -9,23 +9,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tracker.integrity.models import CheckResult, ListKind, Post, RiskLevel
-from tracker.text import multi_line, single_line
 
-from .forms import TEXT_MAX, DeadlineField
+from .forms import TEXT_MAX, DeadlineField, TextGuardedForm
 from .labels import CHECK_RESULT, LEVEL, LIST_KIND, POST
 
 PROCESS_STEPS = 8  # rows of the process-map editor (the seed's longest map has 5 steps)
 MEASURES_MAX = 50
-
-
-class TextGuardedForm(forms.Form):
-    """Refuses control characters in every text field (tracker/text.py): a textarea keeps line breaks."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field, forms.CharField):
-                field.validators.append(multi_line if isinstance(field.widget, forms.Textarea) else single_line)
 
 
 def _choices(values, labels) -> list[tuple[str, Any]]:
@@ -72,12 +61,8 @@ class RiskPointForm(TextGuardedForm):
         super().__init__(*args, **kwargs)
         self.fields["item"].queryset = items
         for n in range(1, PROCESS_STEPS + 1):
-            self.fields[f"step_{n}"] = forms.CharField(
-                label=_("Step %(n)s") % {"n": n}, max_length=300, required=False, validators=[single_line]
-            )
-            self.fields[f"role_{n}"] = forms.CharField(
-                label=_("Role"), max_length=100, required=False, validators=[single_line]
-            )
+            self.fields[f"step_{n}"] = forms.CharField(label=_("Step %(n)s") % {"n": n}, max_length=300, required=False)
+            self.fields[f"role_{n}"] = forms.CharField(label=_("Role"), max_length=100, required=False)
             self.fields[f"control_{n}"] = forms.BooleanField(label=_("Control step"), required=False)
 
     def step_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:

@@ -132,6 +132,8 @@ NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
 AXES_HANDLER = "config.login_policy.LoginPolicyHandler"
 AXES_CLIENT_IP_CALLABLE = "config.login_policy.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.login_policy.lockout_response"
+# The pages' lock-out answer (429, in the request's language, saying when to try again); the API answers JSON.
+AXES_LOCKOUT_TEMPLATE = "web/lockout.html"
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_FAILURE_LIMIT = "config.login_policy.failure_limit"
 AXES_COOLOFF_TIME = "config.login_policy.cool_off"

@@ -9,13 +9,17 @@ import csv
 import io
 import re
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from tests.security.openapi import operations
 from tracker import models as m
+from tracker.integrity.campaign_services import campaign_activate, campaign_create
+from tracker.integrity.register_services import risk_create
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +47,41 @@ def export_paths() -> list[str]:
     return paths
 
 
+def integrity_texts(d, text: str) -> m.Campaign:
+    """What the integrity exports show, under `text`: a bureau item titled `text` (stored as it is, as
+    if written before input was checked), School A's risk point on it in this year's register, and an
+    active campaign over the list (its results list the district's schools by name)."""
+    item = m.ListItem.objects.create(unit=d.bureau, list="micro_power", code="-M1", title=text, category=text)
+    risk_create(
+        actor=d.school_a_user,
+        school=d.school_a,
+        item=item,
+        post="leader",
+        description="招生录取中优亲厚友",
+        level="low",
+        measures=["集体决策"],
+    )
+    campaign = campaign_create(
+        actor=d.supervisor,
+        authority=d.bureau,
+        title="2026 自查自纠",
+        lists=["micro_power"],
+        due_at=timezone.now() + timedelta(days=30),
+    )
+    campaign_activate(actor=d.supervisor, campaign=campaign)
+    return campaign
+
+
+def export_params(path: str, d, *, rolled_up: bool = False) -> dict:
+    """The query an export route needs: a cycle, or a campaign, or a school's register."""
+    unit = {"unit": d.bureau.pk} if rolled_up else {}
+    if path.endswith("/integrity/register.xlsx"):
+        return {"school": d.school_a.pk}
+    if "/integrity/" in path:
+        return {"campaign": m.Campaign.objects.get(authority=d.bureau).pk, **unit}
+    return {"cycle": d.cycle.pk, **unit}
+
+
 @pytest.fixture
 def hostile(district):
     """School, criterion and category names from the payload list, in the supervisor's district."""
@@ -61,6 +100,7 @@ def hostile(district):
         m.Task.objects.create(
             cycle=d.cycle, criterion=d.criterion, school=school, due_at=due, original_due_at=due, due_set_at=due
         )
+    integrity_texts(d, PAYLOADS[5])
     return d
 
 
@@ -71,8 +111,7 @@ def csv_cells(content: bytes) -> list[str]:
 @pytest.mark.parametrize("path", export_paths())
 @pytest.mark.parametrize("rolled_up", [False, True])
 def test_exports_write_formula_like_text_as_text(hostile, client_for, path, rolled_up):
-    params = {"cycle": hostile.cycle.pk, **({"unit": hostile.bureau.pk} if rolled_up else {})}
-    response = client_for(hostile.supervisor).get(path, params)
+    response = client_for(hostile.supervisor).get(path, export_params(path, hostile, rolled_up=rolled_up))
 
     assert response.status_code == 200, response.content[:300]
     if path.endswith(".csv"):
@@ -120,11 +159,16 @@ def test_control_characters_in_stored_names_never_break_an_export(district, clie
     district.school_a.save(update_fields=["name"])
     district.criterion.title = "Title\x01\x02"
     district.criterion.save(update_fields=["title"])
+    integrity_texts(district, "Item\x01\x02")
 
-    response = client_for(district.supervisor).get(path, {"cycle": district.cycle.pk})
+    response = client_for(district.supervisor).get(path, export_params(path, district))
 
     assert response.status_code == 200
-    expected = "SchoolA[31m" if "overview" in path else "Title"
+    expected = "Title"
+    if "overview" in path or path.endswith("/integrity/campaign.xlsx"):
+        expected = "SchoolA[31m"
+    elif path.endswith("/integrity/register.xlsx"):
+        expected = "Item"
     if path.endswith(".csv"):
         cells = csv_cells(response.content)
         assert expected in cells

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.contrib.admin.sites import AdminSite
@@ -18,6 +19,7 @@ from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -237,3 +239,48 @@ def test_logins_stay_up_when_the_cache_is_down(route, staff):
     with override_settings(CACHES=dead_redis):
         assert not attempt(route, staff.username, "wrong").logged_in
         assert attempt(route, staff.username, PASSWORD).logged_in
+
+
+PAGE_ROUTES = [route for route in ROUTES if route != TOKEN_URL]
+LOCKOUT_WORDS = {
+    "zh-hans": ("登录已暂时锁定", "登录失败次数过多，请在15分钟后重试。", "自{moment}起可再次登录"),
+    "en": ("Login locked", "Too many failed login attempts: try again in 15 minute(s).", "works again from {moment}"),
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("route", PAGE_ROUTES)
+def test_a_locked_login_page_is_a_page_of_the_site_in_the_readers_language(route, language, staff, settings):
+    """Not a bare English text: the site's page (its base template), 429, Retry-After, and when to retry
+    as a moment of TIME_ZONE."""
+    assert {"/admin/login/", "/login/"} <= set(PAGE_ROUTES)
+    for _ in range(base.LOGIN_FAILURES_PER_USERNAME):
+        attempt(route, staff.username, "wrong")
+    before = timezone.now()
+
+    response = Client(HTTP_ACCEPT_LANGUAGE=language).post(
+        route, {"username": staff.username, "password": PASSWORD}, REMOTE_ADDR=ADDRESS
+    )
+
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/html")
+    assert 0 < int(response["Retry-After"]) <= base.LOGIN_LOCKOUT_SECONDS
+    html = response.content.decode()
+    assert f'<html lang="{language}">' in html and 'class="topbar"' in html  # web/base.html
+    title, detail, retry = LOCKOUT_WORDS[language]
+    ends = timezone.localtime(before + timedelta(seconds=int(response["Retry-After"])))
+    assert title in html and detail in html
+    assert any(retry.format(moment=f"{m:%Y-%m-%d %H:%M}") in html for m in (ends, ends - timedelta(minutes=1)))
+
+
+def test_the_api_says_it_in_the_readers_language_too(staff):
+    for _ in range(base.LOGIN_FAILURES_PER_USERNAME):
+        attempt(TOKEN_URL, staff.username, "wrong")
+    response = APIClient().post(
+        TOKEN_URL,
+        {"username": staff.username, "password": PASSWORD},
+        REMOTE_ADDR=ADDRESS,
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 429
+    assert response.json()["detail"].startswith("登录失败次数过多，请在15分钟后重试。")

@@ -213,6 +213,37 @@ def attempt(client: APIClient, op: Operation, url: str, body: dict[str, Any]):
     return response, effect
 
 
+# Bodies of legitimate requests the generic sample does not get right (a change to make, a rule to meet).
+LEGITIMATE: dict[str, Any] = {
+    "POST /api/v1/me/password/": lambda world, refs: {
+        "old_password": "pw-Secret-123",  # tests.factories.UserFactory's
+        "new_password": "N3w-passphrase-2026",
+    },
+    "PATCH /api/v1/me/": lambda world, refs: {"email": "changed@example.org", "language": "en"},
+    "POST /api/v1/integrity/campaigns/": lambda world, refs: {
+        "authority": world.d.bureau.pk,
+        "title": "专项自查",
+        "lists": ["negative"],
+        "due_at": "2027-06-30",
+    },
+    "POST /api/v1/integrity/risks/": lambda world, refs: {
+        "school": world.d.school_a.pk,
+        "item": refs.get("listitem"),
+        "post": "class_teacher",
+        "level": "low",
+        "description": "作业布置与收费",
+        "measures": ["公示收费标准"],
+    },
+}
+
+
+def bodies(world: World, op: Operation, role: str) -> list[dict[str, Any]]:
+    """The bodies to try for a role: the operation's legitimate one first (if listed), then the sample."""
+    refs = own_refs(world, role)
+    listed = [LEGITIMATE[op.label](world, refs)] if op.label in LEGITIMATE else []
+    return [*listed, sample_body(op, refs)]
+
+
 def candidates(world: World, op: Operation, role: str) -> list[str]:
     if not op.is_detail:
         return [op.url()]
@@ -246,8 +277,7 @@ def test_forbidden_fields_in_write_bodies_are_refused_or_ignored(arena: World) -
                 ("anonymous", op.url(), {"username": world.users["school_a"].username, "password": "pw-Secret-123"})
             )
         for role in CALLERS:
-            body = sample_body(op, own_refs(world, role))
-            plan.extend((role, url, body) for url in candidates(world, op, role))
+            plan.extend((role, url, body) for body in bodies(world, op, role) for url in candidates(world, op, role))
 
         found = False
         for role, url, body in plan:

@@ -25,6 +25,7 @@ from tracker.errors import (
     SchoolStorageFull,
     UnsupportedFileType,
 )
+from tracker.org.models import Unit
 
 from .filetypes import CONTENT_TYPES, EXTENSIONS, sniff
 from .models import Evidence, Task
@@ -67,8 +68,10 @@ def _touch(task: Task, now: datetime) -> None:
 def _quota_check(task: Task, size: int) -> None:
     """Refuse a file beyond the task's file count or the school's storage (the caller holds the task row).
 
-    Files per task are exact (counted under the task's lock). The school's bytes are judged without a
-    lock on the school: two uploads to two of its tasks at the same moment may pass the limit by one file.
+    Files per task are counted under the task's lock. The school's bytes are counted under a lock on the
+    school's row, held to the end of the upload's transaction: two uploads to two of its tasks at the same
+    moment are judged one after the other, so the second sees the first's bytes (FOR NO KEY UPDATE, so rows
+    that merely reference the school, as new tasks do, are not held up).
     """
     files = Evidence.objects.filter(task=task).count()
     if files >= settings.EVIDENCE_MAX_FILES_PER_TASK:
@@ -77,6 +80,7 @@ def _quota_check(task: Task, size: int) -> None:
             limit=settings.EVIDENCE_MAX_FILES_PER_TASK,
             have=files,
         )
+    list(Unit.objects.select_for_update(no_key=True).filter(pk=task.school_id).values_list("pk", flat=True))
     used = Evidence.objects.filter(task__school_id=task.school_id).aggregate(total=Sum("size"))["total"] or 0
     if used + size > settings.EVIDENCE_MAX_BYTES_PER_SCHOOL:
         raise SchoolStorageFull(

@@ -80,3 +80,5 @@ class EventType(StrEnum):
     CASE_UPDATED = "case.updated"
     CASE_STATUS_CHANGED = "case.status_changed"
     CASE_PUBLISHED = "case.published"
+    # The case ordered a rectification task for its school (`data.task`); the text stays on the task.
+    CASE_RECTIFICATION_ORDERED = "case.rectification_ordered"

@@ -64,7 +64,7 @@ def _event_value(value: Any) -> Any:
     return value.pk if hasattr(value, "pk") else value
 
 
-def _case_record(case: Case, *, type: EventType, actor: Actor, now: datetime, data: dict[str, Any]) -> None:
+def case_event_record(case: Case, *, type: EventType, actor: Actor, now: datetime, data: dict[str, Any]) -> None:
     # Not filed under the school (Event.school stays empty, the school id is in `data`): whatever lists
     # a school's events must never tell it that a case about it exists. The authority's staff find
     # these events through their `authority` (tracker.scope.events_visible).
@@ -106,7 +106,7 @@ def case_create(
     )
     _case_refs_check(case)
     case.save()
-    _case_record(
+    case_event_record(
         case,
         type=EventType.CASE_CREATED,
         actor=actor,
@@ -160,7 +160,7 @@ def case_update(*, actor: Actor, case: Case, changes: dict[str, Any], now: datet
         return case
     fields = list(changed) + ["updated_at"]
     if changed:
-        _case_record(
+        case_event_record(
             case,
             type=EventType.CASE_UPDATED,
             actor=actor,
@@ -176,7 +176,7 @@ def case_update(*, actor: Actor, case: Case, changes: dict[str, Any], now: datet
         if target == CaseStatus.CONCLUDED:
             case.concluded_at = now
             fields.append("concluded_at")
-        _case_record(
+        case_event_record(
             case, type=EventType.CASE_STATUS_CHANGED, actor=actor, now=now, data={"from": previous, "to": target}
         )
     case.updated_at = now
@@ -221,7 +221,7 @@ def case_publish(*, actor: Actor, case: Case, now: datetime | None = None) -> No
         published_by=actor_or_none(actor),
         **fields,
     )
-    _case_record(
+    case_event_record(
         case, type=EventType.CASE_PUBLISHED, actor=actor, now=now, data={"notice": notice.pk, "type": case.type}
     )
     return notice

@@ -168,3 +168,25 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"notice {self.pk} of case {self.case_id}"
+
+
+class CaseRectification(models.Model):
+    """A rectification task a case ordered for its school (CONTRACT section 9, `/cases/{id}/rectify/`).
+
+    The link lives here, beside the case, so the task machine (tracker.assessment) and the integrity
+    programme never learn that cases exist; the task's own text is the redacted description."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="rectifications")
+    task = models.OneToOneField("tracker.Task", on_delete=models.PROTECT, related_name="case_rectification")
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ordered_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = gettext_lazy("case rectification")
+        verbose_name_plural = gettext_lazy("case rectifications")
+        ordering = ["ordered_at", "id"]
+
+    def __str__(self) -> str:
+        return f"rectification task {self.task_id} of case {self.case_id}"

@@ -25,7 +25,8 @@ from .webhook_http import UnsafeTarget, secret_generate, target_check
 WEBHOOK_UPDATABLE = ("url", "secret", "active")
 
 
-def _check_url(url: str) -> str:
+def webhook_url_check(url: str) -> str:
+    """The target must be a public address (SSRF); ValidationFailed names `url`. The admin's form asks too."""
     try:
         target_check(url)
     except UnsafeTarget as exc:
@@ -35,7 +36,9 @@ def _check_url(url: str) -> str:
 
 @transaction.atomic
 def webhook_create(*, actor: Actor, unit: Unit, url: str, secret: str = "", active: bool = True) -> Webhook:
-    webhook = Webhook.objects.create(unit=unit, url=_check_url(url), secret=secret or secret_generate(), active=active)
+    webhook = Webhook.objects.create(
+        unit=unit, url=webhook_url_check(url), secret=secret or secret_generate(), active=active
+    )
     event_record(
         type=EventType.WEBHOOK_CREATED,
         subject=webhook,
@@ -50,7 +53,7 @@ def webhook_create(*, actor: Actor, unit: Unit, url: str, secret: str = "", acti
 def webhook_update(*, actor: Actor, webhook: Webhook, changes: dict[str, Any]) -> Webhook:
     webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
     if "url" in changes:
-        _check_url(changes["url"])
+        webhook_url_check(changes["url"])
     changed = model_update(instance=webhook, fields=WEBHOOK_UPDATABLE, data=changes)
     if changed:
         shown = {k: ("(rotated)" if k == "secret" else v) for k, v in changed.items()}

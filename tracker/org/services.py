@@ -28,12 +28,37 @@ ROLE_UNIT_KIND = {
 UNIT_UPDATABLE = ("name", "code", "kind", "parent")
 
 
+def unit_check(*, unit: Unit | None, changes: dict[str, Any]) -> None:
+    """The rules of a new unit (`unit` None) or of changes to one; ValidationFailed names the field.
+
+    The services judge with it under their lock; the admin's form asks it first, to show a refusal
+    beside its field."""
+    if "parent" in changes:
+        parent = changes["parent"]
+        if unit is None and parent is not None and parent.kind != UnitKind.AUTHORITY:
+            raise ValidationFailed(_("A unit's parent must be an authority."), field="parent")
+        if (
+            unit is not None
+            and parent is not None
+            and (parent.kind != UnitKind.AUTHORITY or parent.pk in descendant_ids([unit.pk]))
+        ):
+            raise ValidationFailed(_("The parent must be an authority outside this unit's subtree."), field="parent")
+    if "code" in changes:
+        others = Unit.objects.filter(code=changes["code"])
+        if (others if unit is None else others.exclude(pk=unit.pk)).exists():
+            raise ValidationFailed(_("A unit with that code already exists."), field="code")
+    if (
+        unit is not None
+        and "kind" in changes
+        and changes["kind"] != unit.kind
+        and (unit.children.exists() or unit.tasks.exists())
+    ):
+        raise ValidationFailed(_("The kind of a unit with children or tasks cannot change."), field="kind")
+
+
 @transaction.atomic
 def unit_create(*, actor: Actor, name: str, code: str, kind: str, parent: Unit | None) -> Unit:
-    if parent is not None and parent.kind != UnitKind.AUTHORITY:
-        raise ValidationFailed(_("A unit's parent must be an authority."), field="parent")
-    if Unit.objects.filter(code=code).exists():
-        raise ValidationFailed(_("A unit with that code already exists."), field="code")
+    unit_check(unit=None, changes={"code": code, "parent": parent})
     try:
         with transaction.atomic():
             unit = Unit.objects.create(name=name, code=code, kind=kind, parent=parent)
@@ -51,14 +76,7 @@ def unit_create(*, actor: Actor, name: str, code: str, kind: str, parent: Unit |
 @transaction.atomic
 def unit_update(*, actor: Actor, unit: Unit, changes: dict[str, Any]) -> Unit:
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
-    if "parent" in changes:
-        parent = changes["parent"]
-        if parent is not None and (parent.kind != UnitKind.AUTHORITY or parent.pk in descendant_ids([unit.pk])):
-            raise ValidationFailed(_("The parent must be an authority outside this unit's subtree."), field="parent")
-    if "code" in changes and Unit.objects.filter(code=changes["code"]).exclude(pk=unit.pk).exists():
-        raise ValidationFailed(_("A unit with that code already exists."), field="code")
-    if "kind" in changes and changes["kind"] != unit.kind and (unit.children.exists() or unit.tasks.exists()):
-        raise ValidationFailed(_("The kind of a unit with children or tasks cannot change."), field="kind")
+    unit_check(unit=unit, changes=changes)
     changed = model_update(instance=unit, fields=UNIT_UPDATABLE, data=changes)
     if changed:
         shown = {k: (v.pk if isinstance(v, Unit) else v) for k, v in changed.items()}
@@ -112,6 +130,30 @@ def account_password_change(*, user, actor: Actor, new_password: str) -> None:
     event_record(
         type=EventType.ACCOUNT_PASSWORD_CHANGED, subject=user, actor=actor, data={"username": user.get_username()}
     )
+
+
+# What Django's user admin may change on an account, shown in its event (a password is named, never shown).
+ACCOUNT_ADMIN_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")
+
+
+@transaction.atomic
+def account_admin_save(*, actor: Actor, user, created: bool, changed: list[str]) -> None:
+    """Save an account as Django's user admin left it, and record the change: `account.created`, or
+    `account.password_changed` / `account.updated` naming the changed fields. (Saving a new password or
+    a deactivation revokes the user's API tokens, as on every path: api/tokens.py.)"""
+    user.save()
+    shown = {name: getattr(user, name) for name in ACCOUNT_ADMIN_FIELDS if name in changed}
+    others = sorted(set(changed) - set(ACCOUNT_ADMIN_FIELDS) - {"password", "password1", "password2"})
+    if created:
+        data = {"username": user.get_username(), "unit": None, "role": None, "via": "admin"}
+        event_record(type=EventType.ACCOUNT_CREATED, subject=user, actor=actor, data=data)
+        return
+    if {"password", "password1"} & set(changed):
+        data = {"username": user.get_username()}
+        event_record(type=EventType.ACCOUNT_PASSWORD_CHANGED, subject=user, actor=actor, data=data)
+    if shown or others:
+        data = {"changed": {**shown, **dict.fromkeys(others, "(changed)")}}
+        event_record(type=EventType.ACCOUNT_UPDATED, subject=user, actor=actor, data=data)
 
 
 LANGUAGES = ("zh-hans", "en")

@@ -19,9 +19,11 @@ from django.views.decorators.http import require_http_methods
 
 from tracker import scope
 from tracker.errors import DomainError
+from tracker.inspections.case_rectification import case_rectify
 from tracker.inspections.case_services import case_publish, case_reads_record, case_update
 from tracker.inspections.models import Case
 from tracker.inspections.transitions import next_statuses
+from tracker.integrity.models import Campaign, CampaignKind, CampaignStatus
 from tracker.models import Role
 
 from .. import forms as f
@@ -48,6 +50,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/cases/list.html", {"page": page})
 
 
+def _rectify_form(case: Case, data=None) -> f.CaseRectifyForm:
+    """The authority's active self-inspection campaigns to file the rectification under (or none: the
+    year's case rectifications)."""
+    campaigns = Campaign.objects.filter(
+        authority_id=case.authority_id, status=CampaignStatus.ACTIVE, kind=CampaignKind.SELF_INSPECTION
+    ).order_by("-due_at")
+    return f.CaseRectifyForm(data, campaigns=[(c.pk, c.title) for c in campaigns])
+
+
+def _can_rectify(user, case: Case) -> bool:
+    return case.school_id is not None and any(
+        scope.has_role_over(user, case.authority_id, role) for role in (Role.INSPECTOR, Role.SUPERVISOR)
+    )
+
+
 def _status_form(case: Case, data=None) -> f.CaseStatusForm:
     return f.CaseStatusForm(data, allowed=[(code, CASE_STATUS[code]) for code in next_statuses(case.status)])
 
@@ -66,7 +83,12 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if outcome is None:
             return redirect(request.get_full_path())
         status, bound = outcome
-    case = scope.cases_visible(user).select_related("school", "inspection", "notice").get(pk=pk)
+    case = (
+        scope.cases_visible(user)
+        .select_related("school", "inspection", "notice")
+        .prefetch_related("rectifications__task")
+        .get(pk=pk)
+    )
     case_reads_record(reader=user, cases=[case], via="web.detail")
     can_write = scope.has_role_over(user, case.authority_id, Role.INSPECTOR)
     published = hasattr(case, "notice")
@@ -76,6 +98,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_write": can_write and not published,
         "status_form": bound.get("status") or _status_form(case),
         "disposition_form": bound.get("disposition") or f.DispositionForm(initial={"disposition": case.disposition}),
+        "can_rectify": _can_rectify(user, case),
+        "rectify_form": bound.get("rectify") or _rectify_form(case),
+        "rectifications": [link.task for link in case.rectifications.all()],
     }
     return render(request, "web/cases/detail.html", context, status=status)
 
@@ -83,10 +108,12 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _post(request: HttpRequest, case: Case) -> tuple[int, dict] | None:
     """Do the posted action; None on success, else (status, bound forms to show again)."""
     user = request.user
+    action = request.POST.get("action", "")
+    if action == "rectify":
+        return _post_rectify(request, case)
     if not scope.has_role_over(user, case.authority_id, Role.INSPECTOR):
         messages.error(request, _("Only an inspector of the case's authority can change it."))
         return 403, {}
-    action = request.POST.get("action", "")
     forms: dict = {}
     try:
         if action == "status":
@@ -113,4 +140,33 @@ def _post(request: HttpRequest, case: Case) -> tuple[int, dict] | None:
         refused = refusal(exc)
         messages.error(request, refused.message)
         return refused.status, forms
+    return None
+
+
+def _post_rectify(request: HttpRequest, case: Case) -> tuple[int, dict] | None:
+    """Order the case's school a rectification task (inspectors and supervisors of the authority)."""
+    user = request.user
+    if not any(scope.has_role_over(user, case.authority_id, r) for r in (Role.INSPECTOR, Role.SUPERVISOR)):
+        messages.error(
+            request, _("Only an inspector or a supervisor of the case's authority can order a rectification.")
+        )
+        return 403, {}
+    form = _rectify_form(case, request.POST)
+    forms = {"rectify": form}
+    if not form.is_valid():
+        messages.error(request, _("Describe what to put right and by when."))
+        return 400, forms
+    data = form.cleaned_data
+    campaign = None
+    if data["campaign"] is not None:
+        campaign = Campaign.objects.filter(pk=data["campaign"], authority_id=case.authority_id).first()
+    try:
+        task = case_rectify(
+            actor=user, case=case, description=data["description"], rectify_by=data["rectify_by"], campaign=campaign
+        )
+    except DomainError as exc:
+        refused = refusal(exc)
+        messages.error(request, refused.message)
+        return refused.status, forms
+    messages.success(request, _("The school has a rectification task (#%(id)s).") % {"id": task.pk})
     return None
