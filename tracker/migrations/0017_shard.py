@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0014_integrity'),
+        ('tracker', '0016_control_characters'),
     ]
 
     operations = [
