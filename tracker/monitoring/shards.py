@@ -27,6 +27,7 @@ nor a later one was (reminder_plans), so an earlier stage is never sent after a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -59,7 +60,7 @@ class FanOut:
         return {"run": self.run_id, "shards": self.shards}
 
 
-def _send(task_name: str, object_id: int, run_here) -> None:
+def _send(task_name: str, object_id: int, run_here: Callable[[int], None]) -> None:
     """After commit: run it here in eager mode (the embedded demo, tests), else hand it to the broker."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         run_here(object_id)
