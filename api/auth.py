@@ -24,6 +24,7 @@ from config.login_policy import lockout_message, retry_after
 from tracker.org.services import account_password_change
 
 from .serializers import StrictSerializer
+from .tokens import tokens_prune
 
 
 class TokenRequestSerializer(StrictSerializer):
@@ -74,9 +75,8 @@ class TokenView(APIView):
             field="non_field_errors",
         )
         instance, token = AuthToken.objects.create(user=user)
-        # Keep the newest tokens only: a script that logs in on every run does not pile them up.
-        stale = user.auth_token_set.order_by("-created").values_list("pk", flat=True)[settings.API_TOKENS_PER_USER :]
-        AuthToken.objects.filter(pk__in=list(stale)).delete()
+        # Keep the newest live tokens only: a script that logs in on every run does not pile them up.
+        tokens_prune(user_id=user.pk, keep=settings.API_TOKENS_PER_USER)
         user_logged_in.send(sender=user.__class__, request=request, user=user)
         return Response(TokenResponseSerializer({"token": token, "expiry": instance.expiry}).data)
 

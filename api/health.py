@@ -1,4 +1,5 @@
-"""GET /healthz: 200 when the database and the broker answer, 503 naming what is down."""
+"""GET /healthz: 200 when the database and the broker answer, 503 naming what is down (readiness).
+GET /livez: 200 when the process answers, asking neither (liveness; the load test's bare view)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,8 @@ def healthz(request):
     body = {"database": _database(), "broker": _broker()}
     ok = all(v == "ok" for v in body.values())
     return JsonResponse(body, status=200 if ok else 503)
+
+
+@require_GET
+def livez(request):
+    return JsonResponse({"status": "ok"})

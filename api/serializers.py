@@ -10,13 +10,12 @@ from rest_framework import serializers
 
 from tracker import scope
 from tracker.assessment.models import Criterion, Cycle, Evidence, Task
-from tracker.assessment.rules import task_days_overdue, task_is_overdue
 from tracker.audit.models import Event
-from tracker.monitoring.rules import task_is_at_risk
 from tracker.org.models import Membership, Role, Unit, UnitKind
 from tracker.text import multi_line, single_line
 
 from .fields import BoundedDateField, BoundedDateTimeField, DeadlineField
+from .task_rows import task_detail_row, task_row
 
 
 def validated(serializer_class: type[serializers.Serializer], request, **kwargs) -> dict:
@@ -263,9 +262,10 @@ class TaskSerializer(serializers.ModelSerializer):
     # An assessment task's criterion's title and requirement; a rectification's own (its finding or case).
     title = serializers.CharField(source="heading", read_only=True)
     requirement = serializers.CharField(source="requirement_text", read_only=True)
-    is_overdue = serializers.SerializerMethodField()
-    days_overdue = serializers.SerializerMethodField()
-    is_at_risk = serializers.SerializerMethodField()
+    # Judged at the request's time by the domain's rules (api/task_rows.py fills every field).
+    is_overdue = serializers.BooleanField(read_only=True)
+    days_overdue = serializers.IntegerField(read_only=True)
+    is_at_risk = serializers.BooleanField(read_only=True)
     evidence_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -300,17 +300,9 @@ class TaskSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def _now(self):
-        return self.context.setdefault("now", timezone.now())
-
-    def get_is_overdue(self, task: Task) -> bool:
-        return task_is_overdue(task, self._now())
-
-    def get_days_overdue(self, task: Task) -> int:
-        return task_days_overdue(task, self._now())
-
-    def get_is_at_risk(self, task: Task) -> bool:
-        return task_is_at_risk(task, self._now())
+    def to_representation(self, task: Task) -> dict:
+        # The declared fields, filled without DRF's per-field machinery (api/task_rows.py).
+        return task_row(task, now=self.context.setdefault("now", timezone.now()))
 
 
 class TaskDetailSerializer(TaskSerializer):
@@ -325,6 +317,9 @@ class TaskDetailSerializer(TaskSerializer):
     class Meta(TaskSerializer.Meta):
         fields = [*TaskSerializer.Meta.fields, "deduction_rules", "max_score", "min_evidence"]
         read_only_fields = fields
+
+    def to_representation(self, task: Task) -> dict:
+        return task_detail_row(task, now=self.context.setdefault("now", timezone.now()))
 
 
 class ProgressSerializer(StrictSerializer):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -222,19 +223,31 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         # The list stays lean; one task (and every action's answer) carries the criterion's rules.
         return s.TaskSerializer if self.action == "list" else s.TaskDetailSerializer
 
+    @staticmethod
+    def _with_rows(tasks):
+        # The evidence count as a subquery, not a join and GROUP BY: the page's count(*) then reads tasks only.
+        evidence = Evidence.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("*"))
+        count = Coalesce(Subquery(evidence.values("n")), 0)
+        return tasks.select_related("criterion", "school").annotate(evidence_count=count)
+
     def get_queryset(self):
-        return (
-            scope.tasks_visible(self.request.user)
-            .select_related("criterion", "school")
-            .annotate(evidence_count=Count("evidence"))
-        )
+        return self._with_rows(scope.tasks_visible(self.request.user))
+
+    def get_object(self):
+        # One task: by its key, then the caller's roles over its school, not the whole scope listed. The
+        # list's filters do not narrow a task named by its key (building them would read the scope).
+        task = scope.task_visible(self.request.user, self.kwargs["pk"], self._with_rows(Task.objects.all()))
+        if task is None:
+            raise NotFound()
+        self.check_object_permissions(self.request, task)
+        return task
 
     def _act(self, request, action: TaskAction, verb: str, service, serializer_class=None, **kwargs):
         task = self.get_object()  # 404 outside scope
         require_role(request.user, task.school_id, TRANSITIONS[action].role, verb)  # 403 wrong role (the table's)
         data = s.validated(serializer_class or s.EmptySerializer, request)  # 400 bad body
         service(task=task, actor=request.user, **data, **kwargs)  # 409 wrong state
-        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data)
+        return Response(self.get_serializer(self._with_rows(Task.objects.all()).get(pk=task.pk)).data)
 
     @extend_schema(request=None, responses=s.TaskDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -281,7 +294,7 @@ class TaskEvidenceView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     def _task(self, request, pk: int) -> Task:
-        task = scope.tasks_visible(request.user).filter(pk=pk).first()
+        task = scope.task_visible(request.user, pk)
         if task is None:
             raise NotFound()
         return task

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tracker import models as m
+from tracker.assessment.appeal_services import appeal_create
 from tracker.assessment.cycle_services import cycle_activate
+from tracker.assessment.evidence_services import evidence_add
+from tracker.assessment.extension_services import extension_request_create
+from tracker.assessment.task_services import task_approve, task_progress, task_start, task_submit
 
 from .factories import (
     CriterionFactory,
@@ -19,6 +24,7 @@ from .factories import (
     UnitFactory,
     UserFactory,
 )
+from .samples import upload
 
 
 @dataclass
@@ -203,3 +209,80 @@ def casework(district) -> Casework:
 
 
 __all__ = ["District", "UserFactory"]
+
+
+# --- A province, for what must not depend on the caller's depth in the tree -----------------------------------
+@dataclass
+class Province:
+    province: m.Unit
+    city: m.Unit
+    district: m.Unit
+    school: m.Unit  # the district's first school: its clerk has PROVINCE_CRITERIA tasks
+    other_school: m.Unit  # in another district of the same city
+    cycle: m.Cycle  # run by the province: every school has a task for each criterion
+    users: dict[str, object]  # CALLERS -> user
+    open_task: m.Task  # the school's, in progress: evidence, an extension request, history
+    approved_task: m.Task  # the school's, approved with a deduction and appealed: the ledger
+    other_task: m.Task  # the other school's
+
+
+PROVINCE_CRITERIA = 55  # more than a page of 50 for one school
+# Every kind of caller, at every depth: the school's clerk, supervisors and inspectors from the district
+# to the province, and a superuser.
+CALLERS = (
+    "school",
+    "supervisor@district",
+    "supervisor@city",
+    "supervisor@province",
+    "inspector@district",
+    "inspector@province",
+    "superuser",
+)
+
+
+@pytest.fixture
+def province(db) -> Province:
+    now = timezone.now()
+    top = UnitFactory(name="Zhejiang Education Department")
+    city = UnitFactory(name="Zhoushan Education Bureau", parent=top)
+    district = UnitFactory(name="Putuo Education Bureau", parent=city)
+    next_district = UnitFactory(name="Dinghai Education Bureau", parent=city)
+    school = SchoolFactory(name="Shenjiamen No. 1", parent=district)
+    SchoolFactory(name="Shenjiamen No. 2", parent=district)
+    other_school = SchoolFactory(name="Dinghai No. 1", parent=next_district)
+    units = {"school": school, "district": district, "city": city, "province": top}
+    users: dict[str, object] = {"school": MembershipFactory(unit=school, role=m.Role.SCHOOL).user}
+    for caller in CALLERS:
+        if "@" in caller:
+            role, depth = caller.split("@")
+            users[caller] = MembershipFactory(unit=units[depth], role=role).user
+    users["superuser"] = UserFactory(is_superuser=True, is_staff=True)
+    cycle = CycleFactory(authority=top)
+    for _ in range(PROVINCE_CRITERIA):
+        CriterionFactory(cycle=cycle, due_at=now + timedelta(days=30))
+    cycle_activate(actor=users["supervisor@province"], cycle=cycle, now=now)
+    clerk, reviewer = users["school"], users["supervisor@district"]
+    open_task, approved_task = m.Task.objects.filter(school=school).order_by("id")[:2]
+    for task in (open_task, approved_task):
+        task_start(task=task, actor=clerk)
+        task_progress(task=task, actor=clerk, progress=60, note="halfway")
+        file = upload("pdf")
+        evidence_add(task=task, actor=clerk, file=file, filename=file.name, size=file.size)
+    extension_request_create(
+        task=open_task, actor=clerk, requested_due_at=now + timedelta(days=40), reason="the inspectors came"
+    )
+    task_submit(task=approved_task, actor=clerk)
+    task_approve(task=approved_task, actor=reviewer, deductions=["D1"], comment="one gap")
+    appeal_create(task=approved_task, actor=clerk, reason="the gap was closed", contested=["D1"])
+    return Province(
+        province=top,
+        city=city,
+        district=district,
+        school=school,
+        other_school=other_school,
+        cycle=cycle,
+        users=users,
+        open_task=m.Task.objects.get(pk=open_task.pk),
+        approved_task=m.Task.objects.get(pk=approved_task.pk),
+        other_task=m.Task.objects.filter(school=other_school).first(),
+    )

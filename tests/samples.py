@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zipfile
@@ -77,11 +78,19 @@ def jpeg_bytes() -> bytes:
     return soi + app0 + dqt + sof0 + dht_dc + dht_ac + sos + scan + b"\xff\xd9"
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed time: writestr(name) stamps the current second, so two calls a second
+    apart would give different bytes for the same sample."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
 def docx_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
-            "[Content_Types].xml",
+            _entry("[Content_Types].xml"),
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -91,7 +100,7 @@ def docx_bytes() -> bytes:
             "</Types>",
         )
         archive.writestr(
-            "_rels/.rels",
+            _entry("_rels/.rels"),
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
             '<Relationship Id="rId1" '
@@ -99,7 +108,7 @@ def docx_bytes() -> bytes:
             'Target="word/document.xml"/></Relationships>',
         )
         archive.writestr(
-            "word/document.xml",
+            _entry("word/document.xml"),
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
             "<w:body><w:p><w:r><w:t>廉洁校园建设自查报告</w:t></w:r></w:p></w:body></w:document>",
@@ -107,6 +116,7 @@ def docx_bytes() -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache  # openpyxl stamps the time of saving: one workbook per test run, the same bytes each call
 def xlsx_bytes() -> bytes:
     from openpyxl import Workbook
 

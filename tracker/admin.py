@@ -225,6 +225,11 @@ class WebhookAdmin(ServiceFormAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["unit"] if obj else []  # a webhook belongs to its unit for good
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"  # a URL typed without a scheme; Django 6's default
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def service_check(self, obj, changes):
         if "url" in changes:
             webhook_url_check(changes["url"])

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -22,17 +23,35 @@ from tracker.audit.models import Event
 from tracker.audit.types import Actor
 from tracker.inspections.models import Case, Inspection, Notice
 from tracker.integrity.models import Campaign, Check, ListItem, RiskPoint
+from tracker.memo import memo_get, memo_put, memoized
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
-from tracker.org.tree import ancestor_ids, ancestor_map, descendant_ids, units_under_sql
+from tracker.org.tree import (
+    ancestor_ids,
+    ancestor_map,
+    ancestry_cte,
+    descendant_ids,
+    units_above_sql,
+    units_under_sql,
+)
 
 M = TypeVar("M", bound=Model)
 
 
-def _memberships(user: Actor, roles: Iterable[str] | None = None) -> QuerySet[Membership]:
-    qs = Membership.objects.filter(user=user)
-    if roles is not None:
-        qs = qs.filter(role__in=list(roles))
-    return qs
+def _membership_rows(user: Actor) -> tuple[tuple[int, str], ...]:
+    """The caller's (unit id, role) pairs, asked once per request (tracker.memo)."""
+    return memoized(
+        ("memberships", user.pk),
+        lambda: tuple(Membership.objects.filter(user_id=user.pk).values_list("unit_id", "role")),
+    )
+
+
+def _unit_ids(user: Actor, roles: Iterable[str] | None = None) -> set[int]:
+    """The units the caller holds one of `roles` on (any role for None)."""
+    rows = _membership_rows(user)
+    if roles is None:
+        return {unit for unit, _ in rows}
+    wanted = set(roles)
+    return {unit for unit, role in rows if role in wanted}
 
 
 def unit_ids_for(user: Actor, roles: Iterable[str] | None = None) -> set[int] | None:
@@ -43,19 +62,36 @@ def unit_ids_for(user: Actor, roles: Iterable[str] | None = None) -> set[int] | 
         return None
     roles = list(roles) if roles is not None else list(Role.values)
     ids: set[int] = set()
-    authority_roots = set(
-        _memberships(user, [r for r in roles if r in AUTHORITY_ROLES]).values_list("unit_id", flat=True)
-    )
+    authority_roots = _unit_ids(user, [r for r in roles if r in AUTHORITY_ROLES])
     if authority_roots:
         ids |= descendant_ids(authority_roots)
     if Role.SCHOOL in roles:
-        ids |= set(_memberships(user, [Role.SCHOOL]).values_list("unit_id", flat=True))
+        ids |= _unit_ids(user, [Role.SCHOOL])
     return ids
 
 
+def _reach_q(user: Actor, field: str, kind: str | None) -> Q | None:
+    """Rows whose `field` names a unit (of `kind`, None: any) the caller reaches: its own school accounts'
+    schools and the units under its authorities, walked in the database when the rows are read (no query
+    now, whatever the size of the scope). None: every row (superuser)."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return None
+    visible = Q(**{f"{field}__in": sorted(_unit_ids(user, [Role.SCHOOL]))})
+    roots = _unit_ids(user, AUTHORITY_ROLES)
+    if roots:
+        visible |= Q(**{f"{field}__in": RawSQL(*units_under_sql(sorted(roots), kind))})
+    return visible
+
+
+def _in_reach(user: Actor, queryset: QuerySet[M], field: str, kind: str | None = UnitKind.SCHOOL) -> QuerySet[M]:
+    visible = _reach_q(user, field, kind)
+    return queryset if visible is None else queryset.filter(visible)
+
+
 def units_visible(user: Actor) -> QuerySet[Unit]:
-    ids = unit_ids_for(user)
-    return Unit.objects.all() if ids is None else Unit.objects.filter(id__in=ids)
+    return _in_reach(user, Unit.objects.all(), "id", None)
 
 
 def school_ids_for(user: Actor, roles: Iterable[str] | None = None) -> set[int] | None:
@@ -69,43 +105,49 @@ def tasks_visible(user: Actor) -> QuerySet[Task]:
     return _of_schools_in_scope(user, Task)
 
 
+def task_visible(user: Actor, pk: object, queryset: QuerySet[Task] | None = None) -> Task | None:
+    """tasks_visible(user).filter(pk=pk).first() for one task, without listing the scope: the task by its
+    key, then the roles the caller holds over its school (one walk up the tree). `queryset` (unscoped)
+    says what to fetch with it. None when it does not exist or lies outside the caller's scope."""
+    try:
+        task = (Task.objects.all() if queryset is None else queryset).filter(pk=pk).first()
+    except (TypeError, ValueError):  # not a key at all: not found either
+        return None
+    return task if task is not None and roles_over(user, task.school_id) else None
+
+
 def _in_scope_or_above(
     user: Actor, model: type[M], field: str, kinds: tuple[str, ...] = (UnitKind.AUTHORITY,)
 ) -> QuerySet[M]:
     """Rows whose `field` unit (of one of `kinds`) is in the caller's scope or above one of the caller's
-    units (a school sees its district's cycles and campaigns, and the lists of every authority above it)."""
+    units (a school sees its district's cycles and campaigns, and the lists of every authority above it).
+    Both walks run in the database when the rows are read."""
     if not user.is_authenticated:
         return model.objects.none()
     if user.is_superuser:
         return model.objects.all()
-    own = set(_memberships(user).values_list("unit_id", flat=True))
-    visible = Q(**{f"{field}__in": ancestor_ids(own)})
-    roots = set(_memberships(user, AUTHORITY_ROLES).values_list("unit_id", flat=True))
+    visible = Q(**{f"{field}__in": RawSQL(*units_above_sql(sorted(_unit_ids(user))))})
+    roots = _unit_ids(user, AUTHORITY_ROLES)
     if roots:
-        # Walk the units of those kinds under the caller's roots in the database, not every school
-        # (12,000 ids for a province) when only authorities can hold the rows.
+        # Walk the units of those kinds under the caller's roots, not every school (12,000 ids for a
+        # province) when only authorities can hold the rows.
         for kind in kinds:
             visible |= Q(**{f"{field}__in": RawSQL(*units_under_sql(sorted(roots), kind))})
     return model.objects.filter(visible)
 
 
 def _of_schools_in_scope(user: Actor, model: type[M]) -> QuerySet[M]:
-    ids = school_ids_for(user)
-    return model.objects.all() if ids is None else model.objects.filter(school_id__in=ids)
+    return _in_reach(user, model.objects.all(), "school_id")
 
 
 def extension_requests_visible(user: Actor) -> QuerySet[ExtensionRequest]:
     """The extension requests of the tasks `user` sees (a school: its own)."""
-    ids = school_ids_for(user)
-    qs = ExtensionRequest.objects.all()
-    return qs if ids is None else qs.filter(task__school_id__in=ids)
+    return _in_reach(user, ExtensionRequest.objects.all(), "task__school_id")
 
 
 def appeals_visible(user: Actor) -> QuerySet[Appeal]:
     """The appeals of the tasks `user` sees (a school: its own)."""
-    ids = school_ids_for(user)
-    qs = Appeal.objects.all()
-    return qs if ids is None else qs.filter(task__school_id__in=ids)
+    return _in_reach(user, Appeal.objects.all(), "task__school_id")
 
 
 def cycles_visible(user: Actor) -> QuerySet[Cycle]:
@@ -138,17 +180,41 @@ def checks_visible(user: Actor) -> QuerySet[Check]:
     return _of_schools_in_scope(user, Check)
 
 
+def roles_over(user: Actor, unit: Unit | int) -> frozenset[str]:
+    """The roles `user` holds over `unit`: `school` on the unit itself, `supervisor` and `inspector` on it or
+    on any unit above it; every role for a superuser. One query at most, once per request and unit: the
+    caller's memberships, each marked whether it sits on the unit's path up the tree."""
+    if not user.is_authenticated:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(Role.values)
+    unit_id = unit if isinstance(unit, int) else unit.pk
+    return memoized(("roles_over", user.pk, unit_id), lambda: _roles_over(user, unit_id))
+
+
+def _roles_over(user: Actor, unit_id: int) -> frozenset[str]:
+    known = memo_get(("memberships", user.pk))
+    if known is not None and not any(role in AUTHORITY_ROLES for _, role in known):
+        return frozenset(role for unit, role in known if unit == unit_id)  # school accounts: no walk
+    sql = (
+        f"WITH RECURSIVE {ancestry_cte([unit_id])} SELECT m.unit_id, m.role, "
+        f"CASE WHEN m.unit_id IN (SELECT id FROM up) THEN 1 ELSE 0 END "
+        f"FROM {Membership._meta.db_table} m WHERE m.user_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [unit_id, user.pk])
+        rows = cursor.fetchall()
+    memo_put(("memberships", user.pk), tuple((unit, role) for unit, role, _ in rows))
+    return frozenset(
+        role
+        for unit, role, on_path in rows
+        if (role == Role.SCHOOL and unit == unit_id) or (role in AUTHORITY_ROLES and on_path)
+    )
+
+
 def has_role_over(user: Actor, unit: Unit | int, role: str) -> bool:
     """Whether `user` may act as `role` on `unit` (a school for school actions, any unit otherwise)."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    unit_id = unit if isinstance(unit, int) else unit.pk
-    if role == Role.SCHOOL:
-        return _memberships(user, [Role.SCHOOL]).filter(unit_id=unit_id).exists()
-    roots = set(_memberships(user, [role]).values_list("unit_id", flat=True))
-    return bool(roots) and bool(ancestor_ids([unit_id]) & roots)
+    return role in roles_over(user, unit)
 
 
 def roles_of(user: Actor) -> set[str]:
@@ -156,7 +222,7 @@ def roles_of(user: Actor) -> set[str]:
         return set()
     if user.is_superuser:
         return set(Role.values)
-    return set(_memberships(user).values_list("role", flat=True))
+    return {role for _, role in _membership_rows(user)}
 
 
 # Events about these subjects that concern no school carry the unit they belong to in `data.unit`:
@@ -220,7 +286,7 @@ def notices_visible(user: Actor) -> QuerySet[Notice]:
         return Notice.objects.none()
     if user.is_superuser:
         return Notice.objects.all()
-    own = set(_memberships(user).values_list("unit_id", flat=True))
+    own = _unit_ids(user)
     below = unit_ids_for(user) or set()
     return Notice.objects.filter(Q(authority_id__in=ancestor_ids(own)) | Q(authority_id__in=below))
 
@@ -274,7 +340,7 @@ def _round_roots(*, user: Actor, authority_id: int) -> tuple[int, ...] | None:
         return None
     if user.is_superuser:
         return (authority_id,)
-    memberships = list(Membership.objects.filter(user=user).values_list("unit_id", "role"))
+    memberships = _membership_rows(user)
     own = {unit for unit, _ in memberships}
     authority_roots = {unit for unit, role in memberships if role in AUTHORITY_ROLES}
     ancestors = ancestor_map(own | {authority_id})

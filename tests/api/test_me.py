@@ -191,3 +191,22 @@ def test_logging_in_again_and_again_keeps_only_the_newest_tokens(district):
     assert AuthToken.objects.filter(user=district.supervisor).count() == settings.API_TOKENS_PER_USER
     assert token_client(tokens[-1]).get("/api/v1/me/").status_code == 200
     assert token_client(tokens[0]).get("/api/v1/me/").status_code == 401
+
+
+def test_an_expired_token_is_refused_and_deleted_when_presented(district):
+    start = timezone.now()
+    with freeze_time(start):
+        token = login(district.supervisor.username).json()["token"]
+    with freeze_time(start + timedelta(minutes=settings.API_TOKEN_IDLE_MINUTES + 1)):
+        assert token_client(token).get("/api/v1/me/").status_code == 401
+    assert not AuthToken.objects.filter(user=district.supervisor).exists()
+
+
+def test_a_login_deletes_the_users_expired_tokens(district):
+    start = timezone.now()
+    with freeze_time(start):
+        login(district.supervisor.username)
+    with freeze_time(start + timedelta(minutes=settings.API_TOKEN_IDLE_MINUTES + 1)):
+        fresh = login(district.supervisor.username).json()["token"]
+        assert AuthToken.objects.filter(user=district.supervisor).count() == 1
+        assert token_client(fresh).get("/api/v1/me/").status_code == 200

@@ -43,8 +43,14 @@ def deduction_ledger(task: Task | int) -> QuerySet[DeductionEntry]:
 
 def ledger_state(task: Task | int) -> dict[str, Decimal]:
     """What is applied now: code ("late_penalty" for the penalty) -> points, folded from the entries."""
+    return ledger_fold(deduction_ledger(task).values_list("code", "points", "action"))
+
+
+def ledger_fold(entries: Iterable[DeductionEntry | tuple[str, Decimal, str]]) -> dict[str, Decimal]:
+    """ledger_state of entries already read, oldest first: entries or (code, points, action) triples."""
     state: dict[str, Decimal] = {}
-    for code, points, action in deduction_ledger(task).values_list("code", "points", "action"):
+    for entry in entries:
+        code, points, action = (entry.code, entry.points, entry.action) if isinstance(entry, DeductionEntry) else entry
         if action == LedgerAction.WITHDRAWN:
             state.pop(code, None)
         else:

@@ -43,15 +43,23 @@ def ancestry_cte(ids: Sequence[int], name: str = "up") -> str:
     )
 
 
-def units_under_sql(roots: Sequence[int], kind: str) -> tuple[str, list[int]]:
-    """A SELECT of the ids of the units of `kind` at or under `roots`, with its parameters."""
+def units_under_sql(roots: Sequence[int], kind: str | None) -> tuple[str, list[int]]:
+    """A SELECT of the ids of the units of `kind` (None: of any kind) at or under `roots`, with its parameters."""
     roots = list(roots) or [0]
     seed = f"SELECT u.id, u.id FROM {UNIT_TABLE} u WHERE u.id IN ({placeholders(roots)})"
+    if kind is None:
+        return f"WITH RECURSIVE {subtree_cte(seed)}\nSELECT id FROM tree", roots
     sql = (
         f"WITH RECURSIVE {subtree_cte(seed)}\n"
         f"SELECT s.id FROM tree JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{UnitKind(kind).value}'"
     )
     return sql, roots
+
+
+def units_above_sql(ids: Sequence[int]) -> tuple[str, list[int]]:
+    """A SELECT of the ids of the units at or above `ids`, with its parameters."""
+    ids = list(ids) or [0]
+    return f"WITH RECURSIVE {ancestry_cte(ids)} SELECT id FROM up", ids
 
 
 def schools_under_sql(roots: Sequence[int]) -> tuple[str, list[int]]:

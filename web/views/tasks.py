@@ -26,7 +26,7 @@ from tracker.assessment.appeal_services import appeal_create
 from tracker.assessment.evidence_services import evidence_add, evidence_delete
 from tracker.assessment.extension_services import extension_request_create
 from tracker.assessment.fairness_models import LATE_PENALTY, AppealStatus, ExtensionStatus
-from tracker.assessment.ledger import criterion_rules, deduction_ledger, ledger_state
+from tracker.assessment.ledger import criterion_rules, deduction_ledger, ledger_fold, ledger_state
 from tracker.assessment.rules import appeal_window_closes_at, is_appeal_window_open, is_open, overdue_q
 from tracker.assessment.task_services import (
     task_approve,
@@ -40,7 +40,7 @@ from tracker.assessment.texts import moment_said
 from tracker.assessment.transitions import REQUESTS, TRANSITIONS, TaskAction, TaskRequest, allowed_actions
 from tracker.audit.selectors import task_history
 from tracker.errors import DomainError
-from tracker.models import Evidence, Role, Task, TaskKind, TaskStatus
+from tracker.models import DeductionEntry, Evidence, Role, Task, TaskKind, TaskStatus
 from tracker.monitoring.rules import at_risk_q
 
 from .. import forms as f
@@ -195,7 +195,7 @@ ROLE_REFUSALS = {
 
 
 def _scoped_task(user, pk: int) -> Task:
-    task = scope.tasks_visible(user).select_related("criterion", "school", "cycle", "campaign").filter(pk=pk).first()
+    task = scope.task_visible(user, pk, Task.objects.select_related("criterion", "school", "cycle", "campaign"))
     if task is None:
         raise Http404
     return task
@@ -233,13 +233,14 @@ def _subject(task: Task) -> Any:
     )
 
 
-def _applied(task: Task) -> list[tuple[str, str]]:
-    """What the task's deduction ledger applies now, as an appeal's choices: (code, what it says)."""
+def _applied(task: Task, ledger: list[DeductionEntry] | None = None) -> list[tuple[str, str]]:
+    """What the deduction ledger (read now unless given) applies, as an appeal's choices: (code, what it says)."""
     if task.criterion_id is None:  # a rectification: no score, nothing to appeal
         return []
     rules = criterion_rules(task.criterion)
     choices = []
-    for code, points in ledger_state(task).items():
+    state = ledger_state(task) if ledger is None else ledger_fold(ledger)
+    for code, points in state.items():
         if code == LATE_PENALTY:
             choices.append((code, _("Late penalty (−%(points)s)") % {"points": points.normalize()}))
         else:
@@ -256,16 +257,16 @@ def _form_kwargs(form: type[django_forms.Form], task: Task) -> dict[str, Any]:
     return {}
 
 
-def _fairness(task: Task, *, can_school: bool, now) -> dict[str, Any]:
+def _fairness(task: Task, *, ledger: list[DeductionEntry], can_school: bool, now) -> dict[str, Any]:
     """The task's extension requests, appeals and deduction ledger, and what the school may ask now."""
     requests = list(task.extension_requests.select_related("decided_by").order_by("created_at", "id"))
     appeals = list(task.appeals.select_related("decided_by").order_by("created_at", "id"))
-    applied = _applied(task) if task.reviewed_at else []
+    applied = _applied(task, ledger) if task.reviewed_at else []
     window = is_appeal_window_open(status=task.status, reviewed_at=task.reviewed_at, now=now)
     return {
         "requests": requests,
         "appeals": appeals,
-        "ledger": list(deduction_ledger(task)),
+        "ledger": ledger,
         "can_request": can_school
         and task.status in REQUESTS[TaskRequest.EXTENSION].sources
         and not any(r.status == ExtensionStatus.PENDING for r in requests),
@@ -283,9 +284,11 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
     now = timezone.now()
     subject = _subject(task)
     rules = list(subject.deduction_rules or [])
-    can_school = scope.has_role_over(user, task.school_id, Role.SCHOOL)
-    can_review = scope.has_role_over(user, task.school_id, Role.SUPERVISOR)
+    roles = scope.roles_over(user, task.school_id)  # asked when the task was found: no query
+    can_school = Role.SCHOOL in roles
+    can_review = Role.SUPERVISOR in roles
     allowed = set(allowed_actions(task.status))
+    ledger = list(deduction_ledger(task))
     forms = {
         "progress": f.ProgressForm(initial={"progress": task.progress, "note": task.note}),
         "upload": f.UploadForm(),
@@ -293,7 +296,7 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
         "return": f.ReturnForm(),
         "extend": f.ExtendForm(),
         "request_extension": f.ExtensionRequestForm(),
-        "appeal": f.AppealForm(applied=_form_kwargs(f.AppealForm, task)["applied"]),
+        "appeal": f.AppealForm(applied=_applied(task, ledger)),
     }
     forms.update(bound or {})
     context = {
@@ -309,7 +312,7 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
         "evidence_open": is_open(task.status),
         "forms": forms,
         "timing": timing(task, now),
-        "fairness": _fairness(task, can_school=can_school, now=now),
+        "fairness": _fairness(task, ledger=ledger, can_school=can_school, now=now),
     }
     template = "web/tasks/_task.html" if request.htmx else "web/tasks/detail.html"
     return render(request, template, context, status=status)
