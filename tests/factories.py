@@ -11,7 +11,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_create
+from tracker.assessment.cycle_services import criterion_create, cycle_activate
 from tracker.monitoring.flags import flags_judge
 
 
@@ -142,3 +142,29 @@ def school_a_just_late(district, *, now: datetime) -> m.Task:
     m.Task.objects.filter(pk=task.pk).update(due_at=now - timedelta(hours=1))
     m.Task.objects.exclude(pk=task.pk).update(due_at=now + FAR)
     return task
+
+
+def district_spread(district, *, schools: int, now: datetime) -> list[int]:
+    """`schools` more schools under the bureau, one school account each, and four more criteria due around
+    `now` (8 days and half a day late, due in 3 days, in 20 days: overdue, escalated, due soon, at risk
+    and nothing yet, 12 hours from any stage's edge), a quarter of the tasks approved, and an address for
+    every account (digests). The other bureau's cycle is far off. Returns the bureau's school ids."""
+    for _ in range(schools):
+        MembershipFactory(unit=SchoolFactory(parent=district.bureau), role=m.Role.SCHOOL)
+    cycle_activate(actor=district.supervisor, cycle=district.cycle, now=now - 100 * DAY)
+    due = [now - 8 * DAY, now - DAY / 2, now + 3 * DAY, now + 20 * DAY]
+    criteria_add(district, due, prefix="X", now=now - 100 * DAY)
+    m.Task.objects.filter(cycle=district.other_cycle).update(due_at=datetime(2030, 1, 1, tzinfo=UTC))
+    m.Task.objects.filter(cycle=district.cycle, id__in=_every_fourth(district)).update(status="approved", progress=100)
+    for user in get_user_model().objects.all():
+        user.email = f"{user.username}@example.org"
+        user.save(update_fields=["email"])
+    return list(m.Unit.objects.filter(kind=m.UnitKind.SCHOOL, parent=district.bureau).values_list("id", flat=True))
+
+
+DAY = timedelta(days=1)
+
+
+def _every_fourth(district) -> list[int]:
+    ids = m.Task.objects.filter(cycle=district.cycle).order_by("id").values_list("id", flat=True)
+    return list(ids)[::4]

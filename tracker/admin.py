@@ -178,6 +178,28 @@ class ReminderAdmin(ReadOnlyAdmin):
     raw_id_fields = ["task", "flag", "urge"]
 
 
+class SweepShardInline(admin.TabularInline):
+    model = m.SweepShard
+    fields = ["number", "school_lo", "school_hi", "attempts", "done_at", "report"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(m.SweepRun)
+class SweepRunAdmin(ReadOnlyAdmin):
+    """Beat's sweeps fanned out over shards of schools: which shards finished, how often each ran."""
+
+    list_display = ["id", "now", "shard_count", "created_at", "closed_at"]
+    inlines = [SweepShardInline]
+
+
 @admin.register(m.Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["id", "recipient", "kind", "title", "created_at", "read_at", "emailed_at"]

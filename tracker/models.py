@@ -48,7 +48,7 @@ from tracker.integrity.models import (
     RiskLevel,
     RiskPoint,
 )
-from tracker.monitoring.models import Flag, FlagSeverity, Reminder, Urge
+from tracker.monitoring.models import Flag, FlagSeverity, Reminder, SweepRun, SweepShard, Urge
 from tracker.monitoring.rollup_models import RollupClock, RollupDirty, RollupEdge, SchoolRollup
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
@@ -109,6 +109,8 @@ __all__ = [
     "TaskStatus",
     "Unit",
     "UnitKind",
+    "SweepRun",
+    "SweepShard",
     "Urge",
     "Webhook",
     "WebhookDelivery",

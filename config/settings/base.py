@@ -327,6 +327,9 @@ TRACKER = {
     "RESPONSE_SLA_DAYS": env.float("TRACKER_RESPONSE_SLA_DAYS", default=3),
     "SWEEP_BATCH_SIZE": env.int("TRACKER_SWEEP_BATCH_SIZE", default=5000),
     "SWEEP_EVERY_MINUTES": env.int("TRACKER_SWEEP_EVERY_MINUTES", default=15),
+    # Beat's sweep is fanned out, one Celery task per shard of about this many schools (CONTRACT section 10;
+    # tracker/monitoring/shards.py): K workers share it. `manage.py sweep` sweeps every school in one go.
+    "SWEEP_SHARD_SCHOOLS": env.int("TRACKER_SWEEP_SHARD_SCHOOLS", default=1000),
     # The daily digest to supervisors and inspectors (django-celery-beat crontab, TIME_ZONE hours).
     "DIGEST_HOUR": env.int("TRACKER_DIGEST_HOUR", default=8),
     # An e-mail digest lists at most this many notifications, then counts the rest.

@@ -4,6 +4,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, F, Max, Q
@@ -12,6 +13,7 @@ from django.utils import timezone
 from tracker import models as m
 from tracker.audit.events import events_verify
 from tracker.demo.catalogue import CATEGORIES
+from tracker.demo.seed import DEMO_PASSWORD
 from tracker.inspections.selectors import inspection_stats
 from tracker.integrity.selectors import register_summaries
 from tracker.monitoring.sweep import sweep_run
@@ -112,6 +114,31 @@ def test_seed_demo_generates_a_large_district_with_a_status_mix():
     assert m.Task.objects.filter(cycle=cycle).count() == 200
     assert m.Task.objects.filter(cycle=cycle).values("status").distinct().count() == 5
     assert not m.Task.objects.filter(status=m.TaskStatus.APPROVED, score__isnull=True).exists()
+
+
+@pytest.mark.sqlite
+def test_the_generated_district_has_an_account_per_school_its_activation_and_a_progress_bar():
+    err = StringIO()
+    call_command("seed_demo", "--schools", "12", "--criteria", "3", stdout=StringIO(), stderr=err)
+
+    authority = m.Unit.objects.get(code="GEN1")
+    schools = m.Unit.objects.filter(parent=authority, kind=m.UnitKind.SCHOOL)
+    assert schools.count() == 12
+    # one school account per school, which logs in with the demo password
+    members = m.Membership.objects.filter(unit__in=schools, role=m.Role.SCHOOL)
+    assert sorted(members.values_list("unit_id", flat=True)) == sorted(schools.values_list("id", flat=True))
+    account = get_user_model().objects.get(username="gen1-s00001")
+    assert account.check_password(DEMO_PASSWORD) and account.email == "gen1-s00001@demo.invalid"
+    assert account.memberships.get().unit.code == "GEN1-S00001"
+    # every school x criterion once, the cycle active, its activation recorded with the count
+    cycle = m.Cycle.objects.get(authority=authority)
+    assert cycle.status == m.CycleStatus.ACTIVE and cycle.activated_at is not None
+    tasks = m.Task.objects.filter(cycle=cycle)
+    assert tasks.count() == tasks.values("school", "criterion").distinct().count() == 36
+    activated = m.Event.objects.get(type="cycle.activated", cycle=cycle)
+    assert activated.data["tasks_created"] == 36
+    # the bars reached their totals
+    assert "12/12" in err.getvalue() and "36/36" in err.getvalue()
 
 
 def test_seeded_history_stamps_each_task_with_its_latest_event():

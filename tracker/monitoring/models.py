@@ -118,3 +118,37 @@ class Urge(models.Model):
             models.Index(fields=["cycle", "school", "created_at"]),
             models.Index(fields=["campaign", "school", "created_at"]),
         ]
+
+
+class SweepRun(models.Model):
+    """One sweep fanned out by beat over shards of schools (tracker.monitoring.shards): what it is as of,
+    and, once its closing step (urges, digests, lost webhooks) has run, when and what the whole did."""
+
+    now = models.DateTimeField()
+    created_at = models.DateTimeField()
+    shard_count = models.PositiveIntegerField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = gettext_lazy("sweep run")
+        verbose_name_plural = gettext_lazy("sweep runs")
+        indexes = [models.Index(fields=["created_at"])]
+
+
+class SweepShard(models.Model):
+    """One shard of a sweep run: the schools with lo <= id < hi (an open end is None). `attempts` counts
+    the runs that started (a killed worker's included), `done_at` the one that finished it."""
+
+    run = models.ForeignKey(SweepRun, on_delete=models.CASCADE, related_name="shards")
+    number = models.PositiveIntegerField()
+    school_lo = models.BigIntegerField(null=True, blank=True)
+    school_hi = models.BigIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = gettext_lazy("sweep shard")
+        verbose_name_plural = gettext_lazy("sweep shards")
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="sweep_shard_once_per_run")]

@@ -48,6 +48,7 @@ from .rules import (
     overdue_stage_expression,
     urge_overdue_q,
 )
+from .school_ranges import SchoolRange
 
 K = NotificationKind
 
@@ -133,9 +134,12 @@ def _checklist_deadlines(sql: _Fragments, now: datetime, warning: EarlyWarning) 
     return _Deadlines(Checklist, "checklist_id", "k", live, checklist_open_q(), checklist_overdue_q)
 
 
-def _deadline_candidates(source: _Deadlines, stages: Stages, now: datetime, sql: _Fragments) -> str:
+def _deadline_candidates(
+    source: _Deadlines, stages: Stages, now: datetime, sql: _Fragments, schools: SchoolRange
+) -> str:
     a, model = source.alias, source.model
-    batch = f"FROM {model._meta.db_table} {a} WHERE {a}.id >= %(lo)s AND {a}.id < %(hi)s AND {source.live}"
+    in_shard = schools.sql(f"{a}.school_id", sql.params)
+    batch = f"FROM {model._meta.db_table} {a} WHERE {a}.id >= %(lo)s AND {a}.id < %(hi)s{in_shard} AND {source.live}"
     # Foresight ("due soon", "at risk") after "overdue" for the same deadline would be a clock gone back,
     # never news.
     not_overdue_yet = (
@@ -181,6 +185,7 @@ def _deadline_reminders_plan(
     hi: int,
     stages: Stages | None,
     warning: EarlyWarning | None,
+    schools: SchoolRange | None,
 ) -> list[Planned]:
     stages = stages or Stages.from_settings()
     warning = warning or EarlyWarning.from_settings()
@@ -195,23 +200,40 @@ def _deadline_reminders_plan(
     }
     fragments = _Fragments(params)
     source = deadlines(fragments, now, warning)
-    candidates = _deadline_candidates(source, stages, now, fragments)
+    candidates = _deadline_candidates(source, stages, now, fragments, schools or SchoolRange())
     same_key = f"r.{source.column} = s.{source.column} AND r.due_at = s.due_at"
     return _fetch_planned(_INSERT.format(candidates=candidates, same_key=same_key), params)
 
 
 def task_reminders_plan(
-    *, now: datetime, lo: int, hi: int, stages: Stages | None = None, warning: EarlyWarning | None = None
+    *,
+    now: datetime,
+    lo: int,
+    hi: int,
+    stages: Stages | None = None,
+    warning: EarlyWarning | None = None,
+    schools: SchoolRange | None = None,
 ) -> list[Planned]:
-    """Record the due reminders of the tasks with lo <= id < hi; returns the ones inserted now."""
-    return _deadline_reminders_plan(_task_deadlines, now=now, lo=lo, hi=hi, stages=stages, warning=warning)
+    """Record the due reminders of the tasks with lo <= id < hi (of the schools in `schools`, a shard of
+    the sweep, when given); returns the ones inserted now."""
+    return _deadline_reminders_plan(
+        _task_deadlines, now=now, lo=lo, hi=hi, stages=stages, warning=warning, schools=schools
+    )
 
 
 def checklist_reminders_plan(
-    *, now: datetime, lo: int, hi: int, stages: Stages | None = None, warning: EarlyWarning | None = None
+    *,
+    now: datetime,
+    lo: int,
+    hi: int,
+    stages: Stages | None = None,
+    warning: EarlyWarning | None = None,
+    schools: SchoolRange | None = None,
 ) -> list[Planned]:
     """The same for the integrity checklists with lo <= id < hi, on their campaign's deadline."""
-    return _deadline_reminders_plan(_checklist_deadlines, now=now, lo=lo, hi=hi, stages=stages, warning=warning)
+    return _deadline_reminders_plan(
+        _checklist_deadlines, now=now, lo=lo, hi=hi, stages=stages, warning=warning, schools=schools
+    )
 
 
 def _in(column: str, ids: Iterable[int] | None) -> str:

@@ -11,7 +11,7 @@ not with the tasks, and it never holds more than one batch in memory.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
 from django.utils import timezone
@@ -21,8 +21,9 @@ from tracker.notify.digests import digests_send
 
 from .audience import Audience
 from .flags import flags_judge
-from .reminders import reminders_run
+from .reminders import reminders_run, urge_reminders_run
 from .rollups import rollups_sweep
+from .school_ranges import SchoolRange
 
 logger = logging.getLogger(__name__)
 
@@ -50,23 +51,65 @@ class SweepReport:
     def as_dict(self) -> dict:
         return {**asdict(self), "now": self.now.isoformat(), "flag_changes": self.flag_changes}
 
+    def __iadd__(self, other: SweepReport) -> SweepReport:
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
 
-def sweep_run(*, now: datetime | None = None, batch_size: int | None = None) -> SweepReport:
-    now = now or timezone.now()
+    @classmethod
+    def from_dict(cls, data: dict) -> SweepReport:
+        """The report as_dict() wrote (a shard's, kept on its SweepShard row)."""
+        return cls(now=datetime.fromisoformat(data["now"]), **{name: data.get(name, 0) for name in _COUNTS})
+
+
+_COUNTS = [f.name for f in fields(SweepReport) if f.name != "now"]
+
+
+def sweep_schools(
+    *,
+    now: datetime,
+    schools: SchoolRange | None = None,
+    batch_size: int | None = None,
+    audience: Audience | None = None,
+) -> SweepReport:
+    """The sweep's work for the schools of `schools` (one shard; every school when None): judge their
+    flags, then record and deliver their reminders (tasks, checklists, flags)."""
+    schools = schools or SchoolRange()
     report = SweepReport(now=now)
-    flags = flags_judge(now=now)
+    flags = flags_judge(now=now, school_ids=schools.unit_ids())
     report.flags_opened = flags.opened
     report.flags_escalated = flags.escalated
     report.flags_severity_changed = flags.severity_changed
     report.flags_resolved = flags.resolved
-    reminders = reminders_run(now=now, batch_size=batch_size, audience=Audience())
+    reminders = reminders_run(now=now, batch_size=batch_size, audience=audience or Audience(), schools=schools)
     report.reminders = reminders.reminders
     report.notifications = reminders.notifications
     report.webhooks = len(reminders.deliveries)
+    return report
+
+
+def sweep_close(*, now: datetime, audience: Audience | None = None) -> SweepReport:
+    """What a sweep does once, after every school was swept: the urges' reminders, one e-mail digest per
+    recipient, and the webhook deliveries whose message was lost."""
+    report = SweepReport(now=now)
+    urges = urge_reminders_run(now=now, audience=audience or Audience())
+    report.reminders = urges.reminders
+    report.notifications = urges.notifications
+    report.webhooks = len(urges.deliveries)
     report.emails = digests_send(now=now)
     report.webhooks_resent = deliveries_resend(now=now)
     # The rollups' clocks to `now` (the deadlines passed since the last sweep folded into the rows), and
     # the schools still marked dirty handed to a worker: what keeps dashboards reading rows, not tasks.
     rollups_sweep(now=now)
+    return report
+
+
+def sweep_run(*, now: datetime | None = None, batch_size: int | None = None) -> SweepReport:
+    """The whole sweep in this process (manage.py sweep, the demo's history, tests): every school as one
+    shard, then the closing step. Beat's `tracker.sweep` fans the schools out instead (shards.py)."""
+    now = now or timezone.now()
+    audience = Audience()
+    report = sweep_schools(now=now, batch_size=batch_size, audience=audience)
+    report += sweep_close(now=now, audience=audience)
     logger.info("sweep as of %s: %s", now.isoformat(), report.as_dict())
     return report

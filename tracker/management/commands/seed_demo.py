@@ -20,7 +20,8 @@ class Command(BaseCommand):
         if schools or criteria:
             if not (schools and criteria) or schools < 1 or criteria < 1:
                 raise CommandError("--schools and --criteria go together, both positive")
-            seed_generated(schools=schools, criteria=criteria, out=self.stdout.write)
+            # The progress bars draw on the raw stream (call_command's stderr=, else the terminal's).
+            seed_generated(schools=schools, criteria=criteria, out=self.stdout.write, stream=options.get("stderr"))
             self._rollups()
             return
         if demo_exists():
