@@ -30,6 +30,7 @@ def _count(db: Path, sql: str) -> int:
         return conn.execute(sql).fetchone()[0]
 
 
+@pytest.mark.serial
 @pytest.mark.integration
 def test_demo_worker_and_beat_sweep_by_themselves_on_sqlite(tmp_path):
     env = _env(tmp_path)

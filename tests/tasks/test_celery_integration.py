@@ -27,7 +27,7 @@ from tracker.notify.services import webhook_create
 
 from .conftest import broker_reconnect, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.serial, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 D = timedelta(days=1)
 schedule = importlib.import_module("tasks.migrations.0001_periodic_tasks")

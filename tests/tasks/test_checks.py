@@ -51,6 +51,7 @@ def test_a_broker_without_visibility_timeout_needs_no_cap(settings):
     assert webhook_retry_below_visibility_timeout() == []
 
 
+@pytest.mark.serial
 @pytest.mark.integration
 def test_a_worker_refuses_to_start_on_such_a_configuration(redis_server, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "PYTEST"))}

@@ -33,7 +33,7 @@ from .fault_support import (
     until,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.serial, pytest.mark.faults, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 D = timedelta(days=1)
 S = timedelta(seconds=1)

@@ -35,7 +35,7 @@ from .fault_support import (
     wait_done,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.serial, pytest.mark.faults, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 D = timedelta(days=1)
 RESTARTS = 3

@@ -31,7 +31,7 @@ from tracker.reporting.snapshots import snapshots_take
 
 from .sweep_oracle import Oracle
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db]
+pytestmark = [pytest.mark.serial, pytest.mark.faults, pytest.mark.django_db]
 
 NY = ZoneInfo("America/New_York")
 H = timedelta(hours=1)

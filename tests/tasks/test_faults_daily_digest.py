@@ -26,7 +26,7 @@ from tests.tasks.conftest import ROOT, database_url
 from tracker import models as m
 from tracker.reporting.daily_digest import daily_digest_send
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.serial, pytest.mark.faults]
 
 NOW = datetime(2026, 6, 1, 0, 5, tzinfo=UTC)  # 08:05 in Asia/Shanghai
 

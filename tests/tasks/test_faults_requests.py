@@ -35,7 +35,7 @@ from tracker.audit.relay import events_relay
 
 from .conftest import broker_reconnect
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.serial, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 __all__ = ["arena", "public_dns", "world"]  # fixtures
 
 PASSWORD = "pw-Secret-123"  # tests.factories.UserFactory's

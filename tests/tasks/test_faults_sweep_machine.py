@@ -38,7 +38,7 @@ from tracker.monitoring.sweep import sweep_run
 
 from .sweep_oracle import RANK, Oracle
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db]
+pytestmark = [pytest.mark.serial, pytest.mark.faults, pytest.mark.django_db]
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -37,7 +37,7 @@ from .fault_support import (
     waiting_on,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.serial, pytest.mark.faults, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 DELIVER = "tracker.deliver_webhook"
 

@@ -16,7 +16,7 @@ from tracker import models as m
 
 from .conftest import DESKTOP, PHONE
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.serial, pytest.mark.browser]
 
 
 def _assert_charts_drawn(session, names: set[str]) -> None:

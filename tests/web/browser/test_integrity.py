@@ -17,7 +17,7 @@ from tracker.integrity.register_services import risk_create
 from .conftest import DESKTOP, PHONE
 from .test_flows import _assert_charts_drawn
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.serial, pytest.mark.browser]
 
 STEPS = [
     {"step": "报名登记", "role": "招生办", "control": False},
