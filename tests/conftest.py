@@ -286,3 +286,20 @@ def province(db) -> Province:
         approved_task=m.Task.objects.get(pk=approved_task.pk),
         other_task=m.Task.objects.filter(school=other_school).first(),
     )
+
+
+# Markers whose tests share a process-wide resource (real workers, Redis or PostgreSQL faults, the
+# browser): bin/test runs such tests in its serial phase only if they are also marked `serial`.
+SERIAL_KINDS = ("integration", "faults", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse a test of a serial kind that is not marked `serial`: under bin/test's parallel phase it would
+    share Redis, workers or the browser with the tests of the other xdist worker."""
+    stray = [
+        item.nodeid
+        for item in items
+        if any(item.get_closest_marker(kind) for kind in SERIAL_KINDS) and not item.get_closest_marker("serial")
+    ]
+    if stray:
+        raise pytest.UsageError(f"mark these tests `serial` too ({', '.join(SERIAL_KINDS)}): {stray}")

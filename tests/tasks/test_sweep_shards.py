@@ -34,7 +34,7 @@ from tracker.monitoring.shards import sweep_fan_out
 from .fault_support import VISIBILITY_TIMEOUT, Spawner, alive, quiesce, until
 from .sweep_oracle import Oracle, reached
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.serial, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SHARD = "tracker.sweep_shard"
 CLOSE = "tracker.sweep_close"
