@@ -43,6 +43,7 @@ def case_rectify(
     409: the case has no school, or the campaign is not active.
     """
     now = now or timezone.now()
+    # The body first (400), before the case's state (409): rectification_create judges it again, later.
     rectification_check(description=description, rectify_by=rectify_by, now=now)
     case = Case.objects.select_for_update(of=("self",)).select_related("school").get(pk=case.pk)
     if case.school is None:

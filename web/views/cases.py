@@ -59,10 +59,9 @@ def _rectify_form(case: Case, data=None) -> f.CaseRectifyForm:
     return f.CaseRectifyForm(data, campaigns=[(c.pk, c.title) for c in campaigns])
 
 
-def _can_rectify(user, case: Case) -> bool:
-    return case.school_id is not None and any(
-        scope.has_role_over(user, case.authority_id, role) for role in (Role.INSPECTOR, Role.SUPERVISOR)
-    )
+def _may_order_rectifications(user, case: Case) -> bool:
+    """Inspectors and supervisors of the case's authority order its school rectifications."""
+    return any(scope.has_role_over(user, case.authority_id, role) for role in (Role.INSPECTOR, Role.SUPERVISOR))
 
 
 def _status_form(case: Case, data=None) -> f.CaseStatusForm:
@@ -98,7 +97,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_write": can_write and not published,
         "status_form": bound.get("status") or _status_form(case),
         "disposition_form": bound.get("disposition") or f.DispositionForm(initial={"disposition": case.disposition}),
-        "can_rectify": _can_rectify(user, case),
+        "can_rectify": case.school_id is not None and _may_order_rectifications(user, case),
         "rectify_form": bound.get("rectify") or _rectify_form(case),
         "rectifications": [link.task for link in case.rectifications.all()],
     }
@@ -146,7 +145,7 @@ def _post(request: HttpRequest, case: Case) -> tuple[int, dict] | None:
 def _post_rectify(request: HttpRequest, case: Case) -> tuple[int, dict] | None:
     """Order the case's school a rectification task (inspectors and supervisors of the authority)."""
     user = request.user
-    if not any(scope.has_role_over(user, case.authority_id, r) for r in (Role.INSPECTOR, Role.SUPERVISOR)):
+    if not _may_order_rectifications(user, case):
         messages.error(
             request, _("Only an inspector or a supervisor of the case's authority can order a rectification.")
         )
