@@ -105,7 +105,19 @@ class CriterionFilter(filters.FilterSet):
         fields = ["cycle", "category"]
 
 
-class TaskFilter(filters.FilterSet):
+class GivenFiltersOnly(filters.FilterSet):
+    """Builds the fields of the parameters the request gives and no others: a filter not given filters
+    nothing, and building its field costs a scoped choice queryset (the caller's units, cycles, criteria
+    walked up and down the tree) on every request. The browsable API's filter form still shows them all."""
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if data is not None and getattr(renderer, "format", None) != "api":
+            self.filters = {name: filter_ for name, filter_ in self.filters.items() if name in data}
+
+
+class TaskFilter(GivenFiltersOnly):
     kind = filters.ChoiceFilter(choices=TaskKind.choices)
     cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
     campaign = filters.ModelChoiceFilter(queryset=campaigns_in_scope)
