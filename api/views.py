@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -34,7 +33,8 @@ from . import serializers as s
 from .filters import CriterionFilter, CycleFilter, EventFilter, TaskFilter, UnitFilter
 from .pagination import CountingPagination
 from .scoping import require_any_role, require_role
-from .task_rows import ROW_COLUMNS, task_rows, with_row_columns
+from .task_list import task_list
+from .task_rows import with_row_columns
 
 
 class MeView(APIView):
@@ -231,9 +231,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         return self._with_rows(scope.tasks_visible(self.request.user))
 
     def list(self, request, *args, **kwargs):
-        # The page as rows of its columns, counted in the same statement (api/pagination.py, api/task_rows.py).
-        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*ROW_COLUMNS))
-        return self.get_paginated_response(task_rows(rows, now=timezone.now()))
+        return task_list(self, request)
 
     def get_object(self):
         # One task: by its key, then the caller's roles over its school, not the whole scope listed. The

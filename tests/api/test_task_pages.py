@@ -63,3 +63,38 @@ def test_a_page_past_the_end_or_not_a_page_reads_as_on_every_list(province: Prov
         assert tasks.json() == units.json()
     else:
         assert tasks.json()["previous"] is None and len(tasks.json()["results"]) == 40
+
+
+# --- The cycle filter's scope, judged by the page's own statement (api/filters.KeyInStatementFilter) -------------
+@pytest.mark.parametrize("page", [{}, {"page": 2}, {"page": "last"}, {"page_size": 1, "page": 3}])
+def test_a_cycle_outside_the_scope_is_refused_as_one_that_does_not_exist(district, client_for, page):
+    client = client_for(district.supervisor)
+    outside = client.get("/api/v1/tasks/", {"cycle": district.other_cycle.pk, **page})
+    missing = client.get("/api/v1/tasks/", {"cycle": 999_999, **page})
+    assert outside.status_code == missing.status_code == 400
+    assert outside.json() == missing.json() and list(outside.json()["errors"]) == ["cycle"]
+
+
+def test_a_cycle_outside_the_scope_is_refused_beside_the_other_bad_filters(district, client_for):
+    client = client_for(district.school_a_user)
+    outside = client.get("/api/v1/tasks/", {"cycle": district.other_cycle.pk, "status": "bogus", "school": 999_999})
+    missing = client.get("/api/v1/tasks/", {"cycle": 999_999, "status": "bogus", "school": 999_999})
+    assert outside.status_code == missing.status_code == 400
+    assert outside.json() == missing.json()
+    assert set(outside.json()["errors"]) == {"cycle", "status", "school"}
+
+
+def test_a_cycle_in_scope_with_no_rows_is_an_empty_page(district, client_for):
+    client = client_for(district.supervisor)
+    response = client.get("/api/v1/tasks/", {"cycle": district.cycle.pk, "kind": "rectification"})
+    assert response.status_code == 200
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+    past = client.get("/api/v1/tasks/", {"cycle": district.cycle.pk, "kind": "rectification", "page": 2})
+    assert past.status_code == 404
+
+
+def test_a_school_sees_its_districts_cycle_and_only_its_own_tasks_in_it(district, client_for):
+    response = client_for(district.school_a_user).get("/api/v1/tasks/", {"cycle": district.cycle.pk})
+    assert response.status_code == 200
+    assert {row["school"]["id"] for row in response.json()["results"]} == {district.school_a.pk}
+    assert response.json()["count"] == 1
