@@ -8,6 +8,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
+from django_filters.utils import translate_validation
+from rest_framework.exceptions import ValidationError
 
 from tracker import scope
 from tracker.assessment.models import Criterion, Cycle, Task, TaskKind, TaskStatus
@@ -105,7 +107,55 @@ class CriterionFilter(filters.FilterSet):
         fields = ["cycle", "category"]
 
 
-class TaskFilter(filters.FilterSet):
+class GivenFiltersOnly(filters.FilterSet):
+    """Builds the filters of the parameters the request gives and no others: a filter not given filters
+    nothing, and building its field costs a scoped choice queryset (the caller's units, cycles, criteria
+    walked up and down the tree) on every request. The browsable API's filter form still shows them all."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        renderer = getattr(request, "accepted_renderer", None)
+        self.given_only = data is not None and getattr(renderer, "format", None) != "api"
+        if self.given_only:
+            self.filters = {name: filter_ for name, filter_ in self.filters.items() if name in data}
+
+
+class KeyField(forms.Field):
+    """A ModelChoiceField's key, not looked up: a value that is no key is refused in ModelChoiceField's words."""
+
+    def __init__(self, *, model, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return self.model._meta.pk.to_python(value)
+        except forms.ValidationError:
+            message = forms.ModelChoiceField.default_error_messages["invalid_choice"]
+            raise forms.ValidationError(message, code="invalid_choice", params={"value": value}) from None
+
+
+class KeyInStatementFilter(filters.Filter):
+    """A scoped ModelChoiceFilter whose scope is judged in the filtered statement instead of a query of its
+    own: rows come back only for a key in the caller's scope. A request whose rows are none is judged again
+    with the ModelChoiceFilter (`TaskFilter.refusal`), so an out-of-scope key is refused as before."""
+
+    field_class = KeyField
+
+    def __init__(self, *, model, scoped, **kwargs):
+        self.scoped = scoped
+        super().__init__(model=model, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        in_scope = self.scoped(self.parent.request).filter(pk=value).values("pk")
+        return qs.filter(**{self.field_name: value, f"{self.field_name}__in": in_scope})
+
+
+class TaskFilter(GivenFiltersOnly):
     kind = filters.ChoiceFilter(choices=TaskKind.choices)
     cycle = filters.ModelChoiceFilter(queryset=cycles_in_scope)
     campaign = filters.ModelChoiceFilter(queryset=campaigns_in_scope)
@@ -121,6 +171,23 @@ class TaskFilter(filters.FilterSet):
         model = Task
         fields = ["kind", "cycle", "campaign", "school", "criterion", "status"]
 
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, cycle_in_statement=True):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.cycle_in_statement = cycle_in_statement and self.given_only and "cycle" in self.filters
+        if self.cycle_in_statement:  # the list's usual filter: its scope checked by the page's own statement
+            cycle = KeyInStatementFilter(field_name="cycle", model=Cycle, scoped=cycles_in_scope)
+            cycle.model, cycle.parent = self.filters["cycle"].model, self
+            self.filters["cycle"] = cycle
+
+    @property
+    def errors(self):
+        errors = self.form.errors
+        return self.refusal() if errors and self.cycle_in_statement else errors
+
+    def refusal(self):
+        """The errors of the same request judged with every choice looked up in the caller's scope."""
+        return TaskFilter(self.data, self.queryset, request=self.request, cycle_in_statement=False).errors
+
     def filter_overdue(self, queryset, name, value):
         q = overdue_q(timezone.now())
         return queryset.filter(q) if value else queryset.exclude(q)
@@ -128,6 +195,15 @@ class TaskFilter(filters.FilterSet):
     def filter_at_risk(self, queryset, name, value):
         q = at_risk_q(timezone.now())
         return queryset.filter(q) if value else queryset.exclude(q)
+
+
+def task_filters_refusal(request) -> ValidationError | None:
+    """For a task list that found no rows: the 400 its filters earn when every choice is looked up in the
+    caller's scope (KeyInStatementFilter judged the cycle's scope only through the rows), else None."""
+    if "cycle" not in request.query_params:
+        return None
+    judged = TaskFilter(request.query_params, Task.objects.all(), request=request, cycle_in_statement=False)
+    return None if judged.is_valid() else translate_validation(judged.errors)
 
 
 class EventFilter(filters.FilterSet):

@@ -9,15 +9,18 @@ for tasks in every state, of both kinds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from tracker.assessment.models import Task
-from tracker.assessment.rules import task_days_overdue, task_is_overdue
-from tracker.monitoring.rules import task_is_at_risk
+from tracker.assessment.models import Evidence, Task
+from tracker.assessment.rules import days_overdue, is_overdue
+from tracker.monitoring.rules import EarlyWarning, is_at_risk
 
 CENTS = Decimal("0.01")
 
@@ -39,40 +42,117 @@ def _money(value: Decimal | float | str | None) -> str | None:
     return f"{value.quantize(CENTS):f}"
 
 
-def task_row(task: Task, *, now: datetime) -> dict[str, Any]:
-    """TaskSerializer's fields (the list's)."""
-    zone = timezone.get_current_timezone()
+# What a row is written from: the task's columns, its criterion's and its school's, and the evidence count.
+# The list (GET /api/v1/tasks/) reads exactly these as dicts (`QuerySet.values`): no model instances, and
+# none of the columns it does not show (the criterion's rules and dates, the school's tree).
+ROW_COLUMNS = (
+    "id",
+    "kind",
+    "cycle_id",
+    "campaign_id",
+    "criterion_id",
+    "criterion__code",
+    "criterion__title",
+    "criterion__requirement",
+    "title",
+    "requirement",
+    "school_id",
+    "school__name",
+    "status",
+    "due_at",
+    "original_due_at",
+    "extensions",
+    "progress",
+    "note",
+    "submitted_at",
+    "reviewed_at",
+    "score",
+    "deductions",
+    "late_penalty",
+    "review_comment",
+    "return_reason",
+    "updated_at",
+    "due_set_at",
+    "last_activity_at",
+    "evidence_count",
+)
+
+
+def with_row_columns(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """Tasks with what a row shows beside their own columns: the criterion, the school, the evidence count."""
+    # The evidence count as a subquery, not a join and GROUP BY: one row per task, whatever else is counted.
+    evidence = Evidence.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("*"))
+    count = Coalesce(Subquery(evidence.values("n")), 0)
+    return tasks.select_related("criterion", "school").annotate(evidence_count=count)
+
+
+def _columns(task: Task) -> dict[str, Any]:
+    """A task instance (with its criterion, school and evidence count) as the row the list reads."""
     criterion = task.criterion if task.criterion_id is not None else None
     return {
-        "id": task.pk,
-        "kind": task.kind,
-        "cycle": task.cycle_id,
-        "campaign": task.campaign_id,
-        "criterion": None
-        if criterion is None
-        else {"id": criterion.pk, "code": criterion.code, "title": criterion.title},
-        "title": task.heading,
-        "requirement": task.requirement_text,
-        "school": {"id": task.school.pk, "name": task.school.name},
-        "status": task.status,
-        "due_at": _when(task.due_at, zone),
-        "original_due_at": _when(task.original_due_at, zone),
-        "extensions": task.extensions,
-        "progress": task.progress,
-        "note": task.note,
-        "submitted_at": _when(task.submitted_at, zone),
-        "reviewed_at": _when(task.reviewed_at, zone),
-        "score": _money(task.score),
-        "deductions": task.deductions,
-        "late_penalty": _money(task.late_penalty),
-        "review_comment": task.review_comment,
-        "return_reason": task.return_reason,
-        "is_overdue": task_is_overdue(task, now),
-        "days_overdue": task_days_overdue(task, now),
-        "is_at_risk": task_is_at_risk(task, now),
-        "evidence_count": task.evidence_count,
-        "updated_at": _when(task.updated_at, zone),
+        **{name: getattr(task, name) for name in ROW_COLUMNS if "__" not in name},
+        "criterion__code": None if criterion is None else criterion.code,
+        "criterion__title": None if criterion is None else criterion.title,
+        "criterion__requirement": None if criterion is None else criterion.requirement,
+        "school__name": task.school.name,
     }
+
+
+def _written(row: Mapping[str, Any], *, now: datetime, zone: tzinfo, warning: EarlyWarning) -> dict[str, Any]:
+    """TaskSerializer's fields (the list's) from ROW_COLUMNS."""
+    criterion_id = row["criterion_id"]
+    status, due_at = row["status"], row["due_at"]
+    overdue = is_overdue(status=status, due_at=due_at, now=now)
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "cycle": row["cycle_id"],
+        "campaign": row["campaign_id"],
+        "criterion": None
+        if criterion_id is None
+        else {"id": criterion_id, "code": row["criterion__code"], "title": row["criterion__title"]},
+        # Task.heading and Task.requirement_text: the criterion's, or a rectification's own.
+        "title": row["title"] if criterion_id is None else row["criterion__title"],
+        "requirement": row["requirement"] if criterion_id is None else row["criterion__requirement"],
+        "school": {"id": row["school_id"], "name": row["school__name"]},
+        "status": status,
+        "due_at": _when(due_at, zone),
+        "original_due_at": _when(row["original_due_at"], zone),
+        "extensions": row["extensions"],
+        "progress": row["progress"],
+        "note": row["note"],
+        "submitted_at": _when(row["submitted_at"], zone),
+        "reviewed_at": _when(row["reviewed_at"], zone),
+        "score": _money(row["score"]),
+        "deductions": row["deductions"],
+        "late_penalty": _money(row["late_penalty"]),
+        "review_comment": row["review_comment"],
+        "return_reason": row["return_reason"],
+        "is_overdue": overdue,
+        "days_overdue": days_overdue(now, due_at) if overdue else 0,
+        "is_at_risk": is_at_risk(
+            status=status,
+            due_at=due_at,
+            progress=row["progress"],
+            due_set_at=row["due_set_at"],
+            last_activity_at=row["last_activity_at"],
+            now=now,
+            warning=warning,
+        ),
+        "evidence_count": row["evidence_count"],
+        "updated_at": _when(row["updated_at"], zone),
+    }
+
+
+def task_rows(rows: Iterable[Mapping[str, Any]], *, now: datetime) -> list[dict[str, Any]]:
+    """TaskSerializer's fields for each row of ROW_COLUMNS (the list's page)."""
+    zone, warning = timezone.get_current_timezone(), EarlyWarning.from_settings()
+    return [_written(row, now=now, zone=zone, warning=warning) for row in rows]
+
+
+def task_row(task: Task, *, now: datetime) -> dict[str, Any]:
+    """TaskSerializer's fields (the list's) for one task instance."""
+    return task_rows([_columns(task)], now=now)[0]
 
 
 def task_detail_row(task: Task, *, now: datetime) -> dict[str, Any]:

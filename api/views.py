@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -33,7 +31,10 @@ from tracker.org.models import AUTHORITY_ROLES, Role
 
 from . import serializers as s
 from .filters import CriterionFilter, CycleFilter, EventFilter, TaskFilter, UnitFilter
+from .pagination import CountingPagination
 from .scoping import require_any_role, require_role
+from .task_list import task_list
+from .task_rows import with_row_columns
 
 
 class MeView(APIView):
@@ -218,20 +219,19 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     # submitted_at: the review queue, oldest (or newest) submission first.
     ordering_fields = ["due_at", "submitted_at", "updated_at", "id"]
     ordering = ["due_at", "id"]
+    pagination_class = CountingPagination
 
     def get_serializer_class(self):
         # The list stays lean; one task (and every action's answer) carries the criterion's rules.
         return s.TaskSerializer if self.action == "list" else s.TaskDetailSerializer
 
-    @staticmethod
-    def _with_rows(tasks):
-        # The evidence count as a subquery, not a join and GROUP BY: the page's count(*) then reads tasks only.
-        evidence = Evidence.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("*"))
-        count = Coalesce(Subquery(evidence.values("n")), 0)
-        return tasks.select_related("criterion", "school").annotate(evidence_count=count)
+    _with_rows = staticmethod(with_row_columns)
 
     def get_queryset(self):
         return self._with_rows(scope.tasks_visible(self.request.user))
+
+    def list(self, request, *args, **kwargs):
+        return task_list(self, request)
 
     def get_object(self):
         # One task: by its key, then the caller's roles over its school, not the whole scope listed. The

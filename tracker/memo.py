@@ -3,7 +3,8 @@
 config.middleware opens one for every request; outside one (Celery tasks, commands, the shell, tests
 calling the domain directly) nothing is remembered and every question goes to the database. Keys are
 tuples naming what is remembered and for whom; only facts the request itself does not change belong here
-(the caller's memberships and where they reach).
+(the caller's memberships and where they reach; the header's unread count a page read with its own statement,
+web.context_processors, which a page written again after a change reads again).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from api.serializers import TaskDetailSerializer, TaskSerializer
+from api.task_rows import ROW_COLUMNS, task_row, task_rows
 from api.views import TaskViewSet
 from tests.factories import EvidenceFactory
 from tracker import models as m
@@ -66,3 +67,28 @@ def test_a_task_is_written_as_drf_writes_its_fields(tasks_in_every_state, serial
             fast = serializer_class(task, context={"now": now}).data
             assert fast == drf_own(serializer_class, task, now), task
             assert list(fast) == list(serializer_class().fields)  # the declared fields, in their order
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC"])
+def test_the_lists_rows_are_written_as_one_task_is(tasks_in_every_state, zone):
+    # given: the same tasks as the list reads them (columns, no instances) and as instances
+    now = timezone.now()
+    ids = [task.pk for task in tasks_in_every_state]
+    rows = TaskViewSet._with_rows(m.Task.objects.filter(pk__in=ids)).order_by("id").values(*ROW_COLUMNS)
+    # when / then
+    with timezone.override(zone):
+        assert task_rows(rows, now=now) == [task_row(task, now=now) for task in tasks_in_every_state]
+
+
+def test_the_list_answers_each_task_as_the_serializer_writes_it(tasks_in_every_state, district, client_for):
+    # given: the district's supervisor, who sees the district's tasks of both kinds in several states
+    seen = [task for task in tasks_in_every_state if task.school.parent_id == district.bureau.pk]
+    assert {task.kind for task in seen} == {m.TaskKind.ASSESSMENT, m.TaskKind.RECTIFICATION}
+    # when
+    response = client_for(district.supervisor).get("/api/v1/tasks/", {"ordering": "id", "page_size": 500})
+    # then
+    assert response.status_code == 200
+    by_id = {row["id"]: row for row in response.json()["results"]}
+    assert set(by_id) >= {task.pk for task in seen}
+    for task in seen:
+        assert by_id[task.pk] == TaskSerializer(task).data, task

@@ -128,6 +128,18 @@ def test_the_unread_count_is_in_every_pages_header(district, page_for, task_a):
         assert _unread(client.get(path).content.decode()) == 2, path
 
 
+def test_the_task_page_reads_the_callers_own_unread_count_with_the_task(district, page_for, task_a):
+    # given: the school's two unread, the supervisor's one, the inspector's none
+    _notify(district.school_a_user, "一")
+    _notify(district.school_a_user, "二")
+    _notify(district.supervisor, "督办")
+    page = f"/tasks/{task_a.pk}/"
+    # then: each reads their own on the same task's page
+    assert _unread(page_for(district.school_a_user).get(page).content.decode()) == 2
+    assert _unread(page_for(district.supervisor).get(page).content.decode()) == 1
+    assert _unread(page_for(district.inspector).get(page).content.decode()) == 0
+
+
 def test_notifications_are_the_users_own_unread_first_and_can_be_marked_read(district, page_for, task_a):
     now = timezone.now()
     old_unread = _notify(district.school_a_user, "旧的未读", created_at=now - timedelta(days=3), task=task_a)

@@ -13,7 +13,6 @@ from typing import Any
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,8 +25,9 @@ from tracker.assessment.appeal_services import appeal_create
 from tracker.assessment.evidence_services import evidence_add, evidence_delete
 from tracker.assessment.extension_services import extension_request_create
 from tracker.assessment.fairness_models import LATE_PENALTY, AppealStatus, ExtensionStatus
-from tracker.assessment.ledger import criterion_rules, deduction_ledger, ledger_fold, ledger_state
+from tracker.assessment.ledger import criterion_rules, ledger_fold, ledger_state
 from tracker.assessment.rules import appeal_window_closes_at, is_appeal_window_open, is_open, overdue_q
+from tracker.assessment.task_record import TaskRecord, task_record
 from tracker.assessment.task_services import (
     task_approve,
     task_extend,
@@ -38,13 +38,14 @@ from tracker.assessment.task_services import (
 )
 from tracker.assessment.texts import moment_said
 from tracker.assessment.transitions import REQUESTS, TRANSITIONS, TaskAction, TaskRequest, allowed_actions
-from tracker.audit.selectors import task_history
 from tracker.errors import DomainError
 from tracker.models import DeductionEntry, Evidence, Role, Task, TaskKind, TaskStatus
 from tracker.monitoring.rules import at_risk_q
+from tracker.paging import CountingPaginator
 
 from .. import forms as f
 from ..access import chosen_cycle, is_authority, visible_cycles
+from ..context_processors import unread_count_known, unread_count_subquery
 from ..errors import refusal
 from ..timing import timing
 
@@ -75,7 +76,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
             tasks = tasks.filter(at_risk_q(now))
         elif status:
             tasks = tasks.filter(status=status)
-    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CountingPaginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))  # counted in the page's statement
     rows = [{"task": task, **timing(task, now)} for task in page]
     # Beside the cycle's tasks, the open rectifications (integrity findings and cases): tasks like any.
     rectifications = (
@@ -195,9 +196,12 @@ ROLE_REFUSALS = {
 
 
 def _scoped_task(user, pk: int) -> Task:
-    task = scope.task_visible(user, pk, Task.objects.select_related("criterion", "school", "cycle", "campaign"))
+    # The header's unread count comes with the task, in its statement (web.context_processors).
+    tasks = Task.objects.select_related("criterion", "school", "cycle", "campaign")
+    task = scope.task_visible(user, pk, tasks.annotate(caller_unread=unread_count_subquery(user.pk)))
     if task is None:
         raise Http404
+    unread_count_known(user.pk, task.caller_unread)
     return task
 
 
@@ -257,10 +261,9 @@ def _form_kwargs(form: type[django_forms.Form], task: Task) -> dict[str, Any]:
     return {}
 
 
-def _fairness(task: Task, *, ledger: list[DeductionEntry], can_school: bool, now) -> dict[str, Any]:
+def _fairness(task: Task, *, record: TaskRecord, can_school: bool, now) -> dict[str, Any]:
     """The task's extension requests, appeals and deduction ledger, and what the school may ask now."""
-    requests = list(task.extension_requests.select_related("decided_by").order_by("created_at", "id"))
-    appeals = list(task.appeals.select_related("decided_by").order_by("created_at", "id"))
+    requests, appeals, ledger = record.requests, record.appeals, record.ledger
     applied = _applied(task, ledger) if task.reviewed_at else []
     window = is_appeal_window_open(status=task.status, reviewed_at=task.reviewed_at, now=now)
     return {
@@ -288,7 +291,8 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
     can_school = Role.SCHOOL in roles
     can_review = Role.SUPERVISOR in roles
     allowed = set(allowed_actions(task.status))
-    ledger = list(deduction_ledger(task))
+    record = task_record(task)  # the ledger, the evidence, the history, the requests and appeals: one statement
+    ledger = record.ledger
     forms = {
         "progress": f.ProgressForm(initial={"progress": task.progress, "note": task.note}),
         "upload": f.UploadForm(),
@@ -304,15 +308,15 @@ def _page(request: HttpRequest, task: Task, *, bound: dict[str, Any] | None = No
         "criterion": subject,
         "is_rectification": task.criterion_id is None,
         "rules": rules,
-        "evidence": list(task.evidence.order_by("uploaded_at", "id")),
-        "history": list(task_history(task)),
+        "evidence": record.evidence,
+        "history": record.history,
         "can_school": can_school,
         "can_review": can_review,
         "allowed": allowed,
         "evidence_open": is_open(task.status),
         "forms": forms,
         "timing": timing(task, now),
-        "fairness": _fairness(task, ledger=ledger, can_school=can_school, now=now),
+        "fairness": _fairness(task, record=record, can_school=can_school, now=now),
     }
     template = "web/tasks/_task.html" if request.htmx else "web/tasks/detail.html"
     return render(request, template, context, status=status)
