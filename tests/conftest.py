@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.urls import get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -25,6 +26,14 @@ from .factories import (
     UserFactory,
 )
 from .samples import upload
+
+# Import every module a request reaches (the URLconf, the views and the libraries they import) now, before
+# any test freezes the clock. A module first imported under freezegun keeps freezegun's classes wherever it
+# stored them instead of naming them: openpyxl's table of date formats then lacks the real `datetime`, and
+# every unfrozen XLSX export that process made afterwards answered 500 ("Could not get time format for
+# None"). Whether it did depended on whether a frozen test made the process's first request: with
+# tests/api/test_dashboards.py alone, on any xdist worker whose first test was one of its frozen ones.
+get_resolver().url_patterns  # noqa: B018 (evaluated for its imports)
 
 
 @dataclass

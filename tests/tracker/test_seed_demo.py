@@ -1,19 +1,20 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from tracker import models as m
 from tracker.audit.events import events_verify
 from tracker.demo.catalogue import CATEGORIES
-from tracker.demo.seed import DEMO_PASSWORD
 from tracker.inspections.selectors import inspection_stats
 from tracker.integrity.selectors import register_summaries
 from tracker.monitoring.sweep import sweep_run
@@ -21,10 +22,30 @@ from tracker.monitoring.sweep import sweep_run
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_builds_the_seed_district_with_a_mixed_history():
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
+@dataclass(frozen=True)
+class Seeded:
+    printed: str  # what `seed_demo` wrote
+    at: datetime  # when it had finished
 
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker) -> Iterator[Seeded]:
+    """The demo district, seeded once for the tests that read it (a seed takes 40 s or more): once per
+    xdist worker that runs any of them, since a worker runs a module's tests one after the other.
+
+    The seed stays uncommitted in a transaction held open across the module and rolled back at its
+    end; each test (pytest-django's django_db) runs in a savepoint inside it and rolls back what it
+    wrote, so every test sees the seed exactly as `seed_demo` left it, as when each seeded its own.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        out = StringIO()
+        call_command("seed_demo", stdout=out, stderr=StringIO())
+        with django_db_blocker.block():
+            yield Seeded(printed=out.getvalue(), at=timezone.now())
+        transaction.set_rollback(True)
+
+
+def test_seed_demo_builds_the_seed_district_with_a_mixed_history(seeded):
     assert m.Unit.objects.filter(kind=m.UnitKind.SCHOOL).count() == 17
     assert m.Criterion.objects.count() == 19
     assert len(CATEGORIES) == 5
@@ -43,13 +64,11 @@ def test_seed_demo_builds_the_seed_district_with_a_mixed_history():
     assert events_verify().ok
     # imported history: chained, but nothing queued for handlers
     assert not m.EventDispatch.objects.exists()
-    printed = out.getvalue()
+    printed = seeded.printed
     assert "bureau" in printed and "jjz" in printed and "school17" in printed
 
 
-def test_seed_demo_adds_the_integrity_programme_of_the_seed():
-    call_command("seed_demo", stdout=StringIO())
-
+def test_seed_demo_adds_the_integrity_programme_of_the_seed(seeded):
     # The province's two lists, inherited by the bureau's schools.
     province = m.Unit.objects.get(code="ZJ-EDU")
     assert m.Unit.objects.get(code="PT-EDU").parent == province
@@ -80,9 +99,7 @@ def test_seed_demo_adds_the_integrity_programme_of_the_seed():
     assert m.Check.objects.filter(campaign=current, result="ok").exists()
 
 
-def test_seed_demo_has_extension_requests_and_appeals_decided_and_pending():
-    call_command("seed_demo", stdout=StringIO())
-
+def test_seed_demo_has_extension_requests_and_appeals_decided_and_pending(seeded):
     requests = m.ExtensionRequest.objects.all()
     assert set(requests.values_list("status", flat=True)) == {"approved", "rejected", "pending"}
     assert requests.filter(status="pending", late_request=True).exists()
@@ -96,8 +113,7 @@ def test_seed_demo_has_extension_requests_and_appeals_decided_and_pending():
     assert events_verify().ok
 
 
-def test_seed_demo_refuses_a_second_run_unless_if_empty():
-    call_command("seed_demo", stdout=StringIO())
+def test_seed_demo_refuses_a_second_run_unless_if_empty(seeded):
     with pytest.raises(CommandError):
         call_command("seed_demo", stdout=StringIO())
     out = StringIO()
@@ -106,44 +122,7 @@ def test_seed_demo_refuses_a_second_run_unless_if_empty():
     assert m.Unit.objects.filter(kind=m.UnitKind.SCHOOL).count() == 17
 
 
-def test_seed_demo_generates_a_large_district_with_a_status_mix():
-    call_command("seed_demo", "--schools", "40", "--criteria", "5", stdout=StringIO(), stderr=StringIO())
-
-    cycle = m.Cycle.objects.get(name__endswith="cycle")
-    assert cycle.status == m.CycleStatus.ACTIVE
-    assert m.Task.objects.filter(cycle=cycle).count() == 200
-    assert m.Task.objects.filter(cycle=cycle).values("status").distinct().count() == 5
-    assert not m.Task.objects.filter(status=m.TaskStatus.APPROVED, score__isnull=True).exists()
-
-
-@pytest.mark.sqlite
-def test_the_generated_district_has_an_account_per_school_its_activation_and_a_progress_bar():
-    err = StringIO()
-    call_command("seed_demo", "--schools", "12", "--criteria", "3", stdout=StringIO(), stderr=err)
-
-    authority = m.Unit.objects.get(code="GEN1")
-    schools = m.Unit.objects.filter(parent=authority, kind=m.UnitKind.SCHOOL)
-    assert schools.count() == 12
-    # one school account per school, which logs in with the demo password
-    members = m.Membership.objects.filter(unit__in=schools, role=m.Role.SCHOOL)
-    assert sorted(members.values_list("unit_id", flat=True)) == sorted(schools.values_list("id", flat=True))
-    account = get_user_model().objects.get(username="gen1-s00001")
-    assert account.check_password(DEMO_PASSWORD) and account.email == "gen1-s00001@demo.invalid"
-    assert account.memberships.get().unit.code == "GEN1-S00001"
-    # every school x criterion once, the cycle active, its activation recorded with the count
-    cycle = m.Cycle.objects.get(authority=authority)
-    assert cycle.status == m.CycleStatus.ACTIVE and cycle.activated_at is not None
-    tasks = m.Task.objects.filter(cycle=cycle)
-    assert tasks.count() == tasks.values("school", "criterion").distinct().count() == 36
-    activated = m.Event.objects.get(type="cycle.activated", cycle=cycle)
-    assert activated.data["tasks_created"] == 36
-    # the bars reached their totals
-    assert "12/12" in err.getvalue() and "36/36" in err.getvalue()
-
-
-def test_seeded_history_stamps_each_task_with_its_latest_event():
-    call_command("seed_demo", stdout=StringIO())
-
+def test_seeded_history_stamps_each_task_with_its_latest_event(seeded):
     # The history went through the services: each task's last activity is the time of its latest event.
     tasks = m.Task.objects.annotate(latest=Max("events__occurred_at"))
     assert tasks.filter(latest__isnull=False).count() > 100
@@ -156,20 +135,8 @@ def test_seeded_history_stamps_each_task_with_its_latest_event():
     assert not mismatched.exists()
 
 
-def test_generated_district_has_last_activity_exactly_on_the_tasks_worked_on():
-    now = timezone.now()
-    call_command("seed_demo", "--schools", "40", "--criteria", "5", stdout=StringIO(), stderr=StringIO())
-
-    tasks = m.Task.objects.filter(cycle__name__endswith="cycle")
-    assert not tasks.filter(status=m.TaskStatus.NOT_STARTED, last_activity_at__isnull=False).exists()
-    assert not tasks.exclude(status=m.TaskStatus.NOT_STARTED).filter(last_activity_at__isnull=True).exists()
-    assert not tasks.filter(last_activity_at__gt=timezone.now()).exists()
-    assert tasks.filter(last_activity_at__lt=now - timedelta(days=2)).exists()
-
-
-def test_the_seeded_year_has_flags_urges_snapshots_and_no_old_unread_reminders():
-    call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
-    now = timezone.now()
+def test_the_seeded_year_has_flags_urges_snapshots_and_no_old_unread_reminders(seeded):
+    now = seeded.at
 
     # the sweeps of the year opened flags when schools fell behind; some caught up since
     assert m.Flag.objects.filter(resolved_at__isnull=True).exists()
@@ -195,13 +162,11 @@ def test_the_seeded_year_has_flags_urges_snapshots_and_no_old_unread_reminders()
     bureau_unread = m.Notification.objects.filter(recipient__username="bureau", read_at__isnull=True).count()
     assert bureau_unread < 40
     # a sweep right after the seed finds the year already judged: no burst of reminders
-    report = sweep_run(now=timezone.now())
+    report = sweep_run(now=seeded.at)
     assert report.flags_opened == 0 and report.reminders < 20
 
 
-def test_seed_demo_has_the_seeds_2020_rounds_and_one_published_case():
-    call_command("seed_demo", stdout=StringIO())
-
+def test_seed_demo_has_the_seeds_2020_rounds_and_one_published_case(seeded):
     bureau = m.Unit.objects.get(code="PT-EDU")
     stats = inspection_stats(authority_ids={bureau.pk}, authority_id=bureau.pk, year=2020)
     assert (stats.rounds, stats.person_visits) == (13, 44)  # SEED.md fact 5
