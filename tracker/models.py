@@ -51,7 +51,7 @@ from tracker.integrity.models import (
 from tracker.monitoring.models import Flag, FlagSeverity, Reminder, SweepRun, SweepShard, Urge
 from tracker.monitoring.rollup_models import RollupClock, RollupDirty, RollupEdge, SchoolRollup
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
-from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
+from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind, UnitTreeVersion
 from tracker.reporting.models import DailyDigest, DailySnapshot
 
 __all__ = [
@@ -109,6 +109,7 @@ __all__ = [
     "TaskStatus",
     "Unit",
     "UnitKind",
+    "UnitTreeVersion",
     "SweepRun",
     "SweepShard",
     "Urge",

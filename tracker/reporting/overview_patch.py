@@ -1,0 +1,281 @@
+"""The flat overview (one row per school) on PostgreSQL: built once in full, then patched row by row.
+
+A full build returns each school's JSON in two fragments (before its rank, after it) with what ranks it
+(score, on-time rate, its place by name) and its counts, and the totals' sums; the document is those
+fragments joined in rank order, and the fragments are kept beside it (overview_cache.keep_parts).
+
+When the kept document's token no longer matches (a flush after a task write, a sweep's advance, a flag),
+and its frame holds (the same clock, criteria and unit tree, no row reset: `Token.patchable_from`), one
+statement counts only the schools that may have changed since the kept parts were read:
+
+* the rollup rows stamped with a later generation (every flush, advance and rebuild stamps the rows it
+  writes, tracker.monitoring.rollups);
+* the dirty schools (counted from their tasks, as a full build does);
+* the schools with an edge between the kept `now` and this one (a deadline or early-warning moment);
+* the schools whose open flag differs from the kept flags.
+
+Every other school's counts, as of this `now`, are what they were: its row and edges are unchanged, and
+the edges it has between the two clocks' times were folded into a row that would be stamped. The changed
+fragments replace the kept ones, the ranks are computed again over all the schools (RANK() in Python: a
+sort of small keys), and the totals are the kept sums plus the changed schools' differences, written by
+the same SQL as a full build's. What is served is therefore what a full build would write, byte for byte
+(tests/tracker/reporting/test_overview_patch.py compares them after each kind of change). Schools
+outside the caller's scope are never added: the parts are kept per scope and a changed school not among
+them is skipped (the scope's schools cannot change without the unit tree changing).
+
+Only the flat shape is patched; the per-unit rollup (`?unit=`) is built in full when its token changes.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from tracker.assessment.models import Cycle
+from tracker.monitoring.rollup_models import RoundKind
+
+from . import overview_cache
+from .overview_cache import Token
+from .overview_sql import FLAT_RANKED, FLAT_SHAPE, SUM_FIELDS, TOTALS_CTE, TOTALS_JSON, Shape, json_value, local_times
+
+# Per school: SUM_FIELDS, then 1 if it has an open flag (flagged_schools).
+N_COUNTS = len(SUM_FIELDS) + 1
+# Schools patched since the parts were kept beyond which the parts are kept again, as patched: each patch
+# recounts every school changed since the parts, so their number must stay small.
+REBASE = 200
+_INF = float("inf")
+
+
+def _fragments(shape: Shape) -> tuple[str, str]:
+    """SQL writing a row's JSON before its rank and after it: the whole row is head || rank || tail."""
+    keys = [key for key, _, _ in shape.fields]
+    cut = keys.index("rank")
+    before, after = shape.fields[:cut], shape.fields[cut + 1 :]
+    ref = ",".join(f'"{key}":%%s' for key, _, _ in shape.ref)
+    head = f'{{"{shape.ref_key}":{{{ref}}},' + "".join(f'"{key}":%%s,' for key, _, _ in before) + '"rank":'
+    tail = "".join(f',"{key}":%%s' for key, _, _ in after) + "}"
+
+    def written(template: str, fields: Sequence[tuple[str, str, str]]) -> str:
+        args = "".join(f", {json_value(sql, kind)}" for _, sql, kind in fields)
+        return f"format('{template}'{args})"
+
+    return written(head, (*shape.ref, *before)), written(tail, after)
+
+
+_HEAD, _TAIL = _fragments(FLAT_SHAPE)
+_COUNTS = ", ".join(f"CAST({name} AS BIGINT)" for name in SUM_FIELDS)
+_NULL_COUNTS = ", ".join(["CAST(NULL AS BIGINT)"] * N_COUNTS)
+_OPEN_FLAGS = "SELECT school_id, severity FROM tracker_flag WHERE cycle_id = %s AND resolved_at IS NULL"
+# The columns: part (0 the state, 1 a school), id, head, tail, rank, score key, on-time rate, place by
+# name, N_COUNTS counts, the cycle's open flags (school ids, severities).
+_SCHOOLS = f"""
+SELECT 1, id, {_HEAD}, {_TAIL}, rank, CAST(score * 100 AS BIGINT), on_time_rate,
+       row_number() OVER (ORDER BY name, id), {_COUNTS}, CASE WHEN flag IS NULL THEN 0 ELSE 1 END,
+       CAST(NULL AS BIGINT[]), CAST(NULL AS TEXT[])
+FROM ranked
+ORDER BY 1, 5, 8"""
+
+
+def _select(*, cycle_id: int, full: bool, with_flags: bool) -> tuple[str, list[Any]]:
+    """The final SELECT over the chain's CTEs: a state row, then one row per school."""
+    state, state_params = overview_cache.state_sql(cycle_id)
+    flags, flag_params = "CAST(NULL AS BIGINT[]), CAST(NULL AS TEXT[])", []
+    if with_flags:
+        flags = (
+            f"(SELECT array_agg(school_id ORDER BY school_id) FROM ({_OPEN_FLAGS}) f), "
+            f"(SELECT CAST(array_agg(severity ORDER BY school_id) AS TEXT[]) FROM ({_OPEN_FLAGS}) f)"
+        )
+        flag_params = [cycle_id, cycle_id]
+    if full:
+        totals, sums, source = (
+            f"(SELECT {TOTALS_JSON} FROM totals)",
+            f"{_COUNTS}, s.flagged_schools",
+            "CROSS JOIN sums s",
+        )
+    else:
+        totals, sums, source = "CAST(NULL AS TEXT)", _NULL_COUNTS, ""
+    sql = (
+        f"{FLAT_RANKED}\nSELECT 0, CAST(NULL AS BIGINT), {totals}, t.token, CAST(t.dirty AS INT), "
+        f"CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT), {sums}, {flags} "
+        f"FROM (SELECT {state}) t(token, dirty) {source}\nUNION ALL{_SCHOOLS}"
+    )
+    return sql, [*flag_params, *state_params]
+
+
+def _run(sql: str, params: list[Any]) -> list[tuple]:
+    with local_times(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]) -> tuple[str, str]:
+    """The full build of the flat document (`ctes`: the chain over the scope), its parts kept to patch."""
+    sql, select_params = _select(cycle_id=cycle.pk, full=True, with_flags=True)
+    records = _run(ctes + sql, [*params, *select_params])
+    state, schools = records[0], records[1:]
+    rows_json = "[" + ",".join([f"{row[2]}{row[4]}{row[3]}" for row in schools]) + "]"
+    token, dirty, totals_json = state[3], bool(state[4]), state[2]
+    overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
+    if token is not None and not dirty and schools:
+        sums = tuple(state[8 : 8 + N_COUNTS])
+        overview_cache.keep_parts(key, _parts(token, now, schools, sums, state[-2] or [], state[-1] or []))
+    return totals_json, rows_json
+
+
+def _parts(token: str, now: datetime, schools: Sequence[tuple], sums: tuple, flag_ids, flag_severities) -> tuple:
+    """What a patch needs, per school in rank order: id, place by name, score key, rate, fragments, counts."""
+    counts = array("q")
+    for row in schools:
+        counts.extend(row[8 : 8 + N_COUNTS])
+    return (
+        token,
+        now,
+        array("q", [row[1] for row in schools]),
+        array("q", [row[7] for row in schools]),
+        array("q", [row[5] for row in schools]),
+        [row[6] for row in schools],
+        [row[2] for row in schools],
+        [row[3] for row in schools],
+        counts,
+        sums,
+        list(flag_ids),
+        list(flag_severities),
+    )
+
+
+def _changed_seed(kept_flags: bool) -> str:
+    """The seed of the chain's tree: the schools that may have changed since the parts were read."""
+    flags = (
+        ""
+        if kept_flags
+        else f"""
+        UNION SELECT COALESCE(f.school_id, b.school_id) FROM ({_OPEN_FLAGS}) f
+        FULL JOIN unnest(CAST(%s AS BIGINT[]), CAST(%s AS TEXT[])) b(school_id, severity) ON b.school_id = f.school_id
+        WHERE f.severity IS DISTINCT FROM b.severity"""
+    )
+    return f"""SELECT u.id, 0 FROM tracker_unit u WHERE u.id IN (
+        SELECT r.school_id FROM tracker_schoolrollup r
+        WHERE r.round_kind = {RoundKind.CYCLE} AND r.round_id = %s AND r.generation > %s
+        UNION SELECT d.school_id FROM tracker_rollupdirty d WHERE d.round_kind = {RoundKind.CYCLE} AND d.round_id = %s
+        UNION SELECT e.school_id FROM tracker_rollupedge e WHERE e.round_kind = {RoundKind.CYCLE} AND e.round_id = %s
+            AND e.at >= LEAST(%s, %s) AND e.at < GREATEST(%s, %s){flags})"""
+
+
+def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, chain) -> tuple[str, str] | None:
+    """The document patched from the parts kept under `key`, or None when it must be built in full.
+
+    `chain(seed, seed_params)` gives the chain's CTEs and parameters over the schools of `seed`.
+    """
+    kept = overview_cache.parts(key)
+    if kept is None:
+        return None
+    base_token, base_now, ids, ticks, score_keys, rates, heads, tails, counts, sums, flag_ids, flag_severities = kept
+    base = Token(base_token)
+    if not token.patchable_from(base):
+        return None
+    kept_flags = token.flags == base.flags
+    seed_params = [cycle.pk, base.generation, cycle.pk, cycle.pk, base_now, now, base_now, now]
+    if not kept_flags:
+        seed_params += [cycle.pk, flag_ids, flag_severities]
+    ctes, params = chain(_changed_seed(kept_flags), seed_params)
+    sql, select_params = _select(cycle_id=cycle.pk, full=False, with_flags=not kept_flags)
+    records = _run(ctes + sql, [*params, *select_params])
+    state, changed = records[0], records[1:]
+    current, dirty = state[3], bool(state[4])
+    if current is None or not Token(current).patchable_from(base):
+        return None  # the frame changed since the check
+    place = {school: i for i, school in enumerate(ids)}
+    sums = list(sums)
+    patched = 0
+    for row in changed:
+        i = place.get(row[1])
+        if i is None:
+            continue  # not in this scope
+        patched += 1
+        heads[i], tails[i], score_keys[i], rates[i] = row[2], row[3], row[5], row[6]
+        new = row[8 : 8 + N_COUNTS]
+        for j, value in enumerate(new):
+            sums[j] += value - counts[i * N_COUNTS + j]
+        counts[i * N_COUNTS : (i + 1) * N_COUNTS] = array("q", new)
+    order, rows_json = _ranked(ticks, score_keys, rates, heads, tails)
+    totals_json = _totals_json(len(ids), sums)
+    overview_cache.keep(key=key, token=current, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
+    if patched > REBASE and not dirty:
+        if not kept_flags:
+            flag_ids, flag_severities = state[-2] or [], state[-1] or []
+        overview_cache.keep_parts(
+            key,
+            _reordered(
+                current,
+                now,
+                order,
+                ids,
+                ticks,
+                score_keys,
+                rates,
+                heads,
+                tails,
+                counts,
+                sums,
+                flag_ids,
+                flag_severities,
+            ),
+        )
+    return totals_json, rows_json
+
+
+def _ranked(ticks, score_keys, rates, heads, tails) -> tuple[list[int], str]:
+    """RANK() OVER (ORDER BY score DESC, on_time_rate DESC NULLS LAST), listed by rank then name, in Python.
+
+    The parts are kept in rank order, so the sort meets a nearly sorted list.
+    """
+    keys = [
+        (-score, -rate if rate is not None else _INF, tick)
+        for score, rate, tick in zip(score_keys, rates, ticks, strict=True)
+    ]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    written = []
+    rank, previous = 0, None
+    for position, i in enumerate(order, 1):
+        key = keys[i]
+        if key[:2] != previous:
+            rank, previous = position, key[:2]
+        written.append(f"{heads[i]}{rank}{tails[i]}")
+    return order, "[" + ",".join(written) + "]"
+
+
+def _totals_json(schools: int, sums: Sequence[int]) -> str:
+    """The totals as a full build writes them, from the schools' sums (the same TOTALS_CTE)."""
+    columns = ", ".join(f"CAST(%s AS NUMERIC) AS {name}" for name in SUM_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH sums AS (SELECT CAST(%s AS BIGINT) AS schools, {columns}, CAST(%s AS BIGINT) AS flagged_schools),\n"
+            f"{TOTALS_CTE}\nSELECT {TOTALS_JSON} FROM totals",
+            [schools, *sums],
+        )
+        return cursor.fetchone()[0]
+
+
+def _reordered(token, now, order, ids, ticks, score_keys, rates, heads, tails, counts, sums, flag_ids, flag_severities):
+    """The parts again, in the new rank order (so the next sort meets a nearly sorted list)."""
+    reordered_counts = array("q")
+    for i in order:
+        reordered_counts.extend(counts[i * N_COUNTS : (i + 1) * N_COUNTS])
+    return (
+        token,
+        now,
+        array("q", [ids[i] for i in order]),
+        array("q", [ticks[i] for i in order]),
+        array("q", [score_keys[i] for i in order]),
+        [rates[i] for i in order],
+        [heads[i] for i in order],
+        [tails[i] for i in order],
+        reordered_counts,
+        tuple(sums),
+        list(flag_ids),
+        list(flag_severities),
+    )
