@@ -149,16 +149,11 @@ def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_js
     roots = sorted(set(roots))
     # Every school maps to the same top (0): a school under two roots still counts once.
     seed = f"SELECT u.id, 0 FROM tracker_unit u WHERE u.id IN ({placeholders(roots)})"
-    ctes, params = chain(cycle=cycle, now=now, seed=seed, seed_params=roots, only_tree=roots != [cycle.authority_id])
+    only_tree = roots != [cycle.authority_id]
     if not _as_json(as_json):
-        return _from_rows(
-            cycle=cycle,
-            now=now,
-            unit=None,
-            sql=ctes + FLAT_RANKED + "\n" + rows_select(FLAT_SHAPE),
-            params=params,
-            shape=FLAT_SHAPE,
-        )
+        ctes, params = chain(cycle=cycle, now=now, seed=seed, seed_params=roots, only_tree=only_tree)
+        sql = ctes + FLAT_RANKED + "\n" + rows_select(FLAT_SHAPE)
+        return _from_rows(cycle=cycle, now=now, unit=None, sql=sql, params=params, shape=FLAT_SHAPE)
     key = overview_cache.cache_key(cycle_id=cycle.pk, unit_id=None, roots=roots)
     check = overview_cache.cached(key=key, cycle_id=cycle.pk, now=now)
     document = check.kept
@@ -169,10 +164,11 @@ def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_js
             key=key,
             token=check.token,
             chain=lambda seed, seed_params: chain(
-                cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True
+                cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False
             ),
         )
     if document is None:
+        ctes, params = chain(cycle=cycle, now=now, seed=seed, seed_params=roots, only_tree=only_tree)
         document = overview_patch.build(cycle=cycle, now=now, key=key, ctes=ctes, params=params)
     return Overview(cycle, now, None, _totals_json=document[0], _rows_json=document[1])
 

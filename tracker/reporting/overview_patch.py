@@ -80,8 +80,9 @@ FROM ranked
 ORDER BY 1, 5, 8"""
 
 
-def _select(*, cycle_id: int, full: bool, with_flags: bool) -> tuple[str, list[Any]]:
-    """The final SELECT over the chain's CTEs: a state row, then one row per school."""
+def _select(*, cycle_id: int, full: bool, with_flags: bool, missed: tuple[str, list[Any]] | None = None):
+    """The final SELECT over the chain's CTEs: a state row, then one row per school. In a patch the state
+    row's score key column counts the changed schools `missed` finds (changed since they were looked up)."""
     state, state_params = overview_cache.state_sql(cycle_id)
     flags, flag_params = "CAST(NULL AS BIGINT[]), CAST(NULL AS TEXT[])", []
     if with_flags:
@@ -98,12 +99,13 @@ def _select(*, cycle_id: int, full: bool, with_flags: bool) -> tuple[str, list[A
         )
     else:
         totals, sums, source = "CAST(NULL AS TEXT)", _NULL_COUNTS, ""
+    missed_sql, missed_params = missed or ("CAST(NULL AS BIGINT)", [])
     sql = (
         f"{FLAT_RANKED}\nSELECT 0, CAST(NULL AS BIGINT), {totals}, t.token, CAST(t.dirty AS INT), "
-        f"CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT), {sums}, {flags} "
+        f"{missed_sql}, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT), {sums}, {flags} "
         f"FROM (SELECT {state}) t(token, dirty) {source}\nUNION ALL{_SCHOOLS}"
     )
-    return sql, [*flag_params, *state_params]
+    return sql, [*missed_params, *flag_params, *state_params]
 
 
 def _run(sql: str, params: list[Any]) -> list[tuple]:
@@ -147,8 +149,8 @@ def _parts(token: str, now: datetime, schools: Sequence[tuple], sums: tuple, fla
     )
 
 
-def _changed_seed(kept_flags: bool) -> str:
-    """The seed of the chain's tree: the schools that may have changed since the parts were read."""
+def _changed(kept_flags: bool) -> str:
+    """The schools that may have changed since the parts were read (school_id)."""
     flags = (
         ""
         if kept_flags
@@ -157,18 +159,20 @@ def _changed_seed(kept_flags: bool) -> str:
         FULL JOIN unnest(CAST(%s AS BIGINT[]), CAST(%s AS TEXT[])) b(school_id, severity) ON b.school_id = f.school_id
         WHERE f.severity IS DISTINCT FROM b.severity"""
     )
-    return f"""SELECT u.id, 0 FROM tracker_unit u WHERE u.id IN (
-        SELECT r.school_id FROM tracker_schoolrollup r
+    return f"""SELECT r.school_id FROM tracker_schoolrollup r
         WHERE r.round_kind = {RoundKind.CYCLE} AND r.round_id = %s AND r.generation > %s
         UNION SELECT d.school_id FROM tracker_rollupdirty d WHERE d.round_kind = {RoundKind.CYCLE} AND d.round_id = %s
         UNION SELECT e.school_id FROM tracker_rollupedge e WHERE e.round_kind = {RoundKind.CYCLE} AND e.round_id = %s
-            AND e.at >= LEAST(%s, %s) AND e.at < GREATEST(%s, %s){flags})"""
+            AND e.at >= LEAST(%s, %s) AND e.at < GREATEST(%s, %s){flags}"""
 
 
 def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, chain) -> tuple[str, str] | None:
     """The document patched from the parts kept under `key`, or None when it must be built in full.
 
-    `chain(seed, seed_params)` gives the chain's CTEs and parameters over the schools of `seed`.
+    `chain(seed, seed_params)` gives the chain's CTEs and parameters over the units of `seed` (no walk).
+    Two statements: the changed schools' ids, then their rows, so that the planner sees how few they are
+    (a subquery's estimate led it to hash every school). The second finds again the schools changed
+    since the parts: if one is not among the ids (written in between), the patch is not used.
     """
     kept = overview_cache.parts(key)
     if kept is None:
@@ -178,20 +182,25 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, chain) -> tupl
     if not token.patchable_from(base):
         return None
     kept_flags = token.flags == base.flags
-    seed_params = [cycle.pk, base.generation, cycle.pk, cycle.pk, base_now, now, base_now, now]
+    changed, changed_params = _changed(kept_flags), [cycle.pk, base.generation, cycle.pk, cycle.pk]
+    changed_params += [base_now, now, base_now, now]
     if not kept_flags:
-        seed_params += [cycle.pk, flag_ids, flag_severities]
-    ctes, params = chain(_changed_seed(kept_flags), seed_params)
-    sql, select_params = _select(cycle_id=cycle.pk, full=False, with_flags=not kept_flags)
+        changed_params += [cycle.pk, flag_ids, flag_severities]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(array_agg(school_id), '{{}}') FROM ({changed}) c", changed_params)
+        looked_up = cursor.fetchone()[0]
+    ctes, params = chain("SELECT u.id, 0 FROM tracker_unit u WHERE u.id = ANY(%s)", [looked_up])
+    missed = (f"(SELECT count(*) FROM ({changed}) c WHERE NOT (c.school_id = ANY(%s)))", [*changed_params, looked_up])
+    sql, select_params = _select(cycle_id=cycle.pk, full=False, with_flags=not kept_flags, missed=missed)
     records = _run(ctes + sql, [*params, *select_params])
-    state, changed = records[0], records[1:]
+    state, changed_rows = records[0], records[1:]
     current, dirty = state[3], bool(state[4])
-    if current is None or not Token(current).patchable_from(base):
-        return None  # the frame changed since the check
+    if current is None or state[5] or not Token(current).patchable_from(base):
+        return None  # the frame changed since the check, or a school changed since it was looked up
     place = {school: i for i, school in enumerate(ids)}
     sums = list(sums)
     patched = 0
-    for row in changed:
+    for row in changed_rows:
         i = place.get(row[1])
         if i is None:
             continue  # not in this scope
@@ -233,17 +242,16 @@ def _ranked(ticks, score_keys, rates, heads, tails) -> tuple[list[int], str]:
 
     The parts are kept in rank order, so the sort meets a nearly sorted list.
     """
-    keys = [
-        (-score, -rate if rate is not None else _INF, tick)
-        for score, rate, tick in zip(score_keys, rates, ticks, strict=True)
-    ]
+    scores = [-score for score in score_keys]
+    rate_keys = [_INF if rate is None else -rate for rate in rates]
+    keys = list(zip(scores, rate_keys, ticks, strict=True))
     order = sorted(range(len(keys)), key=keys.__getitem__)
     written = []
-    rank, previous = 0, None
+    rank, last_score, last_rate = 0, None, None
     for position, i in enumerate(order, 1):
-        key = keys[i]
-        if key[:2] != previous:
-            rank, previous = position, key[:2]
+        score, rate = scores[i], rate_keys[i]
+        if score != last_score or rate != last_rate:
+            rank, last_score, last_rate = position, score, rate
         written.append(f"{heads[i]}{rank}{tails[i]}")
     return order, "[" + ",".join(written) + "]"
 

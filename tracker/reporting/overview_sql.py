@@ -73,7 +73,7 @@ def local_times() -> Iterator[None]:
 # The shared chain. `tree` maps every unit under the seed to a top unit (the row it rolls up into);
 # `school_rows` holds one row per school with its counts; `totals` sums them.
 OVERVIEW_CTES = f"""
-WITH RECURSIVE {subtree_cte("{seed}")},
+WITH RECURSIVE {{tree}},
 agg AS ({{agg}}),
 criteria_total AS (
     SELECT COUNT(*) AS n, COALESCE(SUM(max_score), 0) AS max_score FROM tracker_criterion WHERE cycle_id = %s
@@ -229,7 +229,11 @@ def rows_select(shape: Shape) -> str:
     )
 
 
-def chain(*, cycle: Cycle, now: datetime, seed: str, seed_params: list[Any], only_tree: bool) -> tuple[str, list]:
+def chain(
+    *, cycle: Cycle, now: datetime, seed: str, seed_params: list[Any], only_tree: bool, walk: bool = True
+) -> tuple[str, list]:
+    """The CTEs over the units of `seed` and (`walk`) every unit under them."""
     agg_sql, agg_params = _school_counts_sql(cycle=cycle, now=now, only_tree=only_tree)
-    sql = OVERVIEW_CTES.format(seed=seed, agg=agg_sql)
+    tree = subtree_cte(seed) if walk else f"tree(id, top_id) AS ({seed})"
+    sql = OVERVIEW_CTES.format(tree=tree, agg=agg_sql)
     return sql, [*seed_params, *agg_params, cycle.pk, cycle.pk, cycle.pk]
