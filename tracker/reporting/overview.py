@@ -163,8 +163,9 @@ def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_js
             now=now,
             key=key,
             token=check.token,
-            chain=lambda seed, seed_params: chain(
-                cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False
+            clean=not check.dirty,
+            chain=lambda seed, seed_params, clean: chain(
+                cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False, clean_only=clean
             ),
         )
     if document is None:

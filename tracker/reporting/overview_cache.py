@@ -27,6 +27,8 @@ and no row reset since (`Token.patchable_from`).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +104,7 @@ class Check:
 
     kept: tuple[str, str] | None = None
     token: Token | None = None
+    dirty: bool = False
 
 
 def cached(*, key: str, cycle_id: int, now: datetime) -> Check:
@@ -122,27 +125,62 @@ def cached(*, key: str, cycle_id: int, now: datetime) -> Check:
     if current is None:
         return Check()
     if current == token and not dirty and not passed:
-        doc = cache.get(f"{key}:doc")
-        if doc is not None and doc[:2] == (token, built_at):  # not another worker's newer document
+        doc = _shared(f"{key}:doc", (token, built_at))
+        if doc is not None:
             return Check(kept=(doc[2], doc[3]))
-    return Check(token=Token(current))
+    return Check(token=Token(current), dirty=dirty)
 
 
 def keep(*, key: str, token: str | None, dirty: bool, now: datetime, totals_json: str, rows_json: str) -> None:
     """Keep a document built (or patched) as of `now` in the snapshot `token` was read from."""
     if token is not None and not dirty:
-        cache.set(f"{key}:doc", (token, now, totals_json, rows_json), timeout=TIMEOUT)
-        cache.set(f"{key}:meta", (token, now), timeout=TIMEOUT)
+        _share(f"{key}:doc", f"{key}:meta", (token, now, totals_json, rows_json))
 
 
 def parts(key: str) -> Any:
-    """The parts kept to patch the document under `key` (tracker.reporting.overview_patch), or None."""
+    """The parts kept to patch the document under `key` (tracker.reporting.overview_patch), or None.
+    Shared with this process's other requests: never change them in place."""
     meta = cache.get(f"{key}:parts:meta")
-    kept = cache.get(f"{key}:parts") if meta is not None else None
-    return kept if kept is not None and kept[:2] == meta else None
+    return _shared(f"{key}:parts", meta) if meta is not None else None
 
 
 def keep_parts(key: str, value: tuple) -> None:
     """`value` starts with (token, now) of the snapshot it was read from."""
-    cache.set(f"{key}:parts", value, timeout=TIMEOUT)
-    cache.set(f"{key}:parts:meta", value[:2], timeout=TIMEOUT)
+    _share(f"{key}:parts", f"{key}:parts:meta", value)
+
+
+# Two levels: the shared cache says which (token, now) is current under a name, in a small entry; the
+# value itself (several MB for 12,000 schools) is also held by this process for its next requests, so a
+# request that finds it here skips reading and unpickling it. A value is the same for the same name,
+# token and `now` whoever built it, so whichever process holds one may serve it.
+LOCAL_ENTRIES = 8
+_local: OrderedDict[str, tuple] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def _shared(name: str, meta: tuple) -> Any:
+    """The value kept under `name` for `meta` = (token, now): from this process if it holds it."""
+    with _local_lock:
+        held = _local.get(name)
+        if held is not None and held[:2] == meta:
+            _local.move_to_end(name)
+            return held
+    value = cache.get(name)
+    if value is None or value[:2] != meta:  # gone, or another process's newer value
+        return None
+    _hold(name, value)
+    return value
+
+
+def _share(name: str, meta_name: str, value: tuple) -> None:
+    cache.set(name, value, timeout=TIMEOUT)
+    cache.set(meta_name, value[:2], timeout=TIMEOUT)
+    _hold(name, value)
+
+
+def _hold(name: str, value: tuple) -> None:
+    with _local_lock:
+        _local[name] = value
+        _local.move_to_end(name)
+        while len(_local) > LOCAL_ENTRIES:
+            _local.popitem(last=False)

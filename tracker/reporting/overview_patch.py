@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -166,10 +167,13 @@ def _changed(kept_flags: bool) -> str:
             AND e.at >= LEAST(%s, %s) AND e.at < GREATEST(%s, %s){flags}"""
 
 
-def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, chain) -> tuple[str, str] | None:
+def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, chain) -> tuple[str, str] | None:
     """The document patched from the parts kept under `key`, or None when it must be built in full.
 
-    `chain(seed, seed_params)` gives the chain's CTEs and parameters over the units of `seed` (no walk).
+    `chain(seed, seed_params, clean)` gives the chain's CTEs and parameters over the units of `seed` (no
+    walk); `clean` (no school was dirty at the check) reads the rollup rows alone, without the branch
+    that counts dirty schools from their tasks: if one is dirty by the time of the statement, the patch
+    is not used.
     Two statements: the changed schools' ids, then their rows, so that the planner sees how few they are
     (a subquery's estimate led it to hash every school). The second finds again the schools changed
     since the parts: if one is not among the ids (written in between), the patch is not used.
@@ -189,17 +193,19 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, chain) -> tupl
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(array_agg(school_id), '{{}}') FROM ({changed}) c", changed_params)
         looked_up = cursor.fetchone()[0]
-    ctes, params = chain("SELECT u.id, 0 FROM tracker_unit u WHERE u.id = ANY(%s)", [looked_up])
+    ctes, params = chain("SELECT u.id, 0 FROM tracker_unit u WHERE u.id = ANY(%s)", [looked_up], clean)
     missed = (f"(SELECT count(*) FROM ({changed}) c WHERE NOT (c.school_id = ANY(%s)))", [*changed_params, looked_up])
     sql, select_params = _select(cycle_id=cycle.pk, full=False, with_flags=not kept_flags, missed=missed)
     records = _run(ctes + sql, [*params, *select_params])
     state, changed_rows = records[0], records[1:]
     current, dirty = state[3], bool(state[4])
-    if current is None or state[5] or not Token(current).patchable_from(base):
-        return None  # the frame changed since the check, or a school changed since it was looked up
-    place = {school: i for i, school in enumerate(ids)}
-    sums = list(sums)
+    if current is None or state[5] or (clean and dirty) or not Token(current).patchable_from(base):
+        return None  # the frame changed since the check, a school changed since it was looked up or got dirty
+    # The kept parts may be held by this process for its next requests: patch copies.
+    heads, tails, rates, sums = list(heads), list(tails), list(rates), list(sums)
+    score_keys, counts = array("q", score_keys), array("q", counts)
     patched = 0
+    place = _places(ids, [row[1] for row in changed_rows])
     for row in changed_rows:
         i = place.get(row[1])
         if i is None:
@@ -237,6 +243,17 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, chain) -> tupl
     return totals_json, rows_json
 
 
+def _places(ids: array, wanted: list[int]) -> dict[int, int]:
+    """Where each of `wanted` is in `ids` (absent: not in this scope): a scan in C per id when they are few."""
+    if len(wanted) > 32:
+        return {school: i for i, school in enumerate(ids)}
+    found = {}
+    for school in wanted:
+        with suppress(ValueError):  # not in this scope
+            found[school] = ids.index(school)
+    return found
+
+
 def _ranked(ticks, score_keys, rates, heads, tails) -> tuple[list[int], str]:
     """RANK() OVER (ORDER BY score DESC, on_time_rate DESC NULLS LAST), listed by rank then name, in Python.
 
@@ -246,14 +263,17 @@ def _ranked(ticks, score_keys, rates, heads, tails) -> tuple[list[int], str]:
     rate_keys = [_INF if rate is None else -rate for rate in rates]
     keys = list(zip(scores, rate_keys, ticks, strict=True))
     order = sorted(range(len(keys)), key=keys.__getitem__)
-    written = []
+    pieces = ["["]
     rank, last_score, last_rate = 0, None, None
     for position, i in enumerate(order, 1):
         score, rate = scores[i], rate_keys[i]
         if score != last_score or rate != last_rate:
             rank, last_score, last_rate = position, score, rate
-        written.append(f"{heads[i]}{rank}{tails[i]}")
-    return order, "[" + ",".join(written) + "]"
+        pieces += (heads[i], str(rank), tails[i], ",")
+    if not order:
+        return order, "[]"
+    pieces[-1] = "]"  # in place of the last separator
+    return order, "".join(pieces)
 
 
 def _totals_json(schools: int, sums: Sequence[int]) -> str:

@@ -18,7 +18,9 @@ from tests.tracker.reporting.test_dashboards import K2_DUE, NOW, build_province
 from tracker import models as m
 from tracker.assessment.task_services import task_submit
 from tracker.monitoring.rollups import rollups_advance, rollups_flush, rollups_rebuild
+from tracker.reporting import overview_cache, overview_patch
 from tracker.reporting.overview import overview_schools, overview_units
+from tracker.reporting.overview_sql import chain
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +229,32 @@ def test_the_unit_tree_version_changes_with_every_write_to_the_tree(province):
     m.Unit.objects.filter(pk=province.s1.pk).update(name="S1 沈家门小学")
     seen.append(version())
     assert len(set(seen)) == 4  # never an earlier value: an equal version is the same tree
+
+
+def test_a_patch_reading_rollup_rows_alone_is_not_used_once_a_school_is_dirty(province):
+    # given the province's parts kept, and a school made dirty after a check that found none
+    kept_everywhere(province)
+    roots = [province.province.pk]
+    key = overview_cache.cache_key(cycle_id=province.cycle.pk, unit_id=None, roots=roots)
+    m.RollupClock.objects.filter(round_id=province.cycle.pk).update(generation=F("generation") + 1)
+    check = overview_cache.cached(key=key, cycle_id=province.cycle.pk, now=NOW)
+    assert check.token is not None and not check.dirty
+    task_submit(task=a_task_of(province, province.s1, province.k3), actor=province.s1_user, now=NOW)
+
+    def over(seed, seed_params, clean):
+        return chain(
+            cycle=province.cycle,
+            now=NOW,
+            seed=seed,
+            seed_params=seed_params,
+            only_tree=True,
+            walk=False,
+            clean_only=clean,
+        )
+
+    # then a patch that skips the dirty schools' tasks gives up (a full build follows), one that reads them not
+    assert (
+        overview_patch.patch(cycle=province.cycle, now=NOW, key=key, token=check.token, clean=True, chain=over) is None
+    )
+    patched = overview_patch.patch(cycle=province.cycle, now=NOW, key=key, token=check.token, clean=False, chain=over)
+    assert patched == fresh(province, "province")
