@@ -108,7 +108,7 @@ class Overview:
     _totals: dict[str, Any] | None = field(default=None, repr=False)
     _rows: list[dict[str, Any]] | None = field(default=None, repr=False)
     _totals_json: str | None = field(default=None, repr=False)
-    _rows_json: str | None = field(default=None, repr=False)
+    _rows_json: str | bytes | None = field(default=None, repr=False)  # bytes: UTF-8, as kept
 
     @property
     def rolled_up(self) -> bool:
@@ -128,7 +128,14 @@ class Overview:
 
     @cached_property
     def rows_json(self) -> str:
-        return self._rows_json if self._rows_json is not None else orjson.dumps(self._rows).decode()
+        return self.rows_json_bytes.decode() if not isinstance(self._rows_json, str) else self._rows_json
+
+    @cached_property
+    def rows_json_bytes(self) -> bytes:
+        """The rows' JSON in UTF-8, as a response sends it (kept so: no encoding per request)."""
+        if isinstance(self._rows_json, bytes):
+            return self._rows_json
+        return self._rows_json.encode() if self._rows_json is not None else orjson.dumps(self._rows)
 
 
 def _as_json(as_json: bool | None) -> bool:
@@ -198,6 +205,6 @@ def overview_units(*, cycle: Cycle, unit: Unit, now: datetime, as_json: bool | N
         with local_times(), connection.cursor() as cursor:
             cursor.execute(f"{ctes}\n{json_select(ROLLUP_SHAPE)}, {state}", [*params, *state_params])
             totals_json, rows_json, token, dirty = cursor.fetchone()
-        overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
-        kept = totals_json, rows_json
+        kept = totals_json, rows_json.encode()
+        overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=kept[0], rows_json=kept[1])
     return Overview(cycle, now, unit, _totals_json=kept[0], _rows_json=kept[1])

@@ -102,13 +102,14 @@ def cache_key(*, cycle_id: int, unit_id: int | None, roots: Sequence[int]) -> st
 class Check:
     """A kept document still exact as of `now` (`kept`), or else the cycle's token now (None: not readable)."""
 
-    kept: tuple[str, str] | None = None
+    kept: tuple[str, bytes] | None = None  # totals JSON, rows JSON in UTF-8
     token: Token | None = None
     dirty: bool = False
 
 
 def cached(*, key: str, cycle_id: int, now: datetime) -> Check:
-    """The (totals, rows) JSON kept under `key` if it is still exact as of `now`; else the current token,
+    """The (totals, rows) JSON kept under `key` if it is still exact as of `now` (the rows in UTF-8: a
+    response sends them as they are); else the current token,
     read only when there is something kept to patch."""
     meta = cache.get(f"{key}:meta")
     if meta is None and cache.get(f"{key}:parts:meta") is None:
@@ -131,7 +132,7 @@ def cached(*, key: str, cycle_id: int, now: datetime) -> Check:
     return Check(token=Token(current), dirty=dirty)
 
 
-def keep(*, key: str, token: str | None, dirty: bool, now: datetime, totals_json: str, rows_json: str) -> None:
+def keep(*, key: str, token: str | None, dirty: bool, now: datetime, totals_json: str, rows_json: bytes) -> None:
     """Keep a document built (or patched) as of `now` in the snapshot `token` was read from."""
     if token is not None and not dirty:
         _share(f"{key}:doc", f"{key}:meta", (token, now, totals_json, rows_json))

@@ -1,6 +1,6 @@
 """The flat overview (one row per school) on PostgreSQL: built once in full, then patched row by row.
 
-A full build returns each school's JSON in two fragments (before its rank, after it) with what ranks it
+A full build returns each school's JSON in two fragments (before its rank, after it; kept in UTF-8) with what ranks it
 (score, on-time rate, its place by name) and its counts, and the totals' sums; the document is those
 fragments joined in rank order, and the fragments are kept beside it (overview_cache.keep_parts).
 
@@ -115,12 +115,12 @@ def _run(sql: str, params: list[Any]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]) -> tuple[str, str]:
+def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]) -> tuple[str, bytes]:
     """The full build of the flat document (`ctes`: the chain over the scope), its parts kept to patch."""
     sql, select_params = _select(cycle_id=cycle.pk, full=True, with_flags=True)
     records = _run(ctes + sql, [*params, *select_params])
     state, schools = records[0], records[1:]
-    rows_json = "[" + ",".join([f"{row[2]}{row[4]}{row[3]}" for row in schools]) + "]"
+    rows_json = ("[" + ",".join([f"{row[2]}{row[4]}{row[3]}" for row in schools]) + "]").encode()
     token, dirty, totals_json = state[3], bool(state[4]), state[2]
     overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
     if token is not None and not dirty and schools:
@@ -141,8 +141,8 @@ def _parts(token: str, now: datetime, schools: Sequence[tuple], sums: tuple, fla
         array("q", [row[7] for row in schools]),
         array("q", [row[5] for row in schools]),
         [row[6] for row in schools],
-        [row[2] for row in schools],
-        [row[3] for row in schools],
+        [row[2].encode() for row in schools],
+        [row[3].encode() for row in schools],
         counts,
         sums,
         list(flag_ids),
@@ -167,7 +167,7 @@ def _changed(kept_flags: bool) -> str:
             AND e.at >= LEAST(%s, %s) AND e.at < GREATEST(%s, %s){flags}"""
 
 
-def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, chain) -> tuple[str, str] | None:
+def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, chain) -> tuple[str, bytes] | None:
     """The document patched from the parts kept under `key`, or None when it must be built in full.
 
     `chain(seed, seed_params, clean)` gives the chain's CTEs and parameters over the units of `seed` (no
@@ -211,7 +211,7 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
         if i is None:
             continue  # not in this scope
         patched += 1
-        heads[i], tails[i], score_keys[i], rates[i] = row[2], row[3], row[5], row[6]
+        heads[i], tails[i], score_keys[i], rates[i] = row[2].encode(), row[3].encode(), row[5], row[6]
         new = row[8 : 8 + N_COUNTS]
         for j, value in enumerate(new):
             sums[j] += value - counts[i * N_COUNTS + j]
@@ -254,7 +254,7 @@ def _places(ids: array, wanted: list[int]) -> dict[int, int]:
     return found
 
 
-def _ranked(ticks, score_keys, rates, heads, tails) -> tuple[list[int], str]:
+def _ranked(ticks, score_keys, rates, heads, tails) -> tuple[list[int], bytes]:
     """RANK() OVER (ORDER BY score DESC, on_time_rate DESC NULLS LAST), listed by rank then name, in Python.
 
     The parts are kept in rank order, so the sort meets a nearly sorted list.
@@ -263,17 +263,17 @@ def _ranked(ticks, score_keys, rates, heads, tails) -> tuple[list[int], str]:
     rate_keys = [_INF if rate is None else -rate for rate in rates]
     keys = list(zip(scores, rate_keys, ticks, strict=True))
     order = sorted(range(len(keys)), key=keys.__getitem__)
-    pieces = ["["]
+    pieces = [b"["]
     rank, last_score, last_rate = 0, None, None
     for position, i in enumerate(order, 1):
         score, rate = scores[i], rate_keys[i]
         if score != last_score or rate != last_rate:
             rank, last_score, last_rate = position, score, rate
-        pieces += (heads[i], str(rank), tails[i], ",")
+        pieces += (heads[i], b"%d" % rank, tails[i], b",")
     if not order:
-        return order, "[]"
-    pieces[-1] = "]"  # in place of the last separator
-    return order, "".join(pieces)
+        return order, b"[]"
+    pieces[-1] = b"]"  # in place of the last separator
+    return order, b"".join(pieces)
 
 
 def _totals_json(schools: int, sums: Sequence[int]) -> str:
