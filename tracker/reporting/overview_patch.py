@@ -31,6 +31,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -120,34 +121,64 @@ def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]
     sql, select_params = _select(cycle_id=cycle.pk, full=True, with_flags=True)
     records = _run(ctes + sql, [*params, *select_params])
     state, schools = records[0], records[1:]
-    rows_json = ("[" + ",".join([f"{row[2]}{row[4]}{row[3]}" for row in schools]) + "]").encode()
+    rows = [f"{row[2]}{row[4]}{row[3]}".encode() for row in schools]
+    rows_json = b"[" + b",".join(rows) + b"]"
     token, dirty, totals_json = state[3], bool(state[4]), state[2]
     overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
     if token is not None and not dirty and schools:
-        sums = tuple(state[8 : 8 + N_COUNTS])
-        overview_cache.keep_parts(key, _parts(token, now, schools, sums, state[-2] or [], state[-1] or []))
+        counts = array("q")
+        for row in schools:
+            counts.extend(row[8 : 8 + N_COUNTS])
+        parts = Parts(
+            token=token,
+            now=now,
+            ids=array("q", [row[1] for row in schools]),
+            ticks=array("q", [row[7] for row in schools]),
+            score_keys=array("q", [row[5] for row in schools]),
+            rates=[row[6] for row in schools],
+            rows=rows,
+            cuts=array("q", [len(row[2].encode()) for row in schools]),
+            ranks=array("q", [row[4] for row in schools]),
+            counts=counts,
+            sums=tuple(state[8 : 8 + N_COUNTS]),
+            flag_ids=list(state[-2] or []),
+            flag_severities=list(state[-1] or []),
+        )
+        overview_cache.keep_parts(key, parts.value())
     return totals_json, rows_json
 
 
-def _parts(token: str, now: datetime, schools: Sequence[tuple], sums: tuple, flag_ids, flag_severities) -> tuple:
-    """What a patch needs, per school in rank order: id, place by name, score key, rate, fragments, counts."""
-    counts = array("q")
-    for row in schools:
-        counts.extend(row[8 : 8 + N_COUNTS])
-    return (
-        token,
-        now,
-        array("q", [row[1] for row in schools]),
-        array("q", [row[7] for row in schools]),
-        array("q", [row[5] for row in schools]),
-        [row[6] for row in schools],
-        [row[2].encode() for row in schools],
-        [row[3].encode() for row in schools],
-        counts,
-        sums,
-        list(flag_ids),
-        list(flag_severities),
-    )
+@dataclass
+class Parts:
+    """What a patch needs, per school in rank order: id, place by name, score key (score x 100), on-time
+    rate, its JSON in UTF-8 with where its rank starts and the rank, its N_COUNTS counts; the sums of the
+    counts and the cycle's open flags. Kept as a tuple starting with (token, now)."""
+
+    token: str
+    now: datetime
+    ids: array
+    ticks: array
+    score_keys: array
+    rates: list[float | None]
+    rows: list[bytes]
+    cuts: array
+    ranks: array
+    counts: array
+    sums: tuple[int, ...]
+    flag_ids: list[int]
+    flag_severities: list[str]
+
+    def value(self) -> tuple:
+        return tuple(getattr(self, name.name) for name in fields(self))
+
+    @classmethod
+    def copied(cls, value: tuple) -> Parts:
+        """Parts to patch from a kept value (which this process may hold for other requests: not changed)."""
+        parts = cls(*value)
+        for name in ("ids", "ticks", "score_keys", "cuts", "ranks", "counts"):
+            setattr(parts, name, array("q", getattr(parts, name)))
+        parts.rates, parts.rows = list(parts.rates), list(parts.rows)
+        return parts
 
 
 def _changed(kept_flags: bool) -> str:
@@ -181,10 +212,11 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     kept = overview_cache.parts(key)
     if kept is None:
         return None
-    base_token, base_now, ids, ticks, score_keys, rates, heads, tails, counts, sums, flag_ids, flag_severities = kept
-    base = Token(base_token)
+    base = Token(kept[0])
     if not token.patchable_from(base):
         return None
+    parts = Parts.copied(kept)
+    base_now, flag_ids, flag_severities = parts.now, parts.flag_ids, parts.flag_severities
     kept_flags = token.flags == base.flags
     changed, changed_params = _changed(kept_flags), [cycle.pk, base.generation, cycle.pk, cycle.pk]
     changed_params += [base_now, now, base_now, now]
@@ -201,45 +233,32 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     current, dirty = state[3], bool(state[4])
     if current is None or state[5] or (clean and dirty) or not Token(current).patchable_from(base):
         return None  # the frame changed since the check, a school changed since it was looked up or got dirty
-    # The kept parts may be held by this process for its next requests: patch copies.
-    heads, tails, rates, sums = list(heads), list(tails), list(rates), list(sums)
-    score_keys, counts = array("q", score_keys), array("q", counts)
-    patched = 0
-    place = _places(ids, [row[1] for row in changed_rows])
+    sums, moved, patched = list(parts.sums), False, 0
+    place = _places(parts.ids, [row[1] for row in changed_rows])
     for row in changed_rows:
         i = place.get(row[1])
         if i is None:
             continue  # not in this scope
         patched += 1
-        heads[i], tails[i], score_keys[i], rates[i] = row[2].encode(), row[3].encode(), row[5], row[6]
+        moved = moved or (row[5], row[6]) != (parts.score_keys[i], parts.rates[i])
+        head, tail = row[2].encode(), row[3].encode()
+        parts.rows[i], parts.cuts[i] = head + b"%d" % parts.ranks[i] + tail, len(head)
+        parts.score_keys[i], parts.rates[i] = row[5], row[6]
         new = row[8 : 8 + N_COUNTS]
         for j, value in enumerate(new):
-            sums[j] += value - counts[i * N_COUNTS + j]
-        counts[i * N_COUNTS : (i + 1) * N_COUNTS] = array("q", new)
-    order, rows_json = _ranked(ticks, score_keys, rates, heads, tails)
-    totals_json = _totals_json(len(ids), sums)
+            sums[j] += value - parts.counts[i * N_COUNTS + j]
+        parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS] = array("q", new)
+    parts.sums = tuple(sums)
+    if moved:  # a score or on-time rate changed: rank again
+        parts = _ranked(parts)
+    rows_json = b"[" + b",".join(parts.rows) + b"]"
+    totals_json = _totals_json(len(parts.ids), sums)
     overview_cache.keep(key=key, token=current, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
     if patched > REBASE and not dirty:
+        parts.token, parts.now = current, now
         if not kept_flags:
-            flag_ids, flag_severities = state[-2] or [], state[-1] or []
-        overview_cache.keep_parts(
-            key,
-            _reordered(
-                current,
-                now,
-                order,
-                ids,
-                ticks,
-                score_keys,
-                rates,
-                heads,
-                tails,
-                counts,
-                sums,
-                flag_ids,
-                flag_severities,
-            ),
-        )
+            parts.flag_ids, parts.flag_severities = list(state[-2] or []), list(state[-1] or [])
+        overview_cache.keep_parts(key, parts.value())
     return totals_json, rows_json
 
 
@@ -254,26 +273,42 @@ def _places(ids: array, wanted: list[int]) -> dict[int, int]:
     return found
 
 
-def _ranked(ticks, score_keys, rates, heads, tails) -> tuple[list[int], bytes]:
-    """RANK() OVER (ORDER BY score DESC, on_time_rate DESC NULLS LAST), listed by rank then name, in Python.
+def _ranked(parts: Parts) -> Parts:
+    """RANK() OVER (ORDER BY score DESC, on_time_rate DESC NULLS LAST), listed by rank then name, in Python:
+    the parts in the new order, each row's rank written again where it changed.
 
     The parts are kept in rank order, so the sort meets a nearly sorted list.
     """
-    scores = [-score for score in score_keys]
-    rate_keys = [_INF if rate is None else -rate for rate in rates]
-    keys = list(zip(scores, rate_keys, ticks, strict=True))
+    scores = [-score for score in parts.score_keys]
+    rate_keys = [_INF if rate is None else -rate for rate in parts.rates]
+    keys = list(zip(scores, rate_keys, parts.ticks, strict=True))
     order = sorted(range(len(keys)), key=keys.__getitem__)
-    pieces = [b"["]
+    rows, ranks = [], array("q")
     rank, last_score, last_rate = 0, None, None
     for position, i in enumerate(order, 1):
         score, rate = scores[i], rate_keys[i]
         if score != last_score or rate != last_rate:
             rank, last_score, last_rate = position, score, rate
-        pieces += (heads[i], b"%d" % rank, tails[i], b",")
-    if not order:
-        return order, b"[]"
-    pieces[-1] = b"]"  # in place of the last separator
-    return order, b"".join(pieces)
+        row, old = parts.rows[i], parts.ranks[i]
+        if rank != old:
+            cut = parts.cuts[i]
+            row = row[:cut] + b"%d" % rank + row[cut + len(b"%d" % old) :]
+        rows.append(row)
+        ranks.append(rank)
+    counts = array("q")
+    for i in order:
+        counts.extend(parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS])
+    return replace(
+        parts,
+        ids=array("q", [parts.ids[i] for i in order]),
+        ticks=array("q", [parts.ticks[i] for i in order]),
+        score_keys=array("q", [parts.score_keys[i] for i in order]),
+        rates=[parts.rates[i] for i in order],
+        rows=rows,
+        cuts=array("q", [parts.cuts[i] for i in order]),
+        ranks=ranks,
+        counts=counts,
+    )
 
 
 def _totals_json(schools: int, sums: Sequence[int]) -> str:
@@ -286,24 +321,3 @@ def _totals_json(schools: int, sums: Sequence[int]) -> str:
             [schools, *sums],
         )
         return cursor.fetchone()[0]
-
-
-def _reordered(token, now, order, ids, ticks, score_keys, rates, heads, tails, counts, sums, flag_ids, flag_severities):
-    """The parts again, in the new rank order (so the next sort meets a nearly sorted list)."""
-    reordered_counts = array("q")
-    for i in order:
-        reordered_counts.extend(counts[i * N_COUNTS : (i + 1) * N_COUNTS])
-    return (
-        token,
-        now,
-        array("q", [ids[i] for i in order]),
-        array("q", [ticks[i] for i in order]),
-        array("q", [score_keys[i] for i in order]),
-        [rates[i] for i in order],
-        [heads[i] for i in order],
-        [tails[i] for i in order],
-        reordered_counts,
-        tuple(sums),
-        list(flag_ids),
-        list(flag_severities),
-    )

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.factories import SchoolFactory
 from tests.tracker.reporting.test_dashboards import K2_DUE, NOW, build_province
 from tracker import models as m
-from tracker.assessment.task_services import task_submit
+from tracker.assessment.task_services import task_approve, task_submit
 from tracker.monitoring.rollups import rollups_advance, rollups_flush, rollups_rebuild
 from tracker.reporting import overview_cache, overview_patch
 from tracker.reporting.overview import overview_schools, overview_units
@@ -259,3 +259,25 @@ def test_a_patch_reading_rollup_rows_alone_is_not_used_once_a_school_is_dirty(pr
     patched = overview_patch.patch(cycle=province.cycle, now=NOW, key=key, token=check.token, clean=False, chain=over)
     assert patched is not None
     assert (patched[0], patched[1].decode()) == fresh(province, "province")
+
+
+def test_parts_kept_again_after_each_patch_stay_exact_through_a_run_of_changes(province, monkeypatch):
+    # every patch keeps its parts again (as after REBASE schools), so each patches from the one before
+    monkeypatch.setattr(overview_patch, "REBASE", -1)
+    task = a_task_of(province, province.s2, province.k3)
+    kept_everywhere(province)
+    task_submit(task=task, actor=province.s1_user, now=NOW)
+    rollups_flush(now=NOW)
+    assert_every_scope_exact(province, expect="patched")
+
+    # S2 approved with a score: it climbs over S5 (ranks move and are written again)
+    task_approve(task=task, actor=province.province_supervisor, deductions=[], now=NOW)
+    rollups_flush(now=NOW)
+    assert_every_scope_exact(province, expect="patched")
+    ranks = [row["rank"] for row in overview_schools(cycle=province.cycle, roots=(province.province.pk,), now=NOW).rows]
+    assert ranks == sorted(ranks) and len(set(ranks)) >= 3
+
+    m.Flag.objects.filter(cycle=province.cycle, school=province.s3).update(resolved_at=NOW)
+    assert_every_scope_exact(province, expect="patched")
+    later = NOW + timedelta(days=100)  # K3's deadline passes
+    assert_every_scope_exact(province, now=later, expect="patched")
