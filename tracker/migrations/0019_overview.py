@@ -10,6 +10,14 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
+            name="FlagVersion",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cycle_id", models.BigIntegerField(unique=True)),
+                ("version", models.BigIntegerField(default=0)),
+            ],
+        ),
+        migrations.CreateModel(
             name="UnitTreeVersion",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
@@ -33,7 +41,7 @@ class Migration(migrations.Migration):
     ]
 
 
-# Every statement that writes the unit tree gives the one UnitTreeVersion row a value it never had before,
+# Every statement that writes the unit tree (and every one that changes a cycle's open flags) gives the one UnitTreeVersion row a value it never had before,
 # in the writer's transaction (tracker.org.models.UnitTreeVersion): on PostgreSQL from a sequence (values
 # never repeat, so an equal version is the same tree), one statement-level trigger for inserts, updates,
 # deletes and truncates, an upsert in case a flush emptied the table; on SQLite (the demo) row-level
@@ -50,11 +58,70 @@ $$;
 CREATE TRIGGER tracker_unit_tree_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tracker_unit
     FOR EACH STATEMENT EXECUTE FUNCTION tracker_unit_tree_bump();
 INSERT INTO tracker_unittreeversion (id, version) VALUES (1, nextval('tracker_unit_tree_version_seq'));
+
+-- A cycle's open flags (school, severity) changed: its FlagVersion takes a value it never had. Writes that
+-- change nothing of that (a count, a time, a flag already resolved) leave it.
+CREATE SEQUENCE tracker_flag_version_seq;
+CREATE OR REPLACE FUNCTION tracker_flag_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tracker_flagversion (cycle_id, version)
+    SELECT c.cycle_id, nextval('tracker_flag_version_seq') FROM (
+        SELECT cycle_id FROM (
+            SELECT n.cycle_id, n.school_id, n.severity FROM new_rows n WHERE n.resolved_at IS NULL
+            EXCEPT ALL
+            SELECT o.cycle_id, o.school_id, o.severity FROM old_rows o WHERE o.resolved_at IS NULL
+        ) opened
+        UNION
+        SELECT cycle_id FROM (
+            SELECT o.cycle_id, o.school_id, o.severity FROM old_rows o WHERE o.resolved_at IS NULL
+            EXCEPT ALL
+            SELECT n.cycle_id, n.school_id, n.severity FROM new_rows n WHERE n.resolved_at IS NULL
+        ) closed
+    ) c
+    WHERE c.cycle_id IS NOT NULL
+    ORDER BY c.cycle_id
+    ON CONFLICT (cycle_id) DO UPDATE SET version = EXCLUDED.version;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION tracker_flag_version_bump_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tracker_flagversion (cycle_id, version)
+    SELECT c.cycle_id, nextval('tracker_flag_version_seq')
+    FROM (SELECT DISTINCT cycle_id FROM new_rows WHERE resolved_at IS NULL AND cycle_id IS NOT NULL) c
+    ORDER BY c.cycle_id
+    ON CONFLICT (cycle_id) DO UPDATE SET version = EXCLUDED.version;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION tracker_flag_version_bump_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tracker_flagversion (cycle_id, version)
+    SELECT c.cycle_id, nextval('tracker_flag_version_seq')
+    FROM (SELECT DISTINCT cycle_id FROM old_rows WHERE resolved_at IS NULL AND cycle_id IS NOT NULL) c
+    ORDER BY c.cycle_id
+    ON CONFLICT (cycle_id) DO UPDATE SET version = EXCLUDED.version;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tracker_flag_version_insert AFTER INSERT ON tracker_flag
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tracker_flag_version_bump_insert();
+CREATE TRIGGER tracker_flag_version_update AFTER UPDATE ON tracker_flag
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tracker_flag_version_bump();
+CREATE TRIGGER tracker_flag_version_delete AFTER DELETE ON tracker_flag
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tracker_flag_version_bump_delete();
 """
 _PG_DROP = """
 DROP TRIGGER IF EXISTS tracker_unit_tree_bump ON tracker_unit;
 DROP FUNCTION IF EXISTS tracker_unit_tree_bump();
 DROP SEQUENCE IF EXISTS tracker_unit_tree_version_seq;
+DROP TRIGGER IF EXISTS tracker_flag_version_insert ON tracker_flag;
+DROP TRIGGER IF EXISTS tracker_flag_version_update ON tracker_flag;
+DROP TRIGGER IF EXISTS tracker_flag_version_delete ON tracker_flag;
+DROP FUNCTION IF EXISTS tracker_flag_version_bump();
+DROP FUNCTION IF EXISTS tracker_flag_version_bump_insert();
+DROP FUNCTION IF EXISTS tracker_flag_version_bump_delete();
+DROP SEQUENCE IF EXISTS tracker_flag_version_seq;
 """
 _SQLITE_OPS = ("insert", "update", "delete")
 
@@ -70,6 +137,13 @@ def install(apps, schema_editor):
             "INSERT OR IGNORE INTO tracker_unittreeversion (id, version) VALUES (1, 0); "
             "UPDATE tracker_unittreeversion SET version = version + 1; END"
         )
+    for op, row in (("insert", "new"), ("update", "new"), ("update", "old"), ("delete", "old")):
+        schema_editor.execute(
+            f"CREATE TRIGGER tracker_flag_version_{op}_{row} AFTER {op.upper()} ON tracker_flag "
+            f"WHEN {row}.cycle_id IS NOT NULL BEGIN "
+            f"INSERT OR IGNORE INTO tracker_flagversion (cycle_id, version) VALUES ({row}.cycle_id, 0); "
+            f"UPDATE tracker_flagversion SET version = version + 1 WHERE cycle_id = {row}.cycle_id; END"
+        )
 
 
 def uninstall(apps, schema_editor):
@@ -78,6 +152,8 @@ def uninstall(apps, schema_editor):
     else:
         for op in _SQLITE_OPS:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS tracker_unit_tree_bump_{op}")
+        for name in ("insert_new", "update_new", "update_old", "delete_old"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS tracker_flag_version_{name}")
     schema_editor.execute("DELETE FROM tracker_unittreeversion")
 
 

@@ -114,4 +114,13 @@ class RollupDirty(models.Model):
         ]
 
 
+class FlagVersion(models.Model):
+    """Per cycle, a number every statement that changes its open flags (which school, what severity) sets
+    to a value it never had: database triggers on tracker_flag, migration 0019_overview, whatever path the
+    write takes. What a kept overview checks its flags by, in O(1) however many schools are flagged."""
+
+    cycle_id = models.BigIntegerField(unique=True)
+    version = models.BigIntegerField(default=0)
+
+
 TIME_COUNTS = ("overdue", "due_passed", "on_time", "original_due_passed", "on_time_original", "at_risk")

@@ -9,9 +9,10 @@ have built. The token covers everything the statement reads:
 * the cycle's rollup clock: its id, time, early-warning rules, `generation` (bumped by every flush,
   advance and rebuild: the rows themselves) and `reset_generation`; and no dirty school (while one is,
   no document is kept or served as it is: its tasks changed since its row was counted);
-* the cycle's open flags (school and severity) and its criteria (how many, their ids and scores), each
-  as an md5 of the rows in order, and the unit tree's version (a number every write to the tree
-  changes, tracker.org.models.UnitTreeVersion: O(1), however many units);
+* the version of the cycle's open flags (which school, what severity: a number every change to them
+  sets, tracker.monitoring.rollup_models.FlagVersion), its criteria (how many, their ids and scores) as
+  an md5 of the rows in order, and the unit tree's version (a number every write to the tree changes,
+  tracker.org.models.UnitTreeVersion): O(1) however many schools, flags and units there are;
 * no edge of the cycle between the two `now`s (no deadline or early-warning moment passed): the
   time-dependent counts are the same.
 
@@ -48,8 +49,7 @@ TIMEOUT = 3600
 _STATE = f"""(
     SELECT CASE WHEN k.id IS NULL OR v.version IS NULL THEN NULL
            ELSE concat_ws('|', k.id, EXTRACT(EPOCH FROM k.as_of), k.generation, k.reset_generation,
-               (SELECT md5(COALESCE(string_agg(f.school_id || ':' || f.severity, ',' ORDER BY f.school_id), ''))
-                FROM tracker_flag f WHERE f.cycle_id = %s AND f.resolved_at IS NULL),
+               COALESCE((SELECT f.version FROM tracker_flagversion f WHERE f.cycle_id = %s), 0),
                (SELECT md5(COALESCE(string_agg(c.id || ':' || c.max_score, ',' ORDER BY c.id), ''))
                 FROM tracker_criterion c WHERE c.cycle_id = %s),
                v.version)

@@ -281,3 +281,25 @@ def test_parts_kept_again_after_each_patch_stay_exact_through_a_run_of_changes(p
     assert_every_scope_exact(province, expect="patched")
     later = NOW + timedelta(days=100)  # K3's deadline passes
     assert_every_scope_exact(province, now=later, expect="patched")
+
+
+def test_the_flag_version_changes_only_when_a_cycles_open_flags_change(province):
+    def version():
+        found = m.FlagVersion.objects.filter(cycle_id=province.cycle.pk).values_list("version", flat=True).first()
+        return found or 0
+
+    seen = [version()]
+    flags = m.Flag.objects.filter(cycle=province.cycle, resolved_at__isnull=True)
+    flags.update(overdue_count=7)  # nothing a document shows
+    assert version() == seen[-1]
+    flags.filter(school=province.s2).update(severity="critical")
+    seen.append(version())
+    m.Flag.objects.create(cycle=province.cycle, school=province.s4, severity="warning", opened_at=NOW)
+    seen.append(version())
+    flags.filter(school=province.s4).update(resolved_at=NOW)
+    seen.append(version())
+    m.Flag.objects.filter(cycle=province.cycle, school=province.s3).delete()
+    seen.append(version())
+    m.Flag.objects.filter(cycle=province.outside_cycle).update(severity="critical")  # another cycle
+    assert version() == seen[-1]
+    assert len(set(seen)) == 5
