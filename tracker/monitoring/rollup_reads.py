@@ -43,6 +43,22 @@ def school_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: boo
     )
 
 
+def readable_counts_sql(*, kind: int, round_id: int, now: datetime, dirty: bool) -> tuple[str, list[Any]]:
+    """school_counts_sql for a reader that knows the round's rollups are readable and checks it in the same
+    statement (only the schools of a `tree` CTE): the clean schools' rows and edges, and (`dirty`) the
+    dirty schools from their tasks; without `dirty` a dirty school has no counts, so the reader must also
+    check there is none. One ORM query to compile at most, not two: for the few schools of a patch."""
+    rollup_sql, rollup_params = rollup_counts_sql(kind=kind, round_id=round_id, now=now, only_tree=True)
+    if not dirty:
+        return rollup_sql, rollup_params
+    marks = RollupDirty.objects.filter(round_kind=kind, round_id=round_id).values("school_id")
+    scan = school_counts_query(kind=kind, round_id=round_id, now=now).filter(
+        school_id__in=RawSQL("SELECT id FROM tree", ())
+    )
+    dirty_sql, dirty_params = scan.filter(school_id__in=marks).query.sql_with_params()
+    return f"{rollup_sql} UNION ALL {dirty_sql}", [*rollup_params, *dirty_params]
+
+
 def rollup_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
     """SELECT school_id, *ROLLUP_COUNTS of the round's clean schools (of the `tree` CTE if `only_tree`)."""
     least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")

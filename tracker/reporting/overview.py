@@ -172,7 +172,7 @@ def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_js
             token=check.token,
             clean=not check.dirty,
             chain=lambda seed, seed_params, clean: chain(
-                cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False, clean_only=clean
+                cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False, readable=not clean
             ),
         )
     if document is None:

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from tracker.assessment.models import Cycle
 from tracker.monitoring.rollup_models import RoundKind
-from tracker.monitoring.rollup_reads import rollup_counts_sql, school_counts_sql
+from tracker.monitoring.rollup_reads import readable_counts_sql, school_counts_sql
 from tracker.org.tree import SCHOOL, subtree_cte
 
 from .rules import COUNT_FIELDS, RATES, rates_sql
@@ -237,13 +237,13 @@ def chain(
     seed_params: list[Any],
     only_tree: bool,
     walk: bool = True,
-    clean_only: bool = False,
+    readable: bool | None = None,
 ) -> tuple[str, list]:
-    """The CTEs over the units of `seed` and (`walk`) every unit under them. With `clean_only` the counts
-    are the clean schools' rollup rows alone: for a caller that knows no school is dirty and the rollups
-    readable, and checks it in the same statement (a dirty school would have no counts)."""
-    if clean_only:
-        agg_sql, agg_params = rollup_counts_sql(kind=RoundKind.CYCLE, round_id=cycle.pk, now=now, only_tree=only_tree)
+    """The CTEs over the units of `seed` and (`walk`) every unit under them. `readable` (not None): the
+    caller knows the rollups readable and checks it in the same statement; False also that no school is
+    dirty (tracker.monitoring.rollup_reads.readable_counts_sql)."""
+    if readable is not None:
+        agg_sql, agg_params = readable_counts_sql(kind=RoundKind.CYCLE, round_id=cycle.pk, now=now, dirty=readable)
     else:
         agg_sql, agg_params = _school_counts_sql(cycle=cycle, now=now, only_tree=only_tree)
     tree = subtree_cte(seed) if walk else f"tree(id, top_id) AS ({seed})"

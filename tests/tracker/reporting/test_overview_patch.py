@@ -249,7 +249,7 @@ def test_a_patch_reading_rollup_rows_alone_is_not_used_once_a_school_is_dirty(pr
             seed_params=seed_params,
             only_tree=True,
             walk=False,
-            clean_only=clean,
+            readable=not clean,
         )
 
     # then a patch that skips the dirty schools' tasks gives up (a full build follows), one that reads them not
