@@ -1,12 +1,13 @@
 """The flat overview (one row per school) on PostgreSQL: built once in full, then patched row by row.
 
-A full build returns each school's JSON in two fragments (before its rank, after it; kept in UTF-8) with what ranks it
-(score, on-time rate, its place by name) and its counts, and the totals' sums; the document is those
-fragments joined in rank order, and the fragments are kept beside it (overview_cache.keep_parts).
+A full build writes each school's JSON in two fragments (before its rank, after it) and returns them with
+what ranks it (score, on-time rate, its place by name in the database's collation) and its counts, and
+the totals' sums; the document is the rows joined in rank order, and the rows (UTF-8, with where the rank
+sits), keys and counts are kept beside it (`Parts`, overview_cache.keep_parts).
 
 When the kept document's token no longer matches (a flush after a task write, a sweep's advance, a flag),
-and its frame holds (the same clock, criteria and unit tree, no row reset: `Token.patchable_from`), one
-statement counts only the schools that may have changed since the kept parts were read:
+and its frame holds (the same clock, criteria and unit tree, no row reset: `Token.patchable_from`), the
+schools that may have changed since the kept parts were read are counted again, and only they:
 
 * the rollup rows stamped with a later generation (every flush, advance and rebuild stamps the rows it
   writes, tracker.monitoring.rollups);
@@ -16,12 +17,13 @@ statement counts only the schools that may have changed since the kept parts wer
 
 Every other school's counts, as of this `now`, are what they were: its row and edges are unchanged, and
 the edges it has between the two clocks' times were folded into a row that would be stamped. The changed
-fragments replace the kept ones, the ranks are computed again over all the schools (RANK() in Python: a
-sort of small keys), and the totals are the kept sums plus the changed schools' differences, written by
-the same SQL as a full build's. What is served is therefore what a full build would write, byte for byte
-(tests/tracker/reporting/test_overview_patch.py compares them after each kind of change). Schools
-outside the caller's scope are never added: the parts are kept per scope and a changed school not among
-them is skipped (the scope's schools cannot change without the unit tree changing).
+rows replace the kept ones; if a score or on-time rate changed, the ranks are computed again over all the
+schools (RANK() in Python: a sort of small keys) and rewritten where they moved; the totals are the kept
+sums plus the changed schools' differences, written by the same SQL as a full build's. What is served is
+therefore what a full build would write, byte for byte (tests/tracker/reporting/test_overview_patch.py
+compares them after each kind of change). Schools outside the caller's scope are never added: the parts
+are kept per scope and a changed school not among them is skipped (the scope's schools cannot change
+without the unit tree changing).
 
 Only the flat shape is patched; the per-unit rollup (`?unit=`) is built in full when its token changes.
 """
