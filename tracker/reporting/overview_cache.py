@@ -41,7 +41,7 @@ from django.db import connection
 from tracker.monitoring.rollup_models import RoundKind
 from tracker.monitoring.rollups import rules_key
 
-VERSION = 3  # bump whenever what is kept (document, parts) changes shape
+VERSION = 4  # bump whenever what is kept (document, parts) changes shape
 TIMEOUT = 3600
 
 # Two columns: the token (NULL when the cycle's rows cannot be read: no clock under these rules, or no

@@ -124,11 +124,12 @@ def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]
     records = _run(ctes + sql, [*params, *select_params])
     state, schools = records[0], records[1:]
     rows = [f"{row[2]}{row[4]}{row[3]}".encode() for row in schools]
-    rows_json = b"[" + b",".join(rows) + b"]"
+    body = b",".join(rows)
+    rows_json = b"[" + body + b"]"
     token, dirty, totals_json = state[3], bool(state[4]), state[2]
     overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
     if token is not None and not dirty and schools:
-        counts = array("q")
+        counts = array("i")
         for row in schools:
             counts.extend(row[8 : 8 + N_COUNTS])
         parts = Parts(
@@ -138,7 +139,8 @@ def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]
             ticks=array("q", [row[7] for row in schools]),
             score_keys=array("q", [row[5] for row in schools]),
             rates=[row[6] for row in schools],
-            rows=rows,
+            body=body,
+            starts=_starts(rows),
             cuts=array("q", [len(row[2].encode()) for row in schools]),
             ranks=array("q", [row[4] for row in schools]),
             counts=counts,
@@ -150,11 +152,21 @@ def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]
     return totals_json, rows_json
 
 
+def _starts(rows: Sequence[bytes]) -> array:
+    """Where each row starts in the rows joined by commas."""
+    starts, at = array("q"), 0
+    for row in rows:
+        starts.append(at)
+        at += len(row) + 1
+    return starts
+
+
 @dataclass
 class Parts:
     """What a patch needs, per school in rank order: id, place by name, score key (score x 100), on-time
-    rate, its JSON in UTF-8 with where its rank starts and the rank, its N_COUNTS counts; the sums of the
-    counts and the cycle's open flags. Kept as a tuple starting with (token, now)."""
+    rate, its JSON in UTF-8 (in `body`, the rows joined by commas, from `starts`) with where its rank
+    starts in it and the rank, its N_COUNTS counts; the sums of the counts and the cycle's open flags.
+    Kept as a tuple starting with (token, now): one bytes object for the rows, cheap to read back."""
 
     token: str
     now: datetime
@@ -162,7 +174,8 @@ class Parts:
     ticks: array
     score_keys: array
     rates: list[float | None]
-    rows: list[bytes]
+    body: bytes
+    starts: array
     cuts: array
     ranks: array
     counts: array
@@ -177,10 +190,33 @@ class Parts:
     def copied(cls, value: tuple) -> Parts:
         """Parts to patch from a kept value (which this process may hold for other requests: not changed)."""
         parts = cls(*value)
-        for name in ("ids", "ticks", "score_keys", "cuts", "ranks", "counts"):
-            setattr(parts, name, array("q", getattr(parts, name)))
-        parts.rates, parts.rows = list(parts.rates), list(parts.rows)
+        for name in ("ids", "ticks", "score_keys", "starts", "cuts", "ranks", "counts"):
+            old = getattr(parts, name)
+            setattr(parts, name, array(old.typecode, old))
+        parts.rates = list(parts.rates)
         return parts
+
+    def row(self, i: int) -> bytes:
+        end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else len(self.body)
+        return self.body[self.starts[i] : end]
+
+    def replaced(self, rows: dict[int, bytes]) -> None:
+        """The rows at these places replaced in the body (their ranks as they were), the starts moved."""
+        pieces, done, changes = [], 0, {}
+        for i in sorted(rows):
+            start = self.starts[i]
+            end = start + len(self.row(i))
+            pieces += (self.body[done:start], rows[i])
+            done = end
+            changes[i] = len(rows[i]) - (end - start)
+        pieces.append(self.body[done:])
+        self.body = b"".join(pieces)
+        if any(changes.values()):  # one pass, whatever the number of rows replaced
+            shift, starts = 0, array("q")
+            for i, start in enumerate(self.starts):
+                starts.append(start + shift)
+                shift += changes.get(i, 0)
+            self.starts = starts
 
 
 def _changed(kept_flags: bool) -> str:
@@ -235,25 +271,25 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     current, dirty = state[3], bool(state[4])
     if current is None or state[5] or (clean and dirty) or not Token(current).patchable_from(base):
         return None  # the frame changed since the check, a school changed since it was looked up or got dirty
-    sums, moved, patched = list(parts.sums), False, 0
+    sums, moved, rows = list(parts.sums), False, {}
     place = _places(parts.ids, [row[1] for row in changed_rows])
     for row in changed_rows:
         i = place.get(row[1])
         if i is None:
             continue  # not in this scope
-        patched += 1
         moved = moved or (row[5], row[6]) != (parts.score_keys[i], parts.rates[i])
         head, tail = row[2].encode(), row[3].encode()
-        parts.rows[i], parts.cuts[i] = head + b"%d" % parts.ranks[i] + tail, len(head)
+        rows[i], parts.cuts[i] = head + b"%d" % parts.ranks[i] + tail, len(head)
         parts.score_keys[i], parts.rates[i] = row[5], row[6]
         new = row[8 : 8 + N_COUNTS]
         for j, value in enumerate(new):
             sums[j] += value - parts.counts[i * N_COUNTS + j]
-        parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS] = array("q", new)
-    parts.sums = tuple(sums)
+        parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS] = array("i", new)
+    parts.sums, patched = tuple(sums), len(rows)
+    parts.replaced(rows)
     if moved:  # a score or on-time rate changed: rank again
         parts = _ranked(parts)
-    rows_json = b"[" + b",".join(parts.rows) + b"]"
+    rows_json = b"[" + parts.body + b"]"
     totals_json = _totals_json(len(parts.ids), sums)
     overview_cache.keep(key=key, token=current, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
     if patched > REBASE and not dirty:
@@ -291,13 +327,13 @@ def _ranked(parts: Parts) -> Parts:
         score, rate = scores[i], rate_keys[i]
         if score != last_score or rate != last_rate:
             rank, last_score, last_rate = position, score, rate
-        row, old = parts.rows[i], parts.ranks[i]
+        row, old = parts.row(i), parts.ranks[i]
         if rank != old:
             cut = parts.cuts[i]
             row = row[:cut] + b"%d" % rank + row[cut + len(b"%d" % old) :]
         rows.append(row)
         ranks.append(rank)
-    counts = array("q")
+    counts = array("i")
     for i in order:
         counts.extend(parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS])
     return replace(
@@ -306,7 +342,8 @@ def _ranked(parts: Parts) -> Parts:
         ticks=array("q", [parts.ticks[i] for i in order]),
         score_keys=array("q", [parts.score_keys[i] for i in order]),
         rates=[parts.rates[i] for i in order],
-        rows=rows,
+        body=b",".join(rows),
+        starts=_starts(rows),
         cuts=array("q", [parts.cuts[i] for i in order]),
         ranks=ranks,
         counts=counts,
