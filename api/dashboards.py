@@ -154,9 +154,8 @@ def overview_response(overview: Overview) -> HttpResponse:
         unit = overview.unit
         head["unit"] = {"id": unit.pk, "name": unit.name, "kind": unit.kind}
     rows_key = "units" if overview.rolled_up else "schools"
-    body = json.dumps(head, ensure_ascii=False)[:-1]
-    body += f', "totals": {overview.totals_json}, "{rows_key}": {overview.rows_json}}}'
-    return HttpResponse(body.encode("utf-8"), content_type="application/json")
+    body = json.dumps(head, ensure_ascii=False)[:-1] + f', "totals": {overview.totals_json}, "{rows_key}": '
+    return HttpResponse(body.encode("utf-8") + overview.rows_json_bytes + b"}", content_type="application/json")
 
 
 # --- Documentation of the response shapes ----------------------------------------------------------------

@@ -14,10 +14,15 @@ district's supervisor and an inspector; starts gunicorn on loopback (config.wsgi
 settings) and, in each round, times the floor (one `SELECT school_id, count(*) ... GROUP BY school_id`
 with the overview's conditional counts, over the same tasks, in this process) and then one
 `GET /api/v1/dashboards/overview/?cycle=` per role over a keep-alive HTTP connection (the whole body
-read), twice: "cold" right after bumping the cycle's rollup generation (what every flush, advance and
-rebuild does, so the kept document is built again) and "warm" (the kept document, revalidated). With
-several workers give them a shared cache, as production does (`--cache-url redis://...`). Prints
-medians, ratios to the floor's median, and a JSON summary. Results: docs/benchmarks.md.
+read), four times: "cold" right after a write to the unit tree (a statement on tracker_unit that changes
+no row: the tree's version moves, so the kept document and its parts are set aside and it is built in
+full), "warm" (the kept document, revalidated), "write" right after one real task transition through the
+service (`task_progress` by the school, in this process, committed; its school is dirty until the worker
+runs the event's handlers, so the kept document is patched and served, not kept) and "write+flush" after
+this process also ran the event's handlers as the worker would (`event_handle`: the rollup flush and the
+flag rejudgement; the document is patched and kept). With several workers give them a shared cache, as
+production does (`--cache-url redis://...`). Prints medians, ratios to the floor's median, and a JSON
+summary. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -134,6 +139,40 @@ def readers() -> tuple[int, dict[str, str]]:
     return cycle.pk, {name: AuthToken.objects.create(user)[1] for name, user in roles.items()}
 
 
+def writer(cycle: int):
+    """A task of the cycle the school may report progress on, and that school's account."""
+    from django.contrib.auth import get_user_model
+
+    from tracker.models import Membership, Role, Task, TaskStatus
+
+    task = (
+        Task.objects.filter(cycle_id=cycle, status__in=[TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS])
+        .order_by("pk")
+        .first()
+    )
+    user, _ = get_user_model().objects.get_or_create(username="bench-school")
+    Membership.objects.get_or_create(user=user, unit_id=task.school_id, role=Role.SCHOOL)
+    return task.pk, user
+
+
+def write(task_id: int, user, progress: int) -> list[int]:
+    """One task transition through the service, committed; the ids of the events it recorded."""
+    from tracker.assessment.task_services import task_progress
+    from tracker.models import EventDispatch
+
+    before = EventDispatch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    task_progress(task=task_id, actor=user, progress=progress)
+    return list(EventDispatch.objects.filter(pk__gt=before).values_list("pk", flat=True))
+
+
+def handle(dispatch_ids: list[int]) -> None:
+    """What the worker does after commit: the events' handlers (rollup flush, flags)."""
+    from tracker.audit.dispatch import event_handle
+
+    for pk in dispatch_ids:
+        event_handle(event_id=pk)
+
+
 def serve(port: int, workers: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
@@ -199,11 +238,15 @@ def main() -> None:
         summary["rollup_rows"] = cursor.fetchone()[0]
     log(f"cycle {cycle}: {summary['tasks']} tasks, {summary['rollup_rows']} rollup rows; serving")
     server = serve(args.port, args.workers)
-    # Per role: "cold" right after the cycle's rollup generation is bumped (as every flush, advance and
-    # rebuild does: the kept document no longer matches and is built again), then "warm" (kept).
+    # Per role: "cold" right after a write to the unit tree (built in full), "warm" (kept), "write" right
+    # after a task transition (its school dirty: patched), "write+flush" once its handlers ran (patched, kept).
+    states = ("cold", "warm", "write", "write+flush")
     times: dict[str, list[float]] = {"floor": []}
     for role in tokens:
-        times[f"{role} cold"], times[f"{role} warm"] = [], []
+        for state in states:
+            times[f"{role} {state}"] = []
+    task_id, school_user = writer(cycle)
+    progress = 0
     sizes: dict[str, int] = {}
     try:
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=300)
@@ -219,9 +262,14 @@ def main() -> None:
             times["floor"].append(time.perf_counter() - started)
             for role, token in tokens.items():
                 with connection.cursor() as cursor:
-                    cursor.execute("UPDATE tracker_rollupclock SET generation = generation + 1")
-                for state in ("cold", "warm"):
-                    seconds, sizes[role] = get(conn, path, token)
+                    cursor.execute("UPDATE tracker_unit SET name = name WHERE false")
+                for state in states:
+                    if state == "write":
+                        progress = progress % 99 + 1
+                        pending = write(task_id, school_user, progress)
+                    elif state == "write+flush":
+                        handle(pending)
+                    seconds, sizes[f"{role} {state}"] = get(conn, path, token)
                     times[f"{role} {state}"].append(seconds)
             log(f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in times.items()))
     finally:
@@ -235,15 +283,15 @@ def main() -> None:
             "median_s": round(statistics.median(times[name]), 4),
             "fastest_s": round(min(times[name]), 4),
             "ratio": round(statistics.median(times[name]) / floor, 3),
-            "bytes": sizes[name.rsplit(" ", 1)[0]],
+            "bytes": sizes[name],
         }
         for name in times
         if name != "floor"
     }
     print(f"\nfloor (GROUP BY school_id over {summary['tasks']} tasks): median {floor:.3f} s")
-    print(f"{'role':<27} {'median':>8} {'fastest':>8} {'ratio':>7} {'bytes':>10}")
+    print(f"{'role':<33} {'median':>8} {'fastest':>8} {'ratio':>7} {'bytes':>10}")
     for name, row in summary["overview"].items():
-        print(f"{name:<27} {row['median_s']:>8.3f} {row['fastest_s']:>8.3f} {row['ratio']:>6.2f}x {row['bytes']:>10}")
+        print(f"{name:<33} {row['median_s']:>8.3f} {row['fastest_s']:>8.3f} {row['ratio']:>6.2f}x {row['bytes']:>10}")
     print(json.dumps(summary, indent=2, default=str))
 
 

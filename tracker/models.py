@@ -49,9 +49,9 @@ from tracker.integrity.models import (
     RiskPoint,
 )
 from tracker.monitoring.models import Flag, FlagSeverity, Reminder, SweepRun, SweepShard, Urge
-from tracker.monitoring.rollup_models import RollupClock, RollupDirty, RollupEdge, SchoolRollup
+from tracker.monitoring.rollup_models import FlagVersion, RollupClock, RollupDirty, RollupEdge, SchoolRollup
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
-from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
+from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind, UnitTreeVersion
 from tracker.reporting.models import DailyDigest, DailySnapshot
 
 __all__ = [
@@ -82,6 +82,7 @@ __all__ = [
     "Evidence",
     "ExtensionRequest",
     "Flag",
+    "FlagVersion",
     "FlagSeverity",
     "Inspection",
     "InspectionKind",
@@ -109,6 +110,7 @@ __all__ = [
     "TaskStatus",
     "Unit",
     "UnitKind",
+    "UnitTreeVersion",
     "SweepRun",
     "SweepShard",
     "Urge",

@@ -40,6 +40,10 @@ class RollupClock(models.Model):
     # Bumped by every change to the round's rows (flush, advance, rebuild): with the clock, what tells a
     # cached overview that the rows it was built from are still the rows (tracker.reporting.overview_cache).
     generation = models.BigIntegerField(default=0)
+    # The generation at which a row last vanished (a school whose tasks all went) or every row was written
+    # again (a rebuild): a document kept from an earlier generation cannot be patched row by row, since
+    # the rows that changed since are no longer all stamped (tracker.reporting.overview_patch).
+    reset_generation = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["round_kind", "round_id"], name="rollup_clock_one_per_round")]
@@ -73,11 +77,15 @@ class SchoolRollup(_Counts):
     extensions = models.IntegerField(default=0)
     score = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     last_activity_at = models.DateTimeField(null=True)
+    # The round's clock generation when the row was last written (flush, advance, rebuild): the rows that
+    # changed since a kept overview was built are those stamped after its generation.
+    generation = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["round_kind", "round_id", "school_id"], name="school_rollup_one_per_round")
         ]
+        indexes = [models.Index(fields=["round_kind", "round_id", "generation"], name="school_rollup_generation")]
 
 
 class RollupEdge(_Counts):
@@ -104,6 +112,15 @@ class RollupDirty(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["round_kind", "round_id", "school_id"], name="rollup_dirty_one_per_school")
         ]
+
+
+class FlagVersion(models.Model):
+    """Per cycle, a number every statement that changes its open flags (which school, what severity) sets
+    to a value it never had: database triggers on tracker_flag, migration 0019_overview, whatever path the
+    write takes. What a kept overview checks its flags by, in O(1) however many schools are flagged."""
+
+    cycle_id = models.BigIntegerField(unique=True)
+    version = models.BigIntegerField(default=0)
 
 
 TIME_COUNTS = ("overdue", "due_passed", "on_time", "original_due_passed", "on_time_original", "at_risk")

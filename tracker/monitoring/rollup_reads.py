@@ -8,7 +8,7 @@ out here; the caller adds them counted from their tasks (tracker.reporting.overv
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -41,6 +41,52 @@ def school_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: boo
         f"{rollup_sql} UNION ALL {dirty_sql} UNION ALL {full_sql}",
         [*rollup_params, *dirty_params, *full_params],
     )
+
+
+def readable_counts_sql(*, kind: int, round_id: int, now: datetime, dirty: bool) -> tuple[str, list[Any]]:
+    """school_counts_sql for a reader that knows the round's rollups are readable and checks it in the same
+    statement (only the schools of a `tree` CTE): the clean schools' rows and edges, and (`dirty`) the
+    dirty schools from their tasks; without `dirty` a dirty school has no counts, so the reader must also
+    check there is none. One ORM query to compile at most, not two: for the few schools of a patch."""
+    rollup_sql, rollup_params = rollup_counts_sql(kind=kind, round_id=round_id, now=now, only_tree=True)
+    if not dirty:
+        return rollup_sql, rollup_params
+    dirty_sql, dirty_params = _dirty_counts_sql(kind, round_id, now)
+    return f"{rollup_sql} UNION ALL {dirty_sql}", [*rollup_params, *dirty_params]
+
+
+def _dirty_counts_compiled(kind: int, round_id: int, now: datetime) -> tuple[str, list[Any]]:
+    marks = RollupDirty.objects.filter(round_kind=kind, round_id=round_id).values("school_id")
+    scan = school_counts_query(kind=kind, round_id=round_id, now=now).filter(
+        school_id__in=RawSQL("SELECT id FROM tree", ())
+    )
+    return scan.filter(school_id__in=marks).query.sql_with_params()
+
+
+# Compiling the ORM query costs more than running it for a few schools. Its text does not depend on `now`
+# when every parameter that does is `now` shifted by a constant: checked by compiling it at two times
+# (any other use of `now`, a date or a start of day, fails the check and is compiled every time).
+_A = datetime(2001, 1, 1, tzinfo=UTC)
+_B = _A + timedelta(days=1009, seconds=7)
+_compiled: dict[tuple[int, int, str], tuple[str, list[Any]] | None] = {}
+
+
+def _dirty_counts_sql(kind: int, round_id: int, now: datetime) -> tuple[str, list[Any]]:
+    key = (kind, round_id, rules_key())
+    if key not in _compiled:
+        (sql_a, params_a), (sql_b, params_b) = (_dirty_counts_compiled(kind, round_id, at) for at in (_A, _B))
+        shifts = sql_a == sql_b and len(params_a) == len(params_b)
+        for a, b in zip(params_a, params_b, strict=False):
+            timed = isinstance(a, datetime) and isinstance(b, datetime)
+            shifts = shifts and (b - a == _B - _A if timed else type(a) is type(b) and a == b)
+        if len(_compiled) > 256:
+            _compiled.clear()
+        _compiled[key] = (sql_a, list(params_a)) if shifts else None
+    held = _compiled[key]
+    if held is None:
+        return _dirty_counts_compiled(kind, round_id, now)
+    sql, params = held
+    return sql, [now + (p - _A) if isinstance(p, datetime) else p for p in params]
 
 
 def rollup_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:

@@ -93,11 +93,13 @@ def _rows_write(*, kind: int, round_id: int, as_of: datetime, school_ids: Sequen
         kind=kind, round_id=round_id, now=as_of, school_ids=school_ids
     ).query.sql_with_params()
     columns = ", ".join(ROLLUP_COUNTS)
+    # Stamped with the clock's generation (bumped just before): what an overview patch looks for.
+    generation = "(SELECT generation FROM tracker_rollupclock WHERE round_kind = %s AND round_id = %s)"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO tracker_schoolrollup (round_kind, round_id, school_id, {columns}) "
-            f"SELECT %s, %s, q.school_id, {', '.join(f'q.{c}' for c in ROLLUP_COUNTS)} FROM ({sql}) q",
-            [kind, round_id, *params],
+            f"INSERT INTO tracker_schoolrollup (round_kind, round_id, school_id, {columns}, generation) "
+            f"SELECT %s, %s, q.school_id, {', '.join(f'q.{c}' for c in ROLLUP_COUNTS)}, {generation} FROM ({sql}) q",
+            [kind, round_id, kind, round_id, *params],
         )
 
 
@@ -105,13 +107,19 @@ def _recompute(*, kind: int, round_id: int, as_of: datetime, school_ids: Sequenc
     """Replace the rows and edges of `school_ids` (None: every school) of one round."""
     rows = SchoolRollup.objects.filter(round_kind=kind, round_id=round_id)
     edges = RollupEdge.objects.filter(round_kind=kind, round_id=round_id)
+    had: list[int] = []
     if school_ids is not None:
         rows, edges = rows.filter(school_id__in=school_ids), edges.filter(school_id__in=school_ids)
+        had = list(rows.values_list("school_id", flat=True))
     rows._raw_delete(rows.db)
     edges._raw_delete(edges.db)
     _bump(kind, round_id)
     _rows_write(kind=kind, round_id=round_id, as_of=as_of, school_ids=school_ids)
     edges_write(kind=kind, round_id=round_id, school_ids=school_ids)
+    # Every row written again, or a school's row gone (no task left): the stamps no longer tell every
+    # change since an earlier generation.
+    if school_ids is None or rows.filter(school_id__in=had).count() < len(had):
+        RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(reset_generation=F("generation"))
 
 
 def _bump(kind: int, round_id: int) -> None:
@@ -191,13 +199,14 @@ def _fold_all(*, now: datetime, rules: str) -> None:
     sign = "CASE WHEN c.as_of <= %s THEN 1 ELSE -1 END"
     sums = ", ".join(f"SUM({sign} * e.{c}) AS {c}" for c in TIME_COUNTS)
     sets = ", ".join(f"{c} = tracker_schoolrollup.{c} + d.{c}" for c in TIME_COUNTS)
+    # Each row folded is stamped with the generation its clock moves to (rollups_advance, just after).
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE tracker_schoolrollup SET {sets} FROM ("
-            f"SELECT e.round_kind, e.round_id, e.school_id, {sums} FROM tracker_rollupedge e "
+            f"UPDATE tracker_schoolrollup SET {sets}, generation = d.generation + 1 FROM ("
+            f"SELECT e.round_kind, e.round_id, e.school_id, c.generation, {sums} FROM tracker_rollupedge e "
             "JOIN tracker_rollupclock c ON c.round_kind = e.round_kind AND c.round_id = e.round_id "
             f"WHERE c.rules = %s AND e.at >= {least}(c.as_of, %s) AND e.at < {greatest}(c.as_of, %s) "
-            "GROUP BY e.round_kind, e.round_id, e.school_id) d "
+            "GROUP BY e.round_kind, e.round_id, e.school_id, c.generation) d "
             "WHERE tracker_schoolrollup.round_kind = d.round_kind AND tracker_schoolrollup.round_id = d.round_id "
             "AND tracker_schoolrollup.school_id = d.school_id",
             [*([at] * len(TIME_COUNTS)), rules, at, at],

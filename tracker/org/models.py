@@ -29,6 +29,17 @@ class Unit(models.Model):
         return self.name
 
 
+class UnitTreeVersion(models.Model):
+    """One row: a number that every statement writing the unit tree bumps (a database trigger on
+    tracker_unit, migration 0019_overview, whatever path the write takes), in the writer's transaction.
+
+    What a document built from the tree (the overview's names, kinds and parents) checks it was built
+    from the same tree, in O(1) however many units there are (tracker.reporting.overview_cache).
+    """
+
+    version = models.BigIntegerField(default=0)
+
+
 class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "supervisor"
     INSPECTOR = "inspector", "inspector"

@@ -6,22 +6,32 @@ that built it, so both come from one snapshot. A later request reuses it only wh
 same token and no deadline bucket between the two `now`s, so what it serves is exactly what it would
 have built. The token covers everything the statement reads:
 
-* the cycle's rollup clock: its id, time, early-warning rules and `generation` (bumped by every flush,
-  advance and rebuild: the rows themselves), and no dirty school (while one is, nothing is cached or
-  served: its tasks changed since its row was counted);
-* the cycle's open flags (school and severity), its criteria (how many, their ids and scores), and the
-  unit tree (ids, names, kinds and parents), each as an md5 of the rows in order;
+* the cycle's rollup clock: its id, time, early-warning rules, `generation` (bumped by every flush,
+  advance and rebuild: the rows themselves) and `reset_generation`; and no dirty school (while one is,
+  no document is kept or served as it is: its tasks changed since its row was counted);
+* the version of the cycle's open flags (which school, what severity: a number every change to them
+  sets, tracker.monitoring.rollup_models.FlagVersion), its criteria (how many, their ids and scores) as
+  an md5 of the rows in order, and the unit tree's version (a number every write to the tree changes,
+  tracker.org.models.UnitTreeVersion): O(1) however many schools, flags and units there are;
 * no edge of the cycle between the two `now`s (no deadline or early-warning moment passed): the
   time-dependent counts are the same.
 
 The token's clock id comes from a sequence that never goes back, so a document is never taken for
 another database state with the same counters. Settings that change what is counted (early warning) are
-in the cache key.
+in the cache key, and so is the caller's scope: a document or its parts are only ever served to the scope
+they were built for.
+
+When the token no longer matches, the flat document is patched rather than built again
+(tracker.reporting.overview_patch) if its *frame* still holds: the same clock, criteria and unit tree,
+and no row reset since (`Token.patchable_from`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,31 +41,56 @@ from django.db import connection
 from tracker.monitoring.rollup_models import RoundKind
 from tracker.monitoring.rollups import rules_key
 
-VERSION = 1
+VERSION = 4  # bump whenever what is kept (document, parts) changes shape
+TIMEOUT = 3600
 
-# One text, or NULL when the cycle's rows cannot be cached (no readable clock, or a dirty school).
-_TOKEN = f"""(
-    SELECT CASE WHEN k.id IS NULL
-                  OR EXISTS (SELECT 1 FROM tracker_rollupdirty d WHERE d.round_kind = {RoundKind.CYCLE}
-                             AND d.round_id = %s)
-                THEN NULL
-           ELSE concat_ws('|', k.id, EXTRACT(EPOCH FROM k.as_of), k.generation,
-               (SELECT md5(COALESCE(string_agg(f.school_id || ':' || f.severity, ',' ORDER BY f.school_id), ''))
-                FROM tracker_flag f WHERE f.cycle_id = %s AND f.resolved_at IS NULL),
+# Two columns: the token (NULL when the cycle's rows cannot be read: no clock under these rules, or no
+# tree version), and whether a school is dirty.
+_STATE = f"""(
+    SELECT CASE WHEN k.id IS NULL OR v.version IS NULL THEN NULL
+           ELSE concat_ws('|', k.id, EXTRACT(EPOCH FROM k.as_of), k.generation, k.reset_generation,
+               COALESCE((SELECT f.version FROM tracker_flagversion f WHERE f.cycle_id = %s), 0),
                (SELECT md5(COALESCE(string_agg(c.id || ':' || c.max_score, ',' ORDER BY c.id), ''))
                 FROM tracker_criterion c WHERE c.cycle_id = %s),
-               (SELECT md5(string_agg(u.id || ':' || u.kind || ':' || COALESCE(u.parent_id, 0) || ':' || u.name,
-                                      ',' ORDER BY u.id))
-                FROM tracker_unit u))
+               v.version)
            END
     FROM (SELECT 1) one
     LEFT JOIN tracker_rollupclock k ON k.round_kind = {RoundKind.CYCLE} AND k.round_id = %s AND k.rules = %s
-)"""
+    LEFT JOIN tracker_unittreeversion v ON v.id = 1
+), EXISTS (SELECT 1 FROM tracker_rollupdirty d WHERE d.round_kind = {RoundKind.CYCLE} AND d.round_id = %s)"""
 
 
-def token_sql(cycle_id: int) -> tuple[str, list[Any]]:
-    """A scalar subquery of the cycle's token, to select beside the document it describes."""
-    return _TOKEN, [cycle_id, cycle_id, cycle_id, cycle_id, rules_key()]
+@dataclass(frozen=True)
+class Token:
+    """A token's parts: clock id, time, generation, reset generation, flags, criteria, tree version."""
+
+    text: str
+
+    @property
+    def _parts(self) -> list[str]:
+        return self.text.split("|")
+
+    @property
+    def generation(self) -> int:
+        return int(self._parts[2])
+
+    @property
+    def flags(self) -> str:
+        return self._parts[4]
+
+    def frame(self) -> tuple[str, ...]:
+        """What must not change for a kept document to be patched: the clock, criteria and unit tree."""
+        parts = self._parts
+        return parts[0], parts[5], parts[6]
+
+    def patchable_from(self, base: Token) -> bool:
+        """Whether the rows that changed since `base` are all stamped after its generation."""
+        return self.frame() == base.frame() and int(self._parts[3]) <= base.generation
+
+
+def state_sql(cycle_id: int) -> tuple[str, list[Any]]:
+    """Two columns (the token, and whether a school is dirty), to select beside what they describe."""
+    return _STATE, [cycle_id, cycle_id, cycle_id, rules_key(), cycle_id]
 
 
 def cache_key(*, cycle_id: int, unit_id: int | None, roots: Sequence[int]) -> str:
@@ -63,25 +98,90 @@ def cache_key(*, cycle_id: int, unit_id: int | None, roots: Sequence[int]) -> st
     return f"qinglian:overview:v{VERSION}:{rules_key()}:{cycle_id}:{scope}"
 
 
-def cached(*, key: str, cycle_id: int, now: datetime) -> tuple[str, str] | None:
-    """The (totals, rows) JSON kept under `key` if it is still exact as of `now`, else None."""
-    kept = cache.get(key)
-    if kept is None:
-        return None
-    token, built_at, totals_json, rows_json = kept
-    sql, params = token_sql(cycle_id)
+@dataclass(frozen=True)
+class Check:
+    """A kept document still exact as of `now` (`kept`), or else the cycle's token now (None: not readable)."""
+
+    kept: tuple[str, bytes] | None = None  # totals JSON, rows JSON in UTF-8
+    token: Token | None = None
+    dirty: bool = False
+
+
+def cached(*, key: str, cycle_id: int, now: datetime) -> Check:
+    """The (totals, rows) JSON kept under `key` if it is still exact as of `now` (the rows in UTF-8: a
+    response sends them as they are); else the current token,
+    read only when there is something kept to patch."""
+    meta = cache.get(f"{key}:meta")
+    if meta is None and cache.get(f"{key}:parts:meta") is None:
+        return Check()
+    token, built_at = meta or ("", now)
+    sql, params = state_sql(cycle_id)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {sql}, EXISTS (SELECT 1 FROM tracker_rollupedge e WHERE e.round_kind = {RoundKind.CYCLE} "
             "AND e.round_id = %s AND e.at >= LEAST(%s, %s) AND e.at < GREATEST(%s, %s))",
             [*params, cycle_id, built_at, now, built_at, now],
         )
-        current, passed = cursor.fetchone()
-    if current is None or current != token or passed:
+        current, dirty, passed = cursor.fetchone()
+    if current is None:
+        return Check()
+    if current == token and not dirty and not passed:
+        doc = _shared(f"{key}:doc", (token, built_at))
+        if doc is not None:
+            return Check(kept=(doc[2], doc[3]))
+    return Check(token=Token(current), dirty=dirty)
+
+
+def keep(*, key: str, token: str | None, dirty: bool, now: datetime, totals_json: str, rows_json: bytes) -> None:
+    """Keep a document built (or patched) as of `now` in the snapshot `token` was read from."""
+    if token is not None and not dirty:
+        _share(f"{key}:doc", f"{key}:meta", (token, now, totals_json, rows_json))
+
+
+def parts(key: str) -> Any:
+    """The parts kept to patch the document under `key` (tracker.reporting.overview_patch), or None.
+    Shared with this process's other requests: never change them in place."""
+    meta = cache.get(f"{key}:parts:meta")
+    return _shared(f"{key}:parts", meta) if meta is not None else None
+
+
+def keep_parts(key: str, value: tuple) -> None:
+    """`value` starts with (token, now) of the snapshot it was read from."""
+    _share(f"{key}:parts", f"{key}:parts:meta", value)
+
+
+# Two levels: the shared cache says which (token, now) is current under a name, in a small entry; the
+# value itself (several MB for 12,000 schools) is also held by this process for its next requests, so a
+# request that finds it here skips reading and unpickling it. A value is the same for the same name,
+# token and `now` whoever built it, so whichever process holds one may serve it.
+LOCAL_ENTRIES = 8
+_local: OrderedDict[str, tuple] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def _shared(name: str, meta: tuple) -> Any:
+    """The value kept under `name` for `meta` = (token, now): from this process if it holds it."""
+    with _local_lock:
+        held = _local.get(name)
+        if held is not None and held[:2] == meta:
+            _local.move_to_end(name)
+            return held
+    value = cache.get(name)
+    if value is None or value[:2] != meta:  # gone, or another process's newer value
         return None
-    return totals_json, rows_json
+    _hold(name, value)
+    return value
 
 
-def keep(*, key: str, token: str | None, now: datetime, totals_json: str, rows_json: str) -> None:
-    if token is not None:
-        cache.set(key, (token, now, totals_json, rows_json), timeout=3600)
+def _share(name: str, meta_name: str, value: tuple) -> None:
+    cache.set(name, value, timeout=TIMEOUT)
+    cache.set(meta_name, value[:2], timeout=TIMEOUT)
+    _hold(name, value)
+
+
+def _hold(name: str, value: tuple) -> None:
+    with _local_lock:
+        _local[name] = value
+        _local.move_to_end(name)
+        while len(_local) > LOCAL_ENTRIES:
+            _local.popitem(last=False)

@@ -1,0 +1,369 @@
+"""The flat overview (one row per school) on PostgreSQL: built once in full, then patched row by row.
+
+A full build writes each school's JSON in two fragments (before its rank, after it) and returns them with
+what ranks it (score, on-time rate, its place by name in the database's collation) and its counts, and
+the totals' sums; the document is the rows joined in rank order, and the rows (UTF-8, with where the rank
+sits), keys and counts are kept beside it (`Parts`, overview_cache.keep_parts).
+
+When the kept document's token no longer matches (a flush after a task write, a sweep's advance, a flag),
+and its frame holds (the same clock, criteria and unit tree, no row reset: `Token.patchable_from`), the
+schools that may have changed since the kept parts were read are counted again, and only they:
+
+* the rollup rows stamped with a later generation (every flush, advance and rebuild stamps the rows it
+  writes, tracker.monitoring.rollups);
+* the dirty schools (counted from their tasks, as a full build does);
+* the schools with an edge between the kept `now` and this one (a deadline or early-warning moment);
+* the schools whose open flag differs from the kept flags.
+
+Every other school's counts, as of this `now`, are what they were: its row and edges are unchanged, and
+the edges it has between the two clocks' times were folded into a row that would be stamped. The changed
+rows replace the kept ones; if a score or on-time rate changed, the ranks are computed again over all the
+schools (RANK() in Python: a sort of small keys) and rewritten where they moved; the totals are the kept
+sums plus the changed schools' differences, written by the same SQL as a full build's. What is served is
+therefore what a full build would write, byte for byte (tests/tracker/reporting/test_overview_patch.py
+compares them after each kind of change). Schools outside the caller's scope are never added: the parts
+are kept per scope and a changed school not among them is skipped (the scope's schools cannot change
+without the unit tree changing).
+
+Only the flat shape is patched; the per-unit rollup (`?unit=`) is built in full when its token changes.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from tracker.assessment.models import Cycle
+from tracker.monitoring.rollup_models import RoundKind
+
+from . import overview_cache
+from .overview_cache import Token
+from .overview_sql import FLAT_RANKED, FLAT_SHAPE, SUM_FIELDS, TOTALS_CTE, TOTALS_JSON, Shape, json_value, local_times
+
+# Per school: SUM_FIELDS, then 1 if it has an open flag (flagged_schools).
+N_COUNTS = len(SUM_FIELDS) + 1
+# Schools patched since the parts were kept beyond which the parts are kept again, as patched: each patch
+# recounts every school changed since the parts, so their number must stay small.
+REBASE = 200
+_INF = float("inf")
+
+
+def _fragments(shape: Shape) -> tuple[str, str]:
+    """SQL writing a row's JSON before its rank and after it: the whole row is head || rank || tail."""
+    keys = [key for key, _, _ in shape.fields]
+    cut = keys.index("rank")
+    before, after = shape.fields[:cut], shape.fields[cut + 1 :]
+    ref = ",".join(f'"{key}":%%s' for key, _, _ in shape.ref)
+    head = f'{{"{shape.ref_key}":{{{ref}}},' + "".join(f'"{key}":%%s,' for key, _, _ in before) + '"rank":'
+    tail = "".join(f',"{key}":%%s' for key, _, _ in after) + "}"
+
+    def written(template: str, fields: Sequence[tuple[str, str, str]]) -> str:
+        args = "".join(f", {json_value(sql, kind)}" for _, sql, kind in fields)
+        return f"format('{template}'{args})"
+
+    return written(head, (*shape.ref, *before)), written(tail, after)
+
+
+_HEAD, _TAIL = _fragments(FLAT_SHAPE)
+_COUNTS = ", ".join(f"CAST({name} AS BIGINT)" for name in SUM_FIELDS)
+_NULL_COUNTS = ", ".join(["CAST(NULL AS BIGINT)"] * N_COUNTS)
+_OPEN_FLAGS = "SELECT school_id, severity FROM tracker_flag WHERE cycle_id = %s AND resolved_at IS NULL"
+# The columns: part (0 the state, 1 a school), id, head, tail, rank, score key, on-time rate, place by
+# name, N_COUNTS counts, the cycle's open flags (school ids, severities).
+# The place by name is numbered over (id, name) alone, and the rows are put in order in Python: sorting
+# the rows as written (several hundred bytes each) cost PostgreSQL more than the rest of the statement.
+_SCHOOLS = f"""
+SELECT 1, id, {_HEAD}, {_TAIL}, rank, CAST(score * 100 AS BIGINT), on_time_rate,
+       tick, {_COUNTS}, CASE WHEN flag IS NULL THEN 0 ELSE 1 END,
+       CAST(NULL AS BIGINT[]), CAST(NULL AS TEXT[])
+FROM ranked JOIN (SELECT id, row_number() OVER (ORDER BY name, id) AS tick FROM school_rows) ticks USING (id)"""
+
+
+def _select(*, cycle_id: int, full: bool, with_flags: bool, missed: tuple[str, list[Any]] | None = None):
+    """The final SELECT over the chain's CTEs: a state row, then one row per school. In a patch the state
+    row's score key column counts the changed schools `missed` finds (changed since they were looked up)."""
+    state, state_params = overview_cache.state_sql(cycle_id)
+    flags, flag_params = "CAST(NULL AS BIGINT[]), CAST(NULL AS TEXT[])", []
+    if with_flags:
+        flags = (
+            f"(SELECT array_agg(school_id ORDER BY school_id) FROM ({_OPEN_FLAGS}) f), "
+            f"(SELECT CAST(array_agg(severity ORDER BY school_id) AS TEXT[]) FROM ({_OPEN_FLAGS}) f)"
+        )
+        flag_params = [cycle_id, cycle_id]
+    if full:
+        totals, sums, source = (
+            f"(SELECT {TOTALS_JSON} FROM totals)",
+            f"{_COUNTS}, s.flagged_schools",
+            "CROSS JOIN sums s",
+        )
+    else:
+        totals, sums, source = "CAST(NULL AS TEXT)", _NULL_COUNTS, ""
+    missed_sql, missed_params = missed or ("CAST(NULL AS BIGINT)", [])
+    sql = (
+        f"{FLAT_RANKED}\nSELECT 0, CAST(NULL AS BIGINT), {totals}, t.token, CAST(t.dirty AS INT), "
+        f"{missed_sql}, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT), {sums}, {flags} "
+        f"FROM (SELECT {state}) t(token, dirty) {source}\nUNION ALL{_SCHOOLS}"
+    )
+    return sql, [*missed_params, *flag_params, *state_params]
+
+
+def _run(sql: str, params: list[Any]) -> list[tuple]:
+    with local_times(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]) -> tuple[str, bytes]:
+    """The full build of the flat document (`ctes`: the chain over the scope), its parts kept to patch."""
+    sql, select_params = _select(cycle_id=cycle.pk, full=True, with_flags=True)
+    records = _run(ctes + sql, [*params, *select_params])
+    state, schools = _state_and_schools(records)
+    schools.sort(key=lambda row: (row[4], row[7]))  # by rank, then name
+    rows = [f"{row[2]}{row[4]}{row[3]}".encode() for row in schools]
+    body = b",".join(rows)
+    rows_json = b"[" + body + b"]"
+    token, dirty, totals_json = state[3], bool(state[4]), state[2]
+    overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
+    if token is not None and not dirty and schools:
+        counts = array("i")
+        for row in schools:
+            counts.extend(row[8 : 8 + N_COUNTS])
+        parts = Parts(
+            token=token,
+            now=now,
+            ids=array("q", [row[1] for row in schools]),
+            ticks=array("q", [row[7] for row in schools]),
+            score_keys=array("q", [row[5] for row in schools]),
+            rates=[row[6] for row in schools],
+            body=body,
+            starts=_starts(rows),
+            cuts=array("q", [len(row[2].encode()) for row in schools]),
+            ranks=array("q", [row[4] for row in schools]),
+            counts=counts,
+            sums=tuple(state[8 : 8 + N_COUNTS]),
+            flag_ids=list(state[-2] or []),
+            flag_severities=list(state[-1] or []),
+        )
+        overview_cache.keep_parts(key, parts.value())
+    return totals_json, rows_json
+
+
+def _state_and_schools(records: list[tuple]) -> tuple[tuple, list[tuple]]:
+    """The state row (part 0) and the schools' rows, in the order they came."""
+    return next(row for row in records if row[0] == 0), [row for row in records if row[0] == 1]
+
+
+def _starts(rows: Sequence[bytes]) -> array:
+    """Where each row starts in the rows joined by commas."""
+    starts, at = array("q"), 0
+    for row in rows:
+        starts.append(at)
+        at += len(row) + 1
+    return starts
+
+
+@dataclass
+class Parts:
+    """What a patch needs, per school in rank order: id, place by name, score key (score x 100), on-time
+    rate, its JSON in UTF-8 (in `body`, the rows joined by commas, from `starts`) with where its rank
+    starts in it and the rank, its N_COUNTS counts; the sums of the counts and the cycle's open flags.
+    Kept as a tuple starting with (token, now): one bytes object for the rows, cheap to read back."""
+
+    token: str
+    now: datetime
+    ids: array
+    ticks: array
+    score_keys: array
+    rates: list[float | None]
+    body: bytes
+    starts: array
+    cuts: array
+    ranks: array
+    counts: array
+    sums: tuple[int, ...]
+    flag_ids: list[int]
+    flag_severities: list[str]
+
+    def value(self) -> tuple:
+        return tuple(getattr(self, name.name) for name in fields(self))
+
+    @classmethod
+    def copied(cls, value: tuple) -> Parts:
+        """Parts to patch from a kept value (which this process may hold for other requests: not changed)."""
+        parts = cls(*value)
+        for name in ("ids", "ticks", "score_keys", "starts", "cuts", "ranks", "counts"):
+            old = getattr(parts, name)
+            setattr(parts, name, array(old.typecode, old))
+        parts.rates = list(parts.rates)
+        return parts
+
+    def row(self, i: int) -> bytes:
+        end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else len(self.body)
+        return self.body[self.starts[i] : end]
+
+    def replaced(self, rows: dict[int, bytes]) -> None:
+        """The rows at these places replaced in the body (their ranks as they were), the starts moved."""
+        pieces, done, changes = [], 0, {}
+        for i in sorted(rows):
+            start = self.starts[i]
+            end = start + len(self.row(i))
+            pieces += (self.body[done:start], rows[i])
+            done = end
+            changes[i] = len(rows[i]) - (end - start)
+        pieces.append(self.body[done:])
+        self.body = b"".join(pieces)
+        if any(changes.values()):  # one pass, whatever the number of rows replaced
+            shift, starts = 0, array("q")
+            for i, start in enumerate(self.starts):
+                starts.append(start + shift)
+                shift += changes.get(i, 0)
+            self.starts = starts
+
+
+def _changed(kept_flags: bool) -> str:
+    """The schools that may have changed since the parts were read (school_id)."""
+    flags = (
+        ""
+        if kept_flags
+        else f"""
+        UNION SELECT COALESCE(f.school_id, b.school_id) FROM ({_OPEN_FLAGS}) f
+        FULL JOIN unnest(CAST(%s AS BIGINT[]), CAST(%s AS TEXT[])) b(school_id, severity) ON b.school_id = f.school_id
+        WHERE f.severity IS DISTINCT FROM b.severity"""
+    )
+    return f"""SELECT r.school_id FROM tracker_schoolrollup r
+        WHERE r.round_kind = {RoundKind.CYCLE} AND r.round_id = %s AND r.generation > %s
+        UNION SELECT d.school_id FROM tracker_rollupdirty d WHERE d.round_kind = {RoundKind.CYCLE} AND d.round_id = %s
+        UNION SELECT e.school_id FROM tracker_rollupedge e WHERE e.round_kind = {RoundKind.CYCLE} AND e.round_id = %s
+            AND e.at >= LEAST(%s, %s) AND e.at < GREATEST(%s, %s){flags}"""
+
+
+def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, chain) -> tuple[str, bytes] | None:
+    """The document patched from the parts kept under `key`, or None when it must be built in full.
+
+    `chain(seed, seed_params, clean)` gives the chain's CTEs and parameters over the units of `seed` (no
+    walk); `clean` (no school was dirty at the check) reads the rollup rows alone, without the branch
+    that counts dirty schools from their tasks: if one is dirty by the time of the statement, the patch
+    is not used.
+    Two statements: the changed schools' ids, then their rows, so that the planner sees how few they are
+    (a subquery's estimate led it to hash every school). The second finds again the schools changed
+    since the parts: if one is not among the ids (written in between), the patch is not used.
+    """
+    kept = overview_cache.parts(key)
+    if kept is None:
+        return None
+    base = Token(kept[0])
+    if not token.patchable_from(base):
+        return None
+    parts = Parts.copied(kept)
+    base_now, flag_ids, flag_severities = parts.now, parts.flag_ids, parts.flag_severities
+    kept_flags = token.flags == base.flags
+    changed, changed_params = _changed(kept_flags), [cycle.pk, base.generation, cycle.pk, cycle.pk]
+    changed_params += [base_now, now, base_now, now]
+    if not kept_flags:
+        changed_params += [cycle.pk, flag_ids, flag_severities]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(array_agg(school_id), '{{}}') FROM ({changed}) c", changed_params)
+        looked_up = cursor.fetchone()[0]
+    ctes, params = chain("SELECT u.id, 0 FROM tracker_unit u WHERE u.id = ANY(%s)", [looked_up], clean)
+    missed = (f"(SELECT count(*) FROM ({changed}) c WHERE NOT (c.school_id = ANY(%s)))", [*changed_params, looked_up])
+    sql, select_params = _select(cycle_id=cycle.pk, full=False, with_flags=not kept_flags, missed=missed)
+    records = _run(ctes + sql, [*params, *select_params])
+    state, changed_rows = _state_and_schools(records)
+    current, dirty = state[3], bool(state[4])
+    if current is None or state[5] or (clean and dirty) or not Token(current).patchable_from(base):
+        return None  # the frame changed since the check, a school changed since it was looked up or got dirty
+    sums, moved, rows = list(parts.sums), False, {}
+    place = _places(parts.ids, [row[1] for row in changed_rows])
+    for row in changed_rows:
+        i = place.get(row[1])
+        if i is None:
+            continue  # not in this scope
+        moved = moved or (row[5], row[6]) != (parts.score_keys[i], parts.rates[i])
+        head, tail = row[2].encode(), row[3].encode()
+        rows[i], parts.cuts[i] = head + b"%d" % parts.ranks[i] + tail, len(head)
+        parts.score_keys[i], parts.rates[i] = row[5], row[6]
+        new = row[8 : 8 + N_COUNTS]
+        for j, value in enumerate(new):
+            sums[j] += value - parts.counts[i * N_COUNTS + j]
+        parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS] = array("i", new)
+    parts.sums, patched = tuple(sums), len(rows)
+    parts.replaced(rows)
+    if moved:  # a score or on-time rate changed: rank again
+        parts = _ranked(parts)
+    rows_json = b"[" + parts.body + b"]"
+    totals_json = _totals_json(len(parts.ids), sums)
+    overview_cache.keep(key=key, token=current, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
+    if patched > REBASE and not dirty:
+        parts.token, parts.now = current, now
+        if not kept_flags:
+            parts.flag_ids, parts.flag_severities = list(state[-2] or []), list(state[-1] or [])
+        overview_cache.keep_parts(key, parts.value())
+    return totals_json, rows_json
+
+
+def _places(ids: array, wanted: list[int]) -> dict[int, int]:
+    """Where each of `wanted` is in `ids` (absent: not in this scope): a scan in C per id when they are few."""
+    if len(wanted) > 32:
+        return {school: i for i, school in enumerate(ids)}
+    found = {}
+    for school in wanted:
+        with suppress(ValueError):  # not in this scope
+            found[school] = ids.index(school)
+    return found
+
+
+def _ranked(parts: Parts) -> Parts:
+    """RANK() OVER (ORDER BY score DESC, on_time_rate DESC NULLS LAST), listed by rank then name, in Python:
+    the parts in the new order, each row's rank written again where it changed.
+
+    The parts are kept in rank order, so the sort meets a nearly sorted list.
+    """
+    scores = [-score for score in parts.score_keys]
+    rate_keys = [_INF if rate is None else -rate for rate in parts.rates]
+    keys = list(zip(scores, rate_keys, parts.ticks, strict=True))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    rows, ranks = [], array("q")
+    rank, last_score, last_rate = 0, None, None
+    for position, i in enumerate(order, 1):
+        score, rate = scores[i], rate_keys[i]
+        if score != last_score or rate != last_rate:
+            rank, last_score, last_rate = position, score, rate
+        row, old = parts.row(i), parts.ranks[i]
+        if rank != old:
+            cut = parts.cuts[i]
+            row = row[:cut] + b"%d" % rank + row[cut + len(b"%d" % old) :]
+        rows.append(row)
+        ranks.append(rank)
+    counts = array("i")
+    for i in order:
+        counts.extend(parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS])
+    return replace(
+        parts,
+        ids=array("q", [parts.ids[i] for i in order]),
+        ticks=array("q", [parts.ticks[i] for i in order]),
+        score_keys=array("q", [parts.score_keys[i] for i in order]),
+        rates=[parts.rates[i] for i in order],
+        body=b",".join(rows),
+        starts=_starts(rows),
+        cuts=array("q", [parts.cuts[i] for i in order]),
+        ranks=ranks,
+        counts=counts,
+    )
+
+
+def _totals_json(schools: int, sums: Sequence[int]) -> str:
+    """The totals as a full build writes them, from the schools' sums (the same TOTALS_CTE)."""
+    columns = ", ".join(f"CAST(%s AS NUMERIC) AS {name}" for name in SUM_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH sums AS (SELECT CAST(%s AS BIGINT) AS schools, {columns}, CAST(%s AS BIGINT) AS flagged_schools),\n"
+            f"{TOTALS_CTE}\nSELECT {TOTALS_JSON} FROM totals",
+            [schools, *sums],
+        )
+        return cursor.fetchone()[0]
