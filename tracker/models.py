@@ -49,7 +49,15 @@ from tracker.integrity.models import (
     RiskPoint,
 )
 from tracker.monitoring.models import Flag, FlagSeverity, Reminder, SweepRun, SweepShard, Urge
-from tracker.monitoring.rollup_models import RollupClock, RollupDirty, RollupEdge, SchoolRollup
+from tracker.monitoring.rollup_models import (
+    CriterionRollup,
+    CriterionRollupEdge,
+    RollupBlockDirty,
+    RollupClock,
+    RollupDirty,
+    RollupEdge,
+    SchoolRollup,
+)
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind
 from tracker.reporting.models import DailyDigest, DailySnapshot
@@ -98,6 +106,9 @@ __all__ = [
     "Reminder",
     "RiskLevel",
     "RiskPoint",
+    "CriterionRollup",
+    "CriterionRollupEdge",
+    "RollupBlockDirty",
     "RollupClock",
     "RollupDirty",
     "RollupEdge",

@@ -4,10 +4,14 @@ One statement, so the rows, the clock and the edges come from one snapshot: each
 (counted as of the clock) plus `sign` x the sum of its edges between the clock and `now` (forwards
 when `now` is later, backwards when a reader asks about an earlier time). The dirty schools are left
 out here; the caller adds them counted from their tasks (tracker.reporting.overview).
+
+`criterion_counts_sql` reads the criterion x block rows the same way, for the criteria view
+(tracker.reporting.school), over the schools of any scope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +19,10 @@ from django.db import connection
 from django.db.models import Exists
 from django.db.models.expressions import RawSQL
 
-from .rollup_models import TIME_COUNTS, RollupClock, RollupDirty
-from .rollups import ROLLUP_COUNTS, rules_key, school_counts_query
+from tracker.org.tree import SCHOOL, UNIT_TABLE, placeholders, subtree_cte
+
+from .rollup_models import ROLLUP_BLOCK, TIME_COUNTS, RollupClock, RollupDirty
+from .rollups import CRITERION_COUNTS, ROLLUP_COUNTS, criterion_counts_query, rules_key, school_counts_query
 
 
 def school_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: bool) -> tuple[str, list[Any]]:
@@ -71,3 +77,76 @@ def rollup_counts_sql(*, kind: int, round_id: int, now: datetime, only_tree: boo
         WHERE d.round_kind = r.round_kind AND d.round_id = r.round_id AND d.school_id = r.school_id
       )"""
     return sql, [at, kind, round_id, rules_key(), kind, round_id, at, at, kind, round_id]
+
+
+def criterion_counts_sql(
+    *, kind: int, round_id: int, now: datetime, roots: Sequence[int] | None
+) -> tuple[str, list[Any]]:
+    """SELECT criterion_id, *CRITERION_COUNTS of the round as of `now`, over the schools under `roots`
+    (None: every school of the round), in one statement: several rows per criterion, to be summed.
+
+    When the round's rollups are readable: the rows of each clean block (criterion x block of a unit's
+    schools) of a unit under `roots`, plus their edges between the clock and `now`; and, counted from
+    their tasks, the schools in a stale block (one of its schools dirty, or a school moved in or out)
+    and the schools under `roots` whose unit is not (a root that is a school). Every school under
+    `roots` is counted once: from its block's row, or from its tasks. Otherwise one GROUP BY over the
+    round's tasks, as school_counts_sql does.
+    """
+    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+    at = connection.ops.adapt_datetimefield_value(now)
+    units, schools = UNIT_TABLE, f"{UNIT_TABLE} s"
+    ctes, params = [], []
+    if roots is not None:
+        roots = sorted(set(roots)) or [0]
+        ctes.append(subtree_cte(f"SELECT u.id, u.id FROM {units} u WHERE u.id IN ({placeholders(roots)})"))
+        params += roots
+    ctes.append(
+        "k AS (SELECT CASE WHEN as_of <= %s THEN 1 ELSE -1 END AS sign, as_of FROM tracker_rollupclock "
+        "WHERE round_kind = %s AND round_id = %s AND rules = %s)"
+    )
+    params += [at, kind, round_id, rules_key()]
+    ctes.append(
+        f"stale(unit_id, block) AS (SELECT COALESCE(s.parent_id, 0), s.id / {ROLLUP_BLOCK} "
+        f"FROM tracker_rollupdirty d JOIN {schools} ON s.id = d.school_id WHERE d.round_kind = %s AND d.round_id = %s "
+        "UNION SELECT unit_id, block FROM tracker_rollupblockdirty WHERE round_kind = %s AND round_id = %s)"
+    )
+    params += [kind, round_id, kind, round_id]
+    sums = ", ".join(f"SUM(x.{c}) AS {c}" for c in TIME_COUNTS)
+    ctes.append(
+        f"e AS (SELECT x.criterion_id, x.unit_id, x.block, {sums} FROM tracker_criterionrollupedge x CROSS JOIN k "
+        f"WHERE x.round_kind = %s AND x.round_id = %s AND x.at >= {least}(k.as_of, %s) "
+        f"AND x.at < {greatest}(k.as_of, %s) GROUP BY x.criterion_id, x.unit_id, x.block)"
+    )
+    params += [kind, round_id, at, at]
+    columns = ", ".join(
+        f"r.{c} + k.sign * COALESCE(e.{c}, 0) AS {c}" if c in TIME_COUNTS else f"r.{c}" for c in CRITERION_COUNTS
+    )
+    in_tree = "AND r.unit_id IN (SELECT id FROM tree)" if roots is not None else ""
+    rows_sql = f"""SELECT r.criterion_id, {columns}
+    FROM tracker_criterionrollup r CROSS JOIN k
+    LEFT JOIN e ON e.criterion_id = r.criterion_id AND e.unit_id = r.unit_id AND e.block = r.block
+    WHERE r.round_kind = %s AND r.round_id = %s {in_tree}
+      AND NOT EXISTS (SELECT 1 FROM stale WHERE stale.unit_id = r.unit_id AND stale.block = r.block)"""
+    rows_params = [kind, round_id]
+    # The schools counted from their tasks: in a stale block, or (a scope) under a root but not its unit.
+    task_schools = (
+        f"SELECT s.id FROM stale JOIN {schools} ON COALESCE(s.parent_id, 0) = stale.unit_id "
+        f"AND s.id >= stale.block * {ROLLUP_BLOCK} AND s.id < (stale.block + 1) * {ROLLUP_BLOCK}"
+    )
+    if roots is not None:
+        task_schools += (
+            " WHERE s.id IN (SELECT id FROM tree) UNION "
+            f"SELECT s.id FROM tree JOIN {schools} ON s.id = tree.id AND s.kind = '{SCHOOL}' "
+            "WHERE s.parent_id IS NULL OR s.parent_id NOT IN (SELECT id FROM tree)"
+        )
+    scan = criterion_counts_query(kind=kind, round_id=round_id, now=now, per_block=False)
+    readable = Exists(RollupClock.objects.filter(round_kind=kind, round_id=round_id, rules=rules_key()))
+    tasks_sql, tasks_params = scan.filter(readable, school_id__in=RawSQL(task_schools, ())).query.sql_with_params()
+    full = scan.filter(~readable)
+    if roots is not None:
+        full = full.filter(school_id__in=RawSQL("SELECT id FROM tree", ()))
+    full_sql, full_params = full.query.sql_with_params()
+    return (
+        f"WITH RECURSIVE {', '.join(ctes)}\n{rows_sql} UNION ALL {tasks_sql} UNION ALL {full_sql}",
+        [*params, *rows_params, *tasks_params, *full_params],
+    )
