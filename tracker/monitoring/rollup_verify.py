@@ -132,11 +132,9 @@ def _criteria_read_diff(name: str, kind: int, round_id: int, now: datetime) -> s
     )
     for roots in (None, *([unit] for unit in parents)):
         sql, params = criterion_counts_sql(kind=kind, round_id=round_id, now=now, roots=roots)
-        read: dict[int, list] = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for criterion, *values in cursor.fetchall():
-                read[criterion] = [a + b for a, b in zip(read.get(criterion, [0] * len(values)), values, strict=True)]
+            read = {criterion: values for criterion, *values in cursor.fetchall()}
         schools = None if roots is None else sorted(descendant_ids(roots))
         expected = {
             row["criterion_id"]: _row(row[c] for c in CRITERION_COUNTS)

@@ -32,20 +32,20 @@ def criteria_overview(*, cycle: Cycle, roots: Sequence[int], now: datetime) -> l
     summed scores over the number scored; None when none is scored yet.
     """
     roots = sorted(set(roots))
-    counts_sql, counts_params = criterion_counts_sql(
-        kind=RoundKind.CYCLE, round_id=cycle.pk, now=now, roots=None if roots == [cycle.authority_id] else roots
-    )
-    sums = ", ".join(
-        f"COALESCE(SUM(p.{name}), 0)" if name == "score" else f"CAST(COALESCE(SUM(p.{name}), 0) AS BIGINT)"
-        for name in CRITERION_COUNTS
-    )
     fields = "c.id, c.code, c.title, c.category, c.due_at, c.max_score"
-    sql = (
-        f"SELECT {fields}, {sums} FROM tracker_criterion c LEFT JOIN ({counts_sql}) p ON p.criterion_id = c.id "
-        f"WHERE c.cycle_id = %s GROUP BY {fields} ORDER BY c.code, c.id"
+    sql, params = criterion_counts_sql(
+        kind=RoundKind.CYCLE,
+        round_id=cycle.pk,
+        now=now,
+        roots=None if roots == [cycle.authority_id] else roots,
+        then=(
+            f"SELECT {fields}, {', '.join(f'COALESCE(p.{name}, 0)' for name in CRITERION_COUNTS)} "
+            "FROM tracker_criterion c LEFT JOIN counted p ON p.criterion_id = c.id "
+            "WHERE c.cycle_id = %s ORDER BY c.code, c.id"
+        ),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*counts_params, cycle.pk])
+        cursor.execute(sql, [*params, cycle.pk])
         records = cursor.fetchall()
     rows = []
     for pk, code, title, category, due_at, max_score, *values in records:
