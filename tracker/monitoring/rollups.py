@@ -10,6 +10,12 @@
 * `rollups_advance` (every sweep) moves each round's clock to the sweep's `now`, folding into the rows
   the edges passed in between (deadlines, early-warning moments): time-dependent counts need no scan,
   and a reader adds only the edges between the clock and its `now` (at most a sweep interval's worth).
+* The criterion rows (criterion x block of a unit's schools, for the criteria view) are kept by the same
+  code (tracker.monitoring.rollup_grains): a flush recounts the blocks its dirty schools are in and the
+  blocks a school moved out of or into (RollupBlockDirty, a trigger on the unit table, migration
+  0019_criteria_rollups), the advance folds their edges, the rebuild and the verification cover them.
+  Campaign tasks have no criterion, so campaigns have no criterion rows (their dashboard has no
+  per-item view).
 * `rollups_rebuild` recomputes everything (after a bulk seed, or when the early-warning settings the
   edges were computed with change); `rollups_verify` recomputes and compares.
 
