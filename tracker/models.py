@@ -49,7 +49,16 @@ from tracker.integrity.models import (
     RiskPoint,
 )
 from tracker.monitoring.models import Flag, FlagSeverity, Reminder, SweepRun, SweepShard, Urge
-from tracker.monitoring.rollup_models import FlagVersion, RollupClock, RollupDirty, RollupEdge, SchoolRollup
+from tracker.monitoring.rollup_models import (
+    CriterionRollup,
+    CriterionRollupEdge,
+    FlagVersion,
+    RollupBlockDirty,
+    RollupClock,
+    RollupDirty,
+    RollupEdge,
+    SchoolRollup,
+)
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind, UnitTreeVersion
 from tracker.reporting.models import DailyDigest, DailySnapshot
@@ -99,6 +108,9 @@ __all__ = [
     "Reminder",
     "RiskLevel",
     "RiskPoint",
+    "CriterionRollup",
+    "CriterionRollupEdge",
+    "RollupBlockDirty",
     "RollupClock",
     "RollupDirty",
     "RollupEdge",

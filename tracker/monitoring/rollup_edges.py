@@ -16,7 +16,8 @@ An edge at `at` counts for `at < now` (overdue: `due_at < now`); an inclusive st
 BehindCurve flips: on PostgreSQL, exact microseconds: (progress + margin) * window < 100 * elapsed;
 on SQLite, the same in whole seconds (strftime('%s')), as its SQL compares them. PostgreSQL computes
 the edges in one INSERT ... SELECT; SQLite (the demo) in Python. tests/tracker/monitoring/test_rollups.py
-holds them equal to the counts at every moment around each edge.
+holds them equal to the counts at every moment around each edge. The same edges are kept per school and
+per criterion x block (tracker.monitoring.rollup_grains).
 """
 
 from __future__ import annotations
@@ -32,22 +33,27 @@ from tracker.assessment.models import Task
 from tracker.assessment.rules import is_open, open_q
 from tracker.sql import where_sql
 
-from .rollup_models import TIME_COUNTS, RollupEdge
+from .rollup_grains import Grain
+from .rollup_models import TIME_COUNTS
 from .rules import EarlyWarning
 
 US = timedelta(microseconds=1)
 _EDGE_COLUMNS = ", ".join(TIME_COUNTS)
 
 
-def _edge_select_pg(*, kind: int, round_id: int, school_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
+def _edge_select_pg(
+    grain: Grain, *, kind: int, round_id: int, school_ids: Sequence[int] | None
+) -> tuple[str, list[Any]]:
     warning = EarlyWarning.from_settings()
     open_sql, open_params = where_sql(Task, open_q(), alias="t")
     column = "cycle_id" if kind == 1 else "campaign_id"
     schools = "AND t.school_id = ANY(%s)" if school_ids is not None else ""
     day = 86400
+    keys = ", ".join(grain.keys)
     sql = f"""
     WITH t AS (
-        SELECT t.school_id, t.due_at, t.original_due_at, ({open_sql}) AS is_open,
+        SELECT {", ".join(f"{sql} AS {key}" for sql, key in zip(grain.key_sql, grain.keys, strict=True))},
+               t.due_at, t.original_due_at, ({open_sql}) AS is_open,
                COALESCE(t.submitted_at <= t.submitted_due_at, FALSE) AS in_time,
                COALESCE(t.submitted_at <= t.original_due_at, FALSE) AS in_time_original,
                GREATEST(
@@ -59,20 +65,21 @@ def _edge_select_pg(*, kind: int, round_id: int, school_ids: Sequence[int] | Non
                        GREATEST(t.due_set_at, COALESCE(t.last_activity_at, t.due_set_at)) + %s * INTERVAL '1 second'
                    )
                ) AS risk_from
-        FROM tracker_task t WHERE t.{column} = %s {schools}
+        FROM tracker_task t JOIN tracker_unit s ON s.id = t.school_id
+        WHERE t.{column} = %s AND {grain.task_sql} {schools}
     ),
     e AS (
-        SELECT school_id, due_at AS at, CAST(is_open AS INTEGER) AS overdue, 1 AS due_passed,
+        SELECT {keys}, due_at AS at, CAST(is_open AS INTEGER) AS overdue, 1 AS due_passed,
                CAST(in_time AS INTEGER) AS on_time, 0 AS original_due_passed, 0 AS on_time_original,
                -CAST(is_open AND risk_from <= due_at AS INTEGER) AS at_risk
         FROM t
         UNION ALL
-        SELECT school_id, original_due_at, 0, 0, 0, 1, CAST(in_time_original AS INTEGER), 0 FROM t
+        SELECT {keys}, original_due_at, 0, 0, 0, 1, CAST(in_time_original AS INTEGER), 0 FROM t
         UNION ALL
-        SELECT school_id, risk_from - INTERVAL '1 microsecond', 0, 0, 0, 0, 0, 1 FROM t
+        SELECT {keys}, risk_from - INTERVAL '1 microsecond', 0, 0, 0, 0, 0, 1 FROM t
         WHERE is_open AND risk_from <= due_at
     )
-    SELECT school_id, at, {", ".join(f"SUM({c})" for c in TIME_COUNTS)} FROM e GROUP BY school_id, at"""
+    SELECT {keys}, at, {", ".join(f"SUM({c})" for c in TIME_COUNTS)} FROM e GROUP BY {keys}, at"""
     params: list[Any] = [*open_params, warning.days * day, warning.margin, warning.stagnation_days * day, round_id]
     if school_ids is not None:
         params.append(list(school_ids))
@@ -133,7 +140,6 @@ def task_edges(task: dict[str, Any], warning: EarlyWarning, *, sqlite: bool) -> 
 
 
 _TASK_FIELDS = (
-    "school_id",
     "status",
     "due_at",
     "original_due_at",
@@ -145,52 +151,56 @@ _TASK_FIELDS = (
 )
 
 
-def _edges_python(*, kind: int, round_id: int, school_ids: Sequence[int] | None) -> list[tuple]:
+def _edges_python(grain: Grain, *, kind: int, round_id: int, school_ids: Sequence[int] | None) -> list[tuple]:
     warning = EarlyWarning.from_settings()
-    tasks = Task.objects.filter(**{"cycle_id" if kind == 1 else "campaign_id": round_id})
+    tasks = Task.objects.filter(grain.task_q, **{"cycle_id" if kind == 1 else "campaign_id": round_id})
     if school_ids is not None:
         tasks = tasks.filter(school_id__in=school_ids)
-    sums: dict[tuple[int, datetime], dict[str, int]] = defaultdict(lambda: dict.fromkeys(TIME_COUNTS, 0))
-    for task in tasks.values(*_TASK_FIELDS).order_by().iterator(chunk_size=2000):
+    sums: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TIME_COUNTS, 0))
+    fields = dict.fromkeys((*grain.task_fields, *_TASK_FIELDS))
+    for task in tasks.values(*fields).order_by().iterator(chunk_size=2000):
+        key = grain.key_of(task)
         for at, deltas in task_edges(task, warning, sqlite=connection.vendor == "sqlite"):
-            bucket = sums[(task["school_id"], at)]
+            bucket = sums[(*key, at)]
             for name, delta in deltas.items():
                 bucket[name] += delta
-    return [(school, at, *(counts[c] for c in TIME_COUNTS)) for (school, at), counts in sums.items()]
+    return [(*key, *(counts[c] for c in TIME_COUNTS)) for key, counts in sums.items()]
 
 
-def edges_expected(*, kind: int, round_id: int, school_ids: Sequence[int] | None = None) -> list[tuple]:
-    """(school_id, at, *TIME_COUNTS deltas) of the round's tasks, computed from them now."""
+def edges_expected(grain: Grain, *, kind: int, round_id: int, school_ids: Sequence[int] | None = None) -> list[tuple]:
+    """(*grain.keys, at, *TIME_COUNTS deltas) of the round's tasks, computed from them now."""
     if connection.vendor == "postgresql":
-        sql, params = _edge_select_pg(kind=kind, round_id=round_id, school_ids=school_ids)
+        sql, params = _edge_select_pg(grain, kind=kind, round_id=round_id, school_ids=school_ids)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [tuple(row) for row in cursor.fetchall()]
-    return _edges_python(kind=kind, round_id=round_id, school_ids=school_ids)
+    return _edges_python(grain, kind=kind, round_id=round_id, school_ids=school_ids)
 
 
-def edges_write(*, kind: int, round_id: int, school_ids: Sequence[int] | None) -> None:
+def edges_write(grain: Grain, *, kind: int, round_id: int, school_ids: Sequence[int] | None) -> None:
     """Insert the edges of the round's tasks (of `school_ids`, or all); the old ones are already deleted."""
+    keys = ", ".join(grain.keys)
     if connection.vendor == "postgresql":
-        sql, params = _edge_select_pg(kind=kind, round_id=round_id, school_ids=school_ids)
+        sql, params = _edge_select_pg(grain, kind=kind, round_id=round_id, school_ids=school_ids)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO tracker_rollupedge (round_kind, round_id, school_id, at, {_EDGE_COLUMNS}) "
+                f"INSERT INTO {grain.edges_table} (round_kind, round_id, {keys}, at, {_EDGE_COLUMNS}) "
                 f"SELECT %s, %s, x.* FROM ({sql}) x",
                 [kind, round_id, *params],
             )
         return
-    rows = _edges_python(kind=kind, round_id=round_id, school_ids=school_ids)
-    RollupEdge.objects.bulk_create(
+    rows = _edges_python(grain, kind=kind, round_id=round_id, school_ids=school_ids)
+    n = len(grain.keys)
+    grain.edges.objects.bulk_create(
         (
-            RollupEdge(
+            grain.edges(
                 round_kind=kind,
                 round_id=round_id,
-                school_id=school,
-                at=at,
-                **dict(zip(TIME_COUNTS, deltas, strict=True)),
+                **dict(zip(grain.keys, row[:n], strict=True)),
+                at=row[n],
+                **dict(zip(TIME_COUNTS, row[n + 1 :], strict=True)),
             )
-            for school, at, *deltas in rows
+            for row in rows
         ),
         batch_size=500,
     )

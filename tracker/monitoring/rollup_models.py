@@ -14,6 +14,14 @@ so that reading a dashboard never scans the task table (CONTRACT section 10).
   statements, cascades, the admin, tests), so a reader that takes a dirty school's numbers from its
   tasks is exact whatever path the write took; `rollups_flush` recomputes them afterwards.
 
+* `CriterionRollup` / `CriterionRollupEdge`: the same counts per criterion, summed over a block of the
+  schools of one unit (the schools whose parent is `unit_id` and whose id // ROLLUP_BLOCK is `block`),
+  for the criteria view and its exports: any caller's scope (the authority, or the units under a
+  supervisor's roots) is a sum over the units under it. A block's rows are stale exactly while one of
+  its schools is dirty (RollupDirty) or a school moved into or out of it (`RollupBlockDirty`, written by
+  a trigger on the unit table): a reader takes stale blocks from their tasks (one block is at most
+  ROLLUP_BLOCK schools), and the flush recounts them.
+
 The rows are derived data: `manage.py rollups_verify` recomputes them from the tasks, and
 `rollups_rebuild` rebuilds them. No foreign keys: a deleted cycle's tasks mark their schools dirty
 and the flush deletes their rows.
@@ -61,20 +69,26 @@ class _Counts(models.Model):
         abstract = True
 
 
-class SchoolRollup(_Counts):
-    round_kind = models.PositiveSmallIntegerField(choices=RoundKind.choices)
-    round_id = models.BigIntegerField()
-    school_id = models.BigIntegerField()
+class _StatusCounts(_Counts):
     tasks = models.IntegerField(default=0)
     approved = models.IntegerField(default=0)
     submitted = models.IntegerField(default=0)
     in_progress = models.IntegerField(default=0)
     not_started = models.IntegerField(default=0)
     returned = models.IntegerField(default=0)
+    extensions = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class SchoolRollup(_StatusCounts):
+    round_kind = models.PositiveSmallIntegerField(choices=RoundKind.choices)
+    round_id = models.BigIntegerField()
+    school_id = models.BigIntegerField()
     # Approved, the latest submission at or before the due time then in force: a rectification closed on
     # time (the integrity dashboard).
     approved_in_time = models.IntegerField(default=0)
-    extensions = models.IntegerField(default=0)
     score = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     last_activity_at = models.DateTimeField(null=True)
     # The round's clock generation when the row was last written (flush, advance, rebuild): the rows that
@@ -122,5 +136,65 @@ class FlagVersion(models.Model):
     cycle_id = models.BigIntegerField(unique=True)
     version = models.BigIntegerField(default=0)
 
+
+class _CriterionBlock(models.Model):
+    """The key of the criterion rollups: one criterion of a round, one block of one unit's schools."""
+
+    round_kind = models.PositiveSmallIntegerField(choices=RoundKind.choices)
+    round_id = models.BigIntegerField()
+    criterion_id = models.BigIntegerField()
+    unit_id = models.BigIntegerField()
+    block = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class CriterionRollup(_StatusCounts, _CriterionBlock):
+    """One criterion's counts over one block of the schools of one unit (the schools' parent)."""
+
+    score = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    scored = models.IntegerField(default=0)  # tasks with a score: the average score is score / scored
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round_kind", "round_id", "unit_id", "block", "criterion_id"],
+                name="criterion_rollup_one_per_block",
+            )
+        ]
+
+
+class CriterionRollupEdge(_Counts, _CriterionBlock):
+    """RollupEdge per criterion and block: the deltas when `now` passes `at`."""
+
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["round_kind", "round_id", "at"], name="criterion_edge_round_at"),
+            models.Index(fields=["round_kind", "round_id", "unit_id", "block"], name="criterion_edge_round_block"),
+        ]
+
+
+class RollupBlockDirty(models.Model):
+    """A block whose criterion rows are stale because a school moved into or out of it (a unit trigger)."""
+
+    round_kind = models.PositiveSmallIntegerField(choices=RoundKind.choices)
+    round_id = models.BigIntegerField()
+    unit_id = models.BigIntegerField()
+    block = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round_kind", "round_id", "unit_id", "block"], name="rollup_block_dirty_one_per_block"
+            )
+        ]
+
+
+# Schools are grouped into blocks of this many ids under their unit: a dirty school costs a reader the
+# tasks of at most this many schools, and a round has about criteria x schools / ROLLUP_BLOCK rows.
+ROLLUP_BLOCK = 100
 
 TIME_COUNTS = ("overdue", "due_passed", "on_time", "original_due_passed", "on_time_original", "at_risk")

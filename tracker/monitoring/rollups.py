@@ -10,6 +10,12 @@
 * `rollups_advance` (every sweep) moves each round's clock to the sweep's `now`, folding into the rows
   the edges passed in between (deadlines, early-warning moments): time-dependent counts need no scan,
   and a reader adds only the edges between the clock and its `now` (at most a sweep interval's worth).
+* The criterion rows (criterion x block of a unit's schools, for the criteria view) are kept by the same
+  code (tracker.monitoring.rollup_grains): a flush recounts the blocks its dirty schools are in and the
+  blocks a school moved out of or into (RollupBlockDirty, a trigger on the unit table, migration
+  0020_criteria_rollups), the advance folds their edges, the rebuild and the verification cover them.
+  Campaign tasks have no criterion, so campaigns have no criterion rows (their dashboard has no
+  per-item view).
 * `rollups_rebuild` recomputes everything (after a bulk seed, or when the early-warning settings the
   edges were computed with change); `rollups_verify` recomputes and compares.
 
@@ -27,21 +33,38 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tracker.assessment.models import Task, TaskStatus
 from tracker.enqueue import enqueue
+from tracker.org.models import Unit, UnitKind
 
 from .counts import submitted_in_time_q, task_count_aggregates
 from .rollup_edges import edges_write
-from .rollup_models import TIME_COUNTS, RollupClock, RollupDirty, RollupEdge, RoundKind, SchoolRollup
+from .rollup_grains import CRITERION_GRAIN, GRAINS, SCHOOL_GRAIN, Grain
+from .rollup_models import (
+    ROLLUP_BLOCK,
+    TIME_COUNTS,
+    CriterionRollup,
+    CriterionRollupEdge,
+    RollupBlockDirty,
+    RollupClock,
+    RollupDirty,
+    RollupEdge,
+    RoundKind,
+    SchoolRollup,
+)
 from .rules import EarlyWarning
 
 BATCH = 5000
 FLUSH_TASK = "tracker.flush_rollups"  # tasks/rollups.py
-ROLLUP_COUNTS = (
+# The counts task_count_aggregates computes, in its order: the status counts, the time-dependent ones,
+# extensions and the scores' sum.
+AGGREGATED = (
     "tasks",
     "approved",
     "submitted",
@@ -56,10 +79,13 @@ ROLLUP_COUNTS = (
     "at_risk",
     "extensions",
     "score",
-    "last_activity_at",
-    "approved_in_time",
 )
+ROLLUP_COUNTS = (*AGGREGATED, "last_activity_at", "approved_in_time")
+# A criterion x block row: the number of scored tasks (an average is score / scored), then the rest, in
+# the order the query selects them.
+CRITERION_COUNTS = ("scored", *AGGREGATED)
 Round = tuple[int, int]  # (RoundKind, id)
+Block = tuple[int, int]  # (unit_id, block): the schools whose parent is unit_id and id // ROLLUP_BLOCK is block
 
 
 def rules_key() -> str:
@@ -88,38 +114,123 @@ def school_counts_query(*, kind: int, round_id: int, now: datetime, school_ids: 
     )
 
 
-def _rows_write(*, kind: int, round_id: int, as_of: datetime, school_ids: Sequence[int] | None) -> None:
-    sql, params = school_counts_query(
-        kind=kind, round_id=round_id, now=as_of, school_ids=school_ids
+def ids_in(ids: Sequence[int]) -> Any:
+    """`ids` for a `__in` filter: on PostgreSQL one array parameter, whatever the number of ids."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+    return list(ids)
+
+
+def criterion_counts_query(
+    *, kind: int, round_id: int, now: datetime, school_ids: Sequence[int] | None = None, per_block: bool = True
+):
+    """The one GROUP BY criterion x unit x block (or, not `per_block`, criterion) of a round's tasks as of
+    `now`: CRITERION_COUNTS per row."""
+    tasks = Task.objects.filter(round_q(kind, round_id), CRITERION_GRAIN.task_q)
+    if school_ids is not None:
+        tasks = tasks.filter(school_id__in=ids_in(school_ids))
+    if per_block:
+        tasks = tasks.annotate(
+            unit_id=Coalesce(F("school__parent_id"), 0),  # a school with no parent: unit 0
+            block=ExpressionWrapper(F("school_id") / ROLLUP_BLOCK, output_field=BigIntegerField()),
+        ).values("criterion_id", "unit_id", "block")
+    else:
+        tasks = tasks.values("criterion_id")
+    # `scored` first: after the aggregates, "score" would name the summed score, not the column.
+    return tasks.annotate(scored=Count("score")).annotate(**task_count_aggregates(now)).order_by()
+
+
+_COUNTED = {
+    SCHOOL_GRAIN.name: (ROLLUP_COUNTS, school_counts_query),
+    CRITERION_GRAIN.name: (CRITERION_COUNTS, criterion_counts_query),
+}
+
+
+def counts_query(grain: Grain, *, kind: int, round_id: int, now: datetime, school_ids: Sequence[int] | None = None):
+    """The GROUP BY of the grain's keys over a round's tasks (of `school_ids`, or all) as of `now`."""
+    return _COUNTED[grain.name][1](kind=kind, round_id=round_id, now=now, school_ids=school_ids)
+
+
+def grain_counts(grain: Grain) -> tuple[str, ...]:
+    return _COUNTED[grain.name][0]
+
+
+def _rows_write(grain: Grain, *, kind: int, round_id: int, as_of: datetime, school_ids: Sequence[int] | None) -> None:
+    sql, params = counts_query(
+        grain, kind=kind, round_id=round_id, now=as_of, school_ids=school_ids
     ).query.sql_with_params()
-    columns = ", ".join(ROLLUP_COUNTS)
-    # Stamped with the clock's generation (bumped just before): what an overview patch looks for.
-    generation = "(SELECT generation FROM tracker_rollupclock WHERE round_kind = %s AND round_id = %s)"
+    columns = (*grain.keys, *grain_counts(grain))
+    stamp, stamp_sql, stamp_params = "", "", []
+    if grain.stamped:
+        # Stamped with the clock's generation (bumped just before): what an overview patch looks for.
+        stamp = ", generation"
+        stamp_sql = ", (SELECT generation FROM tracker_rollupclock WHERE round_kind = %s AND round_id = %s)"
+        stamp_params = [kind, round_id]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO tracker_schoolrollup (round_kind, round_id, school_id, {columns}, generation) "
-            f"SELECT %s, %s, q.school_id, {', '.join(f'q.{c}' for c in ROLLUP_COUNTS)}, {generation} FROM ({sql}) q",
-            [kind, round_id, kind, round_id, *params],
+            f"INSERT INTO {grain.rows_table} (round_kind, round_id, {', '.join(columns)}{stamp}) "
+            f"SELECT %s, %s, {', '.join(f'q.{c}' for c in columns)}{stamp_sql} FROM ({sql}) q",
+            [kind, round_id, *stamp_params, *params],
         )
 
 
-def _recompute(*, kind: int, round_id: int, as_of: datetime, school_ids: Sequence[int] | None) -> None:
-    """Replace the rows and edges of `school_ids` (None: every school) of one round."""
-    rows = SchoolRollup.objects.filter(round_kind=kind, round_id=round_id)
-    edges = RollupEdge.objects.filter(round_kind=kind, round_id=round_id)
-    had: list[int] = []
-    if school_ids is not None:
-        rows, edges = rows.filter(school_id__in=school_ids), edges.filter(school_id__in=school_ids)
-        had = list(rows.values_list("school_id", flat=True))
-    rows._raw_delete(rows.db)
-    edges._raw_delete(edges.db)
+def blocks_of(school_ids: Sequence[int]) -> set[Block]:
+    """The blocks the schools are in now."""
+    rows = Unit.objects.filter(pk__in=ids_in(school_ids)).values_list("parent_id", "pk")
+    return {(parent or 0, pk // ROLLUP_BLOCK) for parent, pk in rows}
+
+
+def _blocks_sql(blocks: Sequence[Block]) -> tuple[str, list[int]]:
+    """`(unit_id, block) IN (...)` over the pairs (PostgreSQL and SQLite both take row values)."""
+    return (
+        f"(unit_id, block) IN (VALUES {', '.join(['(%s, %s)'] * len(blocks))})",
+        [v for pair in blocks for v in pair],
+    )
+
+
+def _schools_in(blocks: Sequence[Block]) -> list[int]:
+    where, params = _blocks_sql(blocks)
+    where = where.replace("(unit_id, block)", f"(COALESCE(parent_id, 0), id / {ROLLUP_BLOCK})")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Unit._meta.db_table} WHERE kind = %s AND {where}", [UnitKind.SCHOOL, *params])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _recompute(
+    *, kind: int, round_id: int, as_of: datetime, school_ids: Sequence[int] | None, blocks: Sequence[Block] | None
+) -> None:
+    """Replace the school rows and edges of `school_ids` and the criterion rows and edges of `blocks`
+    (None: every school, every block) of one round."""
     _bump(kind, round_id)
-    _rows_write(kind=kind, round_id=round_id, as_of=as_of, school_ids=school_ids)
-    edges_write(kind=kind, round_id=round_id, school_ids=school_ids)
-    # Every row written again, or a school's row gone (no task left): the stamps no longer tell every
-    # change since an earlier generation.
-    if school_ids is None or rows.filter(school_id__in=had).count() < len(had):
-        RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(reset_generation=F("generation"))
+    if school_ids is None or school_ids:
+        rows = SchoolRollup.objects.filter(round_kind=kind, round_id=round_id)
+        edges = RollupEdge.objects.filter(round_kind=kind, round_id=round_id)
+        had: list[int] = []
+        if school_ids is not None:
+            rows, edges = rows.filter(school_id__in=school_ids), edges.filter(school_id__in=school_ids)
+            had = list(rows.values_list("school_id", flat=True))
+        rows._raw_delete(rows.db)
+        edges._raw_delete(edges.db)
+        _rows_write(SCHOOL_GRAIN, kind=kind, round_id=round_id, as_of=as_of, school_ids=school_ids)
+        edges_write(SCHOOL_GRAIN, kind=kind, round_id=round_id, school_ids=school_ids)
+        # Every row written again, or a school's row gone (no task left): the stamps no longer tell every
+        # change since an earlier generation.
+        if school_ids is None or rows.filter(school_id__in=had).count() < len(had):
+            RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(reset_generation=F("generation"))
+    if blocks is not None and not blocks:
+        return
+    # The schools in the blocks now (a school moved out is no longer counted in its old block).
+    block_schools = None if blocks is None else _schools_in(sorted(blocks))
+    for model in (CriterionRollup, CriterionRollupEdge):
+        where, params = ("", []) if blocks is None else _blocks_sql(sorted(blocks))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {model._meta.db_table} WHERE round_kind = %s AND round_id = %s"
+                + (f" AND {where}" if where else ""),
+                [kind, round_id, *params],
+            )
+    _rows_write(CRITERION_GRAIN, kind=kind, round_id=round_id, as_of=as_of, school_ids=block_schools)
+    edges_write(CRITERION_GRAIN, kind=kind, round_id=round_id, school_ids=block_schools)
 
 
 def _bump(kind: int, round_id: int) -> None:
@@ -156,17 +267,21 @@ def _rebuild_round(kind: int, round_id: int, *, now: datetime) -> None:
     _clock(kind, round_id, now=now, lock="UPDATE")
     RollupClock.objects.filter(round_kind=kind, round_id=round_id).update(as_of=now, rules=rules_key())
     # The marks first: deleting them waits for writers still holding one, so the recount below sees them.
-    marks = RollupDirty.objects.filter(round_kind=kind, round_id=round_id)
-    marks._raw_delete(marks.db)
-    _recompute(kind=kind, round_id=round_id, as_of=now, school_ids=None)
+    for model in (RollupDirty, RollupBlockDirty):
+        marks = model.objects.filter(round_kind=kind, round_id=round_id)
+        marks._raw_delete(marks.db)
+    _recompute(kind=kind, round_id=round_id, as_of=now, school_ids=None, blocks=None)
 
 
 def _dirty_rounds() -> list[Round]:
-    return list(RollupDirty.objects.values_list("round_kind", "round_id").distinct().order_by("round_kind", "round_id"))
+    rounds = set(RollupDirty.objects.values_list("round_kind", "round_id").distinct().order_by())
+    rounds |= set(RollupBlockDirty.objects.values_list("round_kind", "round_id").distinct().order_by())
+    return sorted(rounds)
 
 
 def rollups_flush(*, now: datetime | None = None) -> int:
-    """Recompute the rows of every dirty school; the number of schools recomputed."""
+    """Recompute the rows of every dirty school, and the criterion rows of the blocks they are in or a
+    school moved out of; the number of schools recomputed."""
     now = now or timezone.now()
     done = 0
     for kind, round_id in _dirty_rounds():
@@ -181,34 +296,44 @@ def rollups_flush(*, now: datetime | None = None) -> int:
                     .order_by("school_id")
                     .values_list("school_id", flat=True)[:BATCH]
                 )
-                if not ids:
+                block_marks = RollupBlockDirty.objects.filter(round_kind=kind, round_id=round_id)
+                moved = list(
+                    block_marks.select_for_update(skip_locked=True)
+                    .order_by("unit_id", "block")
+                    .values_list("pk", "unit_id", "block")[:BATCH]
+                )
+                if not ids and not moved:
                     break
-                _recompute(kind=kind, round_id=round_id, as_of=as_of, school_ids=ids)
+                blocks = blocks_of(ids) | {(unit, block) for _, unit, block in moved}
+                _recompute(kind=kind, round_id=round_id, as_of=as_of, school_ids=ids, blocks=blocks)
                 marks.filter(school_id__in=ids).delete()
+                block_marks.filter(pk__in=[pk for pk, _, _ in moved]).delete()
                 done += len(ids)
-            if len(ids) < BATCH:
+            if len(ids) < BATCH and len(moved) < BATCH:
                 break
     return done
 
 
-def _fold_all(*, now: datetime, rules: str) -> None:
-    """Every round counted under `rules`: add to its rows the edges between its clock and `now` (taken
-    away when `now` is earlier), in one statement whatever the number of rounds."""
+def _fold_all(grain: Grain, *, now: datetime, rules: str) -> None:
+    """Every round counted under `rules`: add to its rows of `grain` the edges between its clock and
+    `now` (taken away when `now` is earlier), in one statement whatever the number of rounds."""
     at = connection.ops.adapt_datetimefield_value(now)
     least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
     sign = "CASE WHEN c.as_of <= %s THEN 1 ELSE -1 END"
     sums = ", ".join(f"SUM({sign} * e.{c}) AS {c}" for c in TIME_COUNTS)
-    sets = ", ".join(f"{c} = tracker_schoolrollup.{c} + d.{c}" for c in TIME_COUNTS)
+    table = grain.rows_table
+    sets = ", ".join(f"{c} = {table}.{c} + d.{c}" for c in TIME_COUNTS)
+    keys = ", ".join(f"e.{k}" for k in grain.keys)
+    same = " AND ".join(f"{table}.{k} = d.{k}" for k in ("round_kind", "round_id", *grain.keys))
     # Each row folded is stamped with the generation its clock moves to (rollups_advance, just after).
+    stamp, clock = (", generation = d.generation + 1", ", c.generation") if grain.stamped else ("", "")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE tracker_schoolrollup SET {sets}, generation = d.generation + 1 FROM ("
-            f"SELECT e.round_kind, e.round_id, e.school_id, c.generation, {sums} FROM tracker_rollupedge e "
+            f"UPDATE {table} SET {sets}{stamp} FROM ("
+            f"SELECT e.round_kind, e.round_id, {keys}{clock}, {sums} FROM {grain.edges_table} e "
             "JOIN tracker_rollupclock c ON c.round_kind = e.round_kind AND c.round_id = e.round_id "
             f"WHERE c.rules = %s AND e.at >= {least}(c.as_of, %s) AND e.at < {greatest}(c.as_of, %s) "
-            "GROUP BY e.round_kind, e.round_id, e.school_id, c.generation) d "
-            "WHERE tracker_schoolrollup.round_kind = d.round_kind AND tracker_schoolrollup.round_id = d.round_id "
-            "AND tracker_schoolrollup.school_id = d.school_id",
+            f"GROUP BY e.round_kind, e.round_id, {keys}{clock}) d WHERE {same}",
             [*([at] * len(TIME_COUNTS)), rules, at, at],
         )
 
@@ -225,7 +350,8 @@ def rollups_advance(*, now: datetime) -> int:
         for kind, round_id, rules in clocks:
             if rules != key:
                 _rebuild_round(kind, round_id, now=now)
-        _fold_all(now=now, rules=key)
+        for grain in GRAINS:
+            _fold_all(grain, now=now, rules=key)
         RollupClock.objects.filter(rules=key).exclude(as_of=now).update(as_of=now, generation=F("generation") + 1)
     return len(clocks)
 
@@ -255,7 +381,15 @@ def rollups_rebuild(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             _rebuild_round(kind, round_id, now=now)
     with transaction.atomic():
-        for model in (RollupClock, SchoolRollup, RollupEdge, RollupDirty):
+        for model in (
+            RollupClock,
+            SchoolRollup,
+            RollupEdge,
+            RollupDirty,
+            CriterionRollup,
+            CriterionRollupEdge,
+            RollupBlockDirty,
+        ):
             gone = model.objects.exclude(
                 Q(round_kind=RoundKind.CYCLE, round_id__in=[r for k, r in rounds if k == RoundKind.CYCLE])
                 | Q(round_kind=RoundKind.CAMPAIGN, round_id__in=[r for k, r in rounds if k == RoundKind.CAMPAIGN])

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, FilteredRelation, Q, Sum
-from django.db.models.expressions import RawSQL
+from django.db import connection
+from django.db.models import Sum
 
-from tracker.assessment.models import Criterion, Cycle, Task
+from tracker.assessment.models import Cycle, Task
 from tracker.assessment.rules import overdue_q, task_days_overdue, upcoming_q
 from tracker.monitoring.models import Flag, Urge
+from tracker.monitoring.rollup_models import RoundKind
+from tracker.monitoring.rollup_reads import criterion_counts_sql
+from tracker.monitoring.rollups import CRITERION_COUNTS, db_time
 from tracker.monitoring.rules import at_risk_q, urge_is_overdue
 from tracker.org.models import Unit
-from tracker.org.tree import schools_under_sql
 
 from .overview import iso_local
 from .rules import COUNT_FIELDS, rates, task_count_aggregates
@@ -24,36 +27,43 @@ from .rules import COUNT_FIELDS, rates, task_count_aggregates
 def criteria_overview(*, cycle: Cycle, roots: Sequence[int], now: datetime) -> list[dict[str, Any]]:
     """One row per criterion of the cycle, over the tasks of the schools under `roots`.
 
-    `average_score` is the mean score of the scored (approved) tasks; None when none is scored yet.
+    Read from the cycle's criterion rollups (tracker.monitoring.rollup_reads.criterion_counts_sql), exact
+    as of `now`, in one statement. `average_score` is the mean score of the scored (approved) tasks: the
+    summed scores over the number scored; None when none is scored yet.
     """
     roots = sorted(set(roots))
-    condition = Q(tasks__cycle_id=cycle.pk)
-    if roots != [cycle.authority_id]:
-        condition &= Q(tasks__school_id__in=RawSQL(*schools_under_sql(roots)))
-    aggregates = task_count_aggregates(now, prefix="scoped__")
-    del aggregates["score"]
-    # values(): the names of the aggregates ("tasks") would clash with the relations of Criterion.
-    qs = (
-        Criterion.objects.filter(cycle=cycle)
-        .annotate(scoped=FilteredRelation("tasks", condition=condition))
-        .values("pk", "code", "title", "category", "due_at", "max_score")
-        .annotate(**{f"n_{name}": aggregate for name, aggregate in aggregates.items()}, mean=Avg("scoped__score"))
-        .order_by("code", "pk")
+    fields = "c.id, c.code, c.title, c.category, c.due_at, c.max_score"
+    sql, params = criterion_counts_sql(
+        kind=RoundKind.CYCLE,
+        round_id=cycle.pk,
+        now=now,
+        roots=None if roots == [cycle.authority_id] else roots,
+        then=(
+            f"SELECT {fields}, {', '.join(f'COALESCE(p.{name}, 0)' for name in CRITERION_COUNTS)} "
+            "FROM tracker_criterion c LEFT JOIN counted p ON p.criterion_id = c.id "
+            "WHERE c.cycle_id = %s ORDER BY c.code, c.id"
+        ),
     )
-    records = list(qs)
-    return [
-        {
-            "criterion": {"id": c["pk"], "code": c["code"], "title": c["title"]},
-            "category": c["category"],
-            "due_at": iso_local(c["due_at"]),
-            "max_score": float(c["max_score"]),
-            **{name: c[f"n_{name}"] for name in COUNT_FIELDS},
-            **rates({name: c[f"n_{name}"] for name in aggregates}),
-            "extensions": c["n_extensions"],
-            "average_score": round(float(c["mean"]), 2) if c["mean"] is not None else None,
-        }
-        for c in records
-    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, cycle.pk])
+        records = cursor.fetchall()
+    rows = []
+    for pk, code, title, category, due_at, max_score, *values in records:
+        counts = dict(zip(CRITERION_COUNTS, values, strict=True))
+        mean = Decimal(str(counts["score"])) / counts["scored"] if counts["scored"] else None
+        rows.append(
+            {
+                "criterion": {"id": pk, "code": code, "title": title},
+                "category": category,
+                "due_at": iso_local(db_time(due_at)),  # SQLite: text or naive, in UTC
+                "max_score": float(max_score),
+                **{name: counts[name] for name in COUNT_FIELDS},
+                **rates(counts),
+                "extensions": counts["extensions"],
+                "average_score": round(float(mean), 2) if mean is not None else None,
+            }
+        )
+    return rows
 
 
 # --- One school ----------------------------------------------------------------------------------------

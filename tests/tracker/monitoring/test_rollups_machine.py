@@ -2,10 +2,12 @@
 
 Random sequences of transitions (start, progress, submit, approve, return with or without a rework
 deadline), extensions, criterion edits that move deadlines, activations (a criterion added to the active
-cycle materialises a task per school), time passing with no write, sweeps (forwards and back-dated) and
-flushes, over two schools whose deadlines and progress are drawn around the clock so that deadlines and
-early-warning moments pass between steps. After every step `rollups_diff` recounts everything from the
-tasks: the rows as of their clock, the edges, and what a dashboard reads as of now, all equal.
+cycle materialises a task per school), a school moving to another unit and back, time passing with no
+write, sweeps (forwards and back-dated) and flushes, over two schools whose deadlines and progress are
+drawn around the clock so that deadlines and early-warning moments pass between steps. After every step
+`rollups_diff` recounts everything from the tasks: the per-school and per-criterion rows as of their
+clock, their edges, and what the overview and the criteria view (of the round, and of each unit) read
+as of now, all equal.
 
 Bounded for CI (30 examples x 20 steps, derandomised so a failure in CI reproduces locally).
 """
@@ -36,6 +38,7 @@ from tracker.assessment.transitions import TRANSITIONS
 from tracker.monitoring.rollup_verify import rollups_diff
 from tracker.monitoring.rollups import rollups_flush, rollups_rebuild
 from tracker.monitoring.sweep import sweep_run
+from tracker.org.services import unit_update
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +146,14 @@ def machine_for(district, seen: Counter) -> type[RuleBasedStateMachine]:
             m.Criterion.objects.filter(cycle=district.cycle).update(min_evidence=0)
             seen["activation"] += 1
 
+        @rule(data=st.data())
+        def school_moves(self, data) -> None:
+            school = data.draw(st.sampled_from([district.school_a, district.school_b]))
+            parent = m.Unit.objects.get(pk=school.pk).parent_id
+            target = district.other_bureau if parent == district.bureau.pk else district.bureau
+            unit_update(actor=district.supervisor, unit=school, changes={"parent": target})
+            seen["school moves"] += 1
+
         # --- what the system does, and time ---------------------------------------------------
         @rule(minutes=st.integers(min_value=1, max_value=5 * 24 * 60))
         def time_passes(self, minutes: int) -> None:
@@ -190,6 +201,7 @@ def test_rollups_equal_a_recount_from_the_tasks_after_every_step(district):
         "extend",
         "criterion edit",
         "activation",
+        "school moves",
         "time passes",
         "sweep",
         "sweep back-dated",

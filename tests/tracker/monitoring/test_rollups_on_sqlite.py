@@ -40,6 +40,9 @@ task_progress(task=tasks[3], actor=None, progress=10, now=t0 - 5 * day)
 task_submit(task=tasks[4], actor=None, now=t0 + day)
 m.Task.objects.filter(pk=tasks[0].pk).update(note="by hand")
 dirty = m.RollupDirty.objects.count()
+schools[2].parent = m.Unit.objects.create(name="B2", code="B2", kind="authority", parent=bureau)
+schools[2].save()  # a school moves to a unit under the bureau: the unit trigger marks its old and new block
+moved = m.RollupBlockDirty.objects.count()
 moments = [t0 - 40 * day, t0, t0 + 2 * day, t0 + 3 * day, t0 + 10 * day, t0 + 40 * day]
 moments += [at + d for at in m.RollupEdge.objects.values_list("at", flat=True)
             for d in (timedelta(0), timedelta(microseconds=1), timedelta(seconds=1))]
@@ -47,7 +50,8 @@ diffs = [rollups_diff(now=now) for now in moments]
 flushed = rollups_flush(now=t0)
 sweep_run(now=t0 + 4 * day)
 diffs += [rollups_diff(now=now) for now in moments]
-print(json.dumps({"marked": marked, "dirty": dirty, "flushed": flushed, "diffs": sorted(set(map(str, diffs))),
+print(json.dumps({"marked": marked, "dirty": dirty, "moved": moved, "flushed": flushed,
+                  "moved_after_flush": m.RollupBlockDirty.objects.count(), "diffs": sorted(set(map(str, diffs))),
                   "overdue": overview_schools(cycle=cycle, roots=[bureau.pk], now=t0 + 4 * day).totals["overdue"]}))
 """
 
@@ -68,7 +72,17 @@ def test_rollups_are_exact_on_sqlite(tmp_path):
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert (tmp_path / "db.sqlite3").exists()
-    # 3 schools marked by activation; 2 schools written after the rebuild (one of them twice); every
-    # recount equal; at t0 + 4 days the first two criteria are past due for every school but the
-    # one submitted task: 3 + 2 = 5 overdue.
-    assert result == {"marked": 3, "dirty": 2, "flushed": 2, "diffs": ["None"], "overdue": 5}
+    # 3 schools marked by activation; 2 schools written after the rebuild (one of them twice); a school
+    # moved to a unit under the bureau marks 2 blocks (left and joined), which the flush clears; every
+    # recount (per-school and per-criterion rows, edges, reads of the round and of each unit) equal; at
+    # t0 + 4 days the first two criteria are past due for every school but the one submitted task:
+    # 3 + 2 = 5 overdue.
+    assert result == {
+        "marked": 3,
+        "dirty": 2,
+        "moved": 2,
+        "flushed": 2,
+        "moved_after_flush": 0,
+        "diffs": ["None"],
+        "overdue": 5,
+    }
