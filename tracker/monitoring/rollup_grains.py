@@ -6,12 +6,15 @@ of code for both.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
+
+from tracker.org.models import Unit, UnitKind
 
 from .rollup_models import ROLLUP_BLOCK, CriterionRollup, CriterionRollupEdge, RollupEdge, SchoolRollup
 
@@ -63,3 +66,35 @@ CRITERION_GRAIN = Grain(
     key_of=lambda task: (task["criterion_id"], task["school__parent_id"] or 0, task["school_id"] // ROLLUP_BLOCK),
 )
 GRAINS = (SCHOOL_GRAIN, CRITERION_GRAIN)
+
+# --- Blocks of schools (the criterion grain's unit of staleness) ----------------------------------------
+Block = tuple[int, int]  # (unit_id, block): the schools whose parent is unit_id and id // ROLLUP_BLOCK is block
+
+
+def ids_in(ids: Sequence[int]) -> Any:
+    """`ids` for a `__in` filter: on PostgreSQL one array parameter, whatever the number of ids."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+    return list(ids)
+
+
+def blocks_of(school_ids: Sequence[int]) -> set[Block]:
+    """The blocks the schools are in now."""
+    rows = Unit.objects.filter(pk__in=ids_in(school_ids)).values_list("parent_id", "pk")
+    return {(parent or 0, pk // ROLLUP_BLOCK) for parent, pk in rows}
+
+
+def blocks_sql(blocks: Sequence[Block]) -> tuple[str, list[int]]:
+    """`(unit_id, block) IN (...)` over the pairs (PostgreSQL and SQLite both take row values)."""
+    return (
+        f"(unit_id, block) IN (VALUES {', '.join(['(%s, %s)'] * len(blocks))})",
+        [v for pair in blocks for v in pair],
+    )
+
+
+def schools_in(blocks: Sequence[Block]) -> list[int]:
+    where, params = blocks_sql(blocks)
+    where = where.replace("(unit_id, block)", f"(COALESCE(parent_id, 0), id / {ROLLUP_BLOCK})")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Unit._meta.db_table} WHERE kind = %s AND {where}", [UnitKind.SCHOOL, *params])
+        return [row[0] for row in cursor.fetchall()]

@@ -24,14 +24,13 @@ from tracker.org.models import Unit
 from tracker.org.tree import descendant_ids
 
 from .rollup_edges import edges_expected
-from .rollup_grains import GRAINS, SCHOOL_GRAIN, Grain
+from .rollup_grains import GRAINS, SCHOOL_GRAIN, Grain, blocks_of
 from .rollup_models import TIME_COUNTS, CriterionRollup, RollupBlockDirty, RollupClock, RollupDirty, SchoolRollup
 from .rollup_reads import criterion_counts_sql, school_counts_sql
 from .rollups import (
     CRITERION_COUNTS,
     ROLLUP_COUNTS,
     Round,
-    blocks_of,
     clock_of,
     counts_query,
     criterion_counts_query,

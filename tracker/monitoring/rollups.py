@@ -34,18 +34,26 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Q
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tracker.assessment.models import Task, TaskStatus
 from tracker.enqueue import enqueue
-from tracker.org.models import Unit, UnitKind
 
 from .counts import submitted_in_time_q, task_count_aggregates
 from .rollup_edges import edges_write
-from .rollup_grains import CRITERION_GRAIN, GRAINS, SCHOOL_GRAIN, Grain
+from .rollup_grains import (
+    CRITERION_GRAIN,
+    GRAINS,
+    SCHOOL_GRAIN,
+    Block,
+    Grain,
+    blocks_of,
+    blocks_sql,
+    ids_in,
+    schools_in,
+)
 from .rollup_models import (
     ROLLUP_BLOCK,
     TIME_COUNTS,
@@ -85,7 +93,6 @@ ROLLUP_COUNTS = (*AGGREGATED, "last_activity_at", "approved_in_time")
 # the order the query selects them.
 CRITERION_COUNTS = ("scored", *AGGREGATED)
 Round = tuple[int, int]  # (RoundKind, id)
-Block = tuple[int, int]  # (unit_id, block): the schools whose parent is unit_id and id // ROLLUP_BLOCK is block
 
 
 def rules_key() -> str:
@@ -112,13 +119,6 @@ def school_counts_query(*, kind: int, round_id: int, now: datetime, school_ids: 
         )
         .order_by()
     )
-
-
-def ids_in(ids: Sequence[int]) -> Any:
-    """`ids` for a `__in` filter: on PostgreSQL one array parameter, whatever the number of ids."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
-    return list(ids)
 
 
 def criterion_counts_query(
@@ -174,28 +174,6 @@ def _rows_write(grain: Grain, *, kind: int, round_id: int, as_of: datetime, scho
         )
 
 
-def blocks_of(school_ids: Sequence[int]) -> set[Block]:
-    """The blocks the schools are in now."""
-    rows = Unit.objects.filter(pk__in=ids_in(school_ids)).values_list("parent_id", "pk")
-    return {(parent or 0, pk // ROLLUP_BLOCK) for parent, pk in rows}
-
-
-def _blocks_sql(blocks: Sequence[Block]) -> tuple[str, list[int]]:
-    """`(unit_id, block) IN (...)` over the pairs (PostgreSQL and SQLite both take row values)."""
-    return (
-        f"(unit_id, block) IN (VALUES {', '.join(['(%s, %s)'] * len(blocks))})",
-        [v for pair in blocks for v in pair],
-    )
-
-
-def _schools_in(blocks: Sequence[Block]) -> list[int]:
-    where, params = _blocks_sql(blocks)
-    where = where.replace("(unit_id, block)", f"(COALESCE(parent_id, 0), id / {ROLLUP_BLOCK})")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {Unit._meta.db_table} WHERE kind = %s AND {where}", [UnitKind.SCHOOL, *params])
-        return [row[0] for row in cursor.fetchall()]
-
-
 def _recompute(
     *, kind: int, round_id: int, as_of: datetime, school_ids: Sequence[int] | None, blocks: Sequence[Block] | None
 ) -> None:
@@ -220,9 +198,9 @@ def _recompute(
     if blocks is not None and not blocks:
         return
     # The schools in the blocks now (a school moved out is no longer counted in its old block).
-    block_schools = None if blocks is None else _schools_in(sorted(blocks))
+    block_schools = None if blocks is None else schools_in(sorted(blocks))
     for model in (CriterionRollup, CriterionRollupEdge):
-        where, params = ("", []) if blocks is None else _blocks_sql(sorted(blocks))
+        where, params = ("", []) if blocks is None else blocks_sql(sorted(blocks))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {model._meta.db_table} WHERE round_kind = %s AND round_id = %s"
