@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Count, Window
 
+from .prepared import read_prepared
+
 COUNTED = "_counted"
 
 
@@ -26,7 +28,8 @@ class CountingPaginator(Paginator):
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list.annotate(**{COUNTED: Window(Count("*"))})[bottom : bottom + self.per_page])
+        page = self.object_list.annotate(**{COUNTED: Window(Count("*"))})[bottom : bottom + self.per_page]
+        rows = read_prepared(page)  # prepared for rows (the API's list), as usual for tasks
         if not rows and (number > 1 or not self.allow_empty_first_page):
             raise EmptyPage(self.error_messages["no_results"])
         first = rows[0] if rows else None

@@ -106,6 +106,13 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
     # for a 0.5 s statement (docs/benchmarks.md). https://www.postgresql.org/docs/15/jit-decision.html
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
     _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off".strip()
+    # Prepared statements for the few statements read through tracker.prepared (the task list's page): Django
+    # turns them off by default (prepare_threshold=None) for poolers in transaction mode (pgbouncer), where a
+    # prepared statement may not be on the next transaction's server connection: set this false behind one.
+    # Django's own statements are bound on the client and never prepared either way.
+    # https://www.psycopg.org/psycopg3/docs/advanced/prepare.html
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        _pg_options.setdefault("prepare_threshold", 5)
 
 # --- Auth, i18n, time -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
