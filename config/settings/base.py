@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # One memo per request for the caller's memberships (tracker.memo), around everything that reads them.
     "config.middleware.request_memo",
+    # What a request keeps for later ones (the overview's document and parts) is kept after its body is sent.
+    "config.middleware.after_response",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -43,6 +43,7 @@ from tracker.assessment.models import Cycle
 from tracker.monitoring.rollup_models import RoundKind
 
 from . import overview_cache
+from .after_response import after_response
 from .overview_cache import Token
 from .overview_sql import FLAT_RANKED, FLAT_SHAPE, SUM_FIELDS, TOTALS_CTE, TOTALS_JSON, Shape, json_value, local_times
 
@@ -120,38 +121,49 @@ def _run(sql: str, params: list[Any]) -> list[tuple]:
 
 
 def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]) -> tuple[str, bytes]:
-    """The full build of the flat document (`ctes`: the chain over the scope), its parts kept to patch."""
+    """The full build of the flat document (`ctes`: the chain over the scope). The document and the parts
+    to patch it are kept after the response is sent (after_response): the response needs neither."""
     sql, select_params = _select(cycle_id=cycle.pk, full=True, with_flags=True)
     records = _run(ctes + sql, [*params, *select_params])
     state, schools = _state_and_schools(records)
     schools.sort(key=lambda row: (row[4], row[7]))  # by rank, then name
-    rows = [f"{row[2]}{row[4]}{row[3]}".encode() for row in schools]
-    body = b",".join(rows)
-    rows_json = b"[" + body + b"]"
+    rows_json = ("[" + ",".join([f"{row[2]}{row[4]}{row[3]}" for row in schools]) + "]").encode()
     token, dirty, totals_json = state[3], bool(state[4]), state[2]
-    overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
-    if token is not None and not dirty and schools:
-        counts = array("i")
-        for row in schools:
-            counts.extend(row[8 : 8 + N_COUNTS])
-        parts = Parts(
-            token=token,
-            now=now,
-            ids=array("q", [row[1] for row in schools]),
-            ticks=array("q", [row[7] for row in schools]),
-            score_keys=array("q", [row[5] for row in schools]),
-            rates=[row[6] for row in schools],
-            body=body,
-            starts=_starts(rows),
-            cuts=array("q", [len(row[2].encode()) for row in schools]),
-            ranks=array("q", [row[4] for row in schools]),
-            counts=counts,
-            sums=tuple(state[8 : 8 + N_COUNTS]),
-            flag_ids=list(state[-2] or []),
-            flag_severities=list(state[-1] or []),
-        )
-        overview_cache.keep_parts(key, parts.value())
+    if token is not None and not dirty:
+        after_response(lambda: _keep(key=key, now=now, state=state, schools=schools, rows_json=rows_json))
     return totals_json, rows_json
+
+
+def _keep(*, key: str, now: datetime, state: tuple, schools: list[tuple], rows_json: bytes) -> None:
+    """Keep the document a full build wrote and, if it has schools, the parts to patch it."""
+    token, totals_json = state[3], state[2]
+    overview_cache.keep(key=key, token=token, dirty=False, now=now, totals_json=totals_json, rows_json=rows_json)
+    if not schools:
+        return
+    counts, cuts, starts, at = array("i"), array("q"), array("q"), 0
+    for row in schools:
+        counts.extend(row[8 : 8 + N_COUNTS])
+        cut = len(row[2].encode())
+        cuts.append(cut)
+        starts.append(at)
+        at += cut + len(b"%d" % row[4]) + len(row[3].encode()) + 1
+    parts = Parts(
+        token=token,
+        now=now,
+        ids=array("q", [row[1] for row in schools]),
+        ticks=array("q", [row[7] for row in schools]),
+        score_keys=array("q", [row[5] for row in schools]),
+        rates=[row[6] for row in schools],
+        body=rows_json[1:-1],
+        starts=starts,
+        cuts=cuts,
+        ranks=array("q", [row[4] for row in schools]),
+        counts=counts,
+        sums=tuple(state[8 : 8 + N_COUNTS]),
+        flag_ids=list(state[-2] or []),
+        flag_severities=list(state[-1] or []),
+    )
+    overview_cache.keep_parts(key, parts.value())
 
 
 def _state_and_schools(records: list[tuple]) -> tuple[tuple, list[tuple]]:
