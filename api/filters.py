@@ -202,8 +202,8 @@ def task_filters_refusal(request) -> ValidationError | None:
     caller's scope (KeyInStatementFilter judged the cycle's scope only through the rows), else None."""
     if "cycle" not in request.query_params:
         return None
-    judged = TaskFilter(request.query_params, Task.objects.all(), request=request, cycle_in_statement=False)
-    return None if judged.is_valid() else translate_validation(judged.errors)
+    errors = TaskFilter(request.query_params, Task.objects.all(), request=request).refusal()
+    return translate_validation(errors) if errors else None
 
 
 class EventFilter(filters.FilterSet):
