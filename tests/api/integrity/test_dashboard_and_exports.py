@@ -4,6 +4,7 @@ the XLSX exports of a register and of a campaign's results, within the caller's 
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import pytest
 from django.utils import timezone
@@ -40,7 +41,9 @@ def story(integrity):
     """School A: 4 checks, 2 findings (one closed on time, one overdue), a submitted register of 2 risk
     points (1 high with a map). School B: 1 of 3 checks done, nothing else."""
     d = integrity.d
-    campaign = integrity.campaign(due_at=timezone.now() + 30 * D)
+    # Due within this year (the campaign's year is its due date's, and the register below is this year's).
+    end_of_year = datetime(timezone.localdate().year, 12, 31, 23, 59, tzinfo=timezone.get_current_timezone())
+    campaign = integrity.campaign(due_at=min(timezone.now() + 30 * D, end_of_year))
     checks = {
         c.item.code: c for c in m.Check.objects.filter(campaign=campaign, school=d.school_a).select_related("item")
     }
