@@ -18,12 +18,13 @@ have built. The token covers everything the statement reads:
 
 The token's clock id comes from a sequence that never goes back, so a document is never taken for
 another database state with the same counters. Settings that change what is counted (early warning) are
-in the cache key, and so is the caller's scope: a document or its parts are only ever served to the scope
-they were built for.
+in the cache key, and so is the caller's scope: a document is only ever served to the scope it was built for.
+The parts a patch needs are kept once per cycle (for every school under its authority) and every scope is
+cut from them (tracker.reporting.overview_cut).
 
 When the token no longer matches, the flat document is patched rather than built again
-(tracker.reporting.overview_patch) if its *frame* still holds: the same clock, criteria and unit tree,
-and no row reset since (`Token.patchable_from`).
+(tracker.reporting.overview_patch) if its *frame* still holds: the same clock and criteria, and no row
+reset since (`Token.patchable_from`); a change of the unit tree is patched too.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ from django.db import connection
 from tracker.monitoring.rollup_models import RoundKind
 from tracker.monitoring.rollups import rules_key
 
-VERSION = 4  # bump whenever what is kept (document, parts) changes shape
-TIMEOUT = 3600
+VERSION = 5  # bump whenever what is kept (document, parts) changes shape
+TIMEOUT = 3600  # a scope's document (cut again from the parts when gone); parts are kept until replaced
+PART_SETS = 4  # the cycles whose parts are kept (the least recently kept set aside first)
+PARTS_TIMEOUT = 7 * 24 * 3600  # parts unused for a week go (a set the list lost in a race among them)
 
 # Two columns: the token (NULL when the cycle's rows cannot be read: no clock under these rules, or no
 # tree version), and whether a school is dirty.
@@ -78,10 +81,16 @@ class Token:
     def flags(self) -> str:
         return self._parts[4]
 
+    @property
+    def tree(self) -> str:
+        """The unit tree's version."""
+        return self._parts[6]
+
     def frame(self) -> tuple[str, ...]:
-        """What must not change for a kept document to be patched: the clock, criteria and unit tree."""
+        """What must not change for kept parts to be patched: the clock and the criteria (a change of the
+        unit tree is patched too, tracker.reporting.overview_cut)."""
         parts = self._parts
-        return parts[0], parts[5], parts[6]
+        return parts[0], parts[5]
 
     def patchable_from(self, base: Token) -> bool:
         """Whether the rows that changed since `base` are all stamped after its generation."""
@@ -107,12 +116,12 @@ class Check:
     dirty: bool = False
 
 
-def cached(*, key: str, cycle_id: int, now: datetime) -> Check:
+def cached(*, key: str, cycle_id: int, now: datetime, parts_key: str | None = None) -> Check:
     """The (totals, rows) JSON kept under `key` if it is still exact as of `now` (the rows in UTF-8: a
-    response sends them as they are); else the current token,
-    read only when there is something kept to patch."""
+    response sends them as they are); else the current token, read only when there is something kept to
+    patch (a document under `key`, or parts under `parts_key`: the cycle's, which every scope is cut from)."""
     meta = cache.get(f"{key}:meta")
-    if meta is None and cache.get(f"{key}:parts:meta") is None:
+    if meta is None and (parts_key is None or cache.get(f"{parts_key}:parts:meta") is None):
         return Check()
     token, built_at = meta or ("", now)
     sql, params = state_sql(cycle_id)
@@ -146,8 +155,15 @@ def parts(key: str) -> Any:
 
 
 def keep_parts(key: str, value: tuple) -> None:
-    """`value` starts with (token, now) of the snapshot it was read from."""
-    _share(f"{key}:parts", f"{key}:parts:meta", value)
+    """`value` starts with (token, now) of the snapshot it was read from. Kept while its token holds (no
+    hour's deadline: PARTS_TIMEOUT), one set per cycle: the cache lists the keys kept, and the least
+    recently kept beyond PART_SETS are deleted."""
+    _share(f"{key}:parts", f"{key}:parts:meta", value, timeout=PARTS_TIMEOUT)
+    index = f"qinglian:overview:v{VERSION}:parts-kept"
+    kept = [name for name in cache.get(index) or [] if name != key] + [key]
+    for name in kept[:-PART_SETS]:
+        cache.delete_many([f"{name}:parts", f"{name}:parts:meta"])
+    cache.set(index, kept[-PART_SETS:], timeout=PARTS_TIMEOUT)
 
 
 # Two levels: the shared cache says which (token, now) is current under a name, in a small entry; the
@@ -173,9 +189,9 @@ def _shared(name: str, meta: tuple) -> Any:
     return value
 
 
-def _share(name: str, meta_name: str, value: tuple) -> None:
-    cache.set(name, value, timeout=TIMEOUT)
-    cache.set(meta_name, value[:2], timeout=TIMEOUT)
+def _share(name: str, meta_name: str, value: tuple, timeout: int | None = TIMEOUT) -> None:
+    cache.set(name, value, timeout=timeout)
+    cache.set(meta_name, value[:2], timeout=timeout)
     _hold(name, value)
 
 

@@ -1,0 +1,76 @@
+"""What the flat overview takes from the unit tree, read with the tree's version (tracker.org.models.
+UnitTreeVersion) in the same statement, so that it is known to be the tree a token names.
+
+* `facts`: every school under the cycle's authority, with its name and place by name (in the database's
+  collation): all that the cycle's parts take from the tree. When the tree's version moves, the parts are
+  patched with the schools added, gone or renamed (tracker.reporting.overview_patch) rather than built
+  again.
+* `scope_schools`: the schools under a caller's roots, the set a scope's document is cut to. Held by this
+  process per (version, roots): the tree cannot change without its version changing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+from tracker.org.tree import SCHOOL, UNIT_TABLE, schools_under_sql, subtree_cte
+
+_VERSION = "(SELECT CAST(v.version AS TEXT) FROM tracker_unittreeversion v WHERE v.id = 1)"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The schools under an authority (by id), their names and places by name, as of the tree's `version`."""
+
+    version: str | None
+    ids: list[int]
+    names: list[str]
+    ticks: list[int]
+
+
+def facts(authority_id: int) -> Facts:
+    seed = f"SELECT u.id, 0 FROM {UNIT_TABLE} u WHERE u.id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE {subtree_cte(seed)}, schools AS (\n"
+            f"    SELECT s.id, s.name, row_number() OVER (ORDER BY s.name, s.id) AS tick\n"
+            f"    FROM tree JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{SCHOOL}')\n"
+            f"SELECT {_VERSION}, COALESCE(array_agg(id ORDER BY id), '{{}}'), "
+            "COALESCE(array_agg(name ORDER BY id), '{}'), COALESCE(array_agg(tick ORDER BY id), '{}') FROM schools",
+            [authority_id],
+        )
+        version, ids, names, ticks = cursor.fetchone()
+    return Facts(version, ids, names, ticks)
+
+
+_SCOPES = 64  # (version, roots) sets held by this process
+_scopes: OrderedDict[tuple[str, tuple[int, ...]], frozenset[int]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def scope_schools(roots: Sequence[int], version: str) -> frozenset[int] | None:
+    """The ids of the schools at or under `roots` in the tree of `version` (None: the tree is no longer at
+    that version)."""
+    name = (version, tuple(roots))
+    with _lock:
+        held = _scopes.get(name)
+        if held is not None:
+            _scopes.move_to_end(name)
+            return held
+    sql, params = schools_under_sql(roots)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_VERSION}, COALESCE((SELECT array_agg(id) FROM ({sql}) s), '{{}}')", params)
+        current, ids = cursor.fetchone()
+    if current != version:
+        return None
+    schools = frozenset(ids)
+    with _lock:
+        _scopes[name] = schools
+        while len(_scopes) > _SCOPES:
+            _scopes.popitem(last=False)
+    return schools
