@@ -199,7 +199,7 @@ def _patched(
         return None
     parts = patched.parts
     if key != wide:
-        schools = overview_tree.scope_schools(roots, overview_cache.Token(patched.token).tree)
+        schools = overview_tree.scope_schools(roots, overview_cache.Token(patched.token).tree_facts)
         if schools is None:
             return None  # the tree changed since the parts' statement
         among = [i for i, school in enumerate(parts.ids) if school in schools]

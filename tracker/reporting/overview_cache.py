@@ -11,8 +11,10 @@ have built. The token covers everything the statement reads:
   no document is kept or served as it is: its tasks changed since its row was counted);
 * the version of the cycle's open flags (which school, what severity: a number every change to them
   sets, tracker.monitoring.rollup_models.FlagVersion), its criteria (how many, their ids and scores) as
-  an md5 of the rows in order, and the unit tree's version (a number every write to the tree changes,
-  tracker.org.models.UnitTreeVersion): O(1) however many schools, flags and units there are;
+  an md5 of the rows in order, and the unit tree's versions (a number every write to the tree changes,
+  and one that changes only with the flat overview's facts, tracker.org.models.UnitTreeVersion and
+  UnitTreeFacts): O(1)
+  however many schools, flags and units there are;
 * no edge of the cycle between the two `now`s (no deadline or early-warning moment passed): the
   time-dependent counts are the same.
 
@@ -50,22 +52,24 @@ PARTS_TIMEOUT = 7 * 24 * 3600  # parts unused for a week go (a set the list lost
 # Two columns: the token (NULL when the cycle's rows cannot be read: no clock under these rules, or no
 # tree version), and whether a school is dirty.
 _STATE = f"""(
-    SELECT CASE WHEN k.id IS NULL OR v.version IS NULL THEN NULL
+    SELECT CASE WHEN k.id IS NULL OR v.version IS NULL OR f.version IS NULL THEN NULL
            ELSE concat_ws('|', k.id, EXTRACT(EPOCH FROM k.as_of), k.generation, k.reset_generation,
                COALESCE((SELECT f.version FROM tracker_flagversion f WHERE f.cycle_id = %s), 0),
                (SELECT md5(COALESCE(string_agg(c.id || ':' || c.max_score, ',' ORDER BY c.id), ''))
                 FROM tracker_criterion c WHERE c.cycle_id = %s),
-               v.version)
+               v.version, f.version)
            END
     FROM (SELECT 1) one
     LEFT JOIN tracker_rollupclock k ON k.round_kind = {RoundKind.CYCLE} AND k.round_id = %s AND k.rules = %s
     LEFT JOIN tracker_unittreeversion v ON v.id = 1
+    LEFT JOIN tracker_unittreefacts f ON f.id = 1
 ), EXISTS (SELECT 1 FROM tracker_rollupdirty d WHERE d.round_kind = {RoundKind.CYCLE} AND d.round_id = %s)"""
 
 
 @dataclass(frozen=True)
 class Token:
-    """A token's parts: clock id, time, generation, reset generation, flags, criteria, tree version."""
+    """A token's parts: clock id, time, generation, reset generation, flags, criteria, tree version and
+    tree facts version."""
 
     text: str
 
@@ -82,9 +86,9 @@ class Token:
         return self._parts[4]
 
     @property
-    def tree(self) -> str:
-        """The unit tree's version."""
-        return self._parts[6]
+    def tree_facts(self) -> str:
+        """The version of what the flat overview takes from the unit tree (UnitTreeFacts)."""
+        return self._parts[7]
 
     def frame(self) -> tuple[str, ...]:
         """What must not change for kept parts to be patched: the clock and the criteria (a change of the

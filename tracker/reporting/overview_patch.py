@@ -212,9 +212,10 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     Two statements: the changed schools' ids, then their rows, so that the planner sees how few they are
     (a subquery's estimate led it to hash every school). The second finds again the schools changed
     since the parts: if one is not among the ids (written in between), the patch is not used. When the
-    unit tree's version moved since the parts, a third (first) reads the tree's facts (overview_tree) and
-    the schools added or renamed are counted with the others, those gone dropped; the second statement
-    checks the tree is still at that version.
+    unit tree's facts changed since the parts (UnitTreeFacts), a third (first) reads them
+    (overview_tree) and the schools added or renamed are counted with the others, those gone dropped; the
+    second statement checks the facts are still at that version. A write to the tree that changed none of
+    them (its version moved, not its facts') costs nothing more.
     """
     kept = overview_cache.parts(key)
     if kept is None:
@@ -223,8 +224,8 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     if not token.patchable_from(base):
         return None
     parts = Parts.copied(kept)
-    tree, tree_version, gone, fetch = None, base.tree, set(), []
-    if token.tree != base.tree:
+    tree, tree_version, gone, fetch = None, base.tree_facts, set(), []
+    if token.tree_facts != base.tree_facts:
         tree = overview_tree.facts(cycle.authority_id)
         tree_version, (gone, fetch) = tree.version, _tree_changes(parts, tree)
     base_now, flag_ids, flag_severities = parts.now, parts.flag_ids, parts.flag_severities
@@ -245,8 +246,8 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     current, dirty = state[3], bool(state[4])
     if current is None or state[5] or (clean and dirty) or not Token(current).patchable_from(base):
         return None  # the frame changed since the check, a school changed since it was looked up or got dirty
-    if Token(current).tree != tree_version:
-        return None  # the tree changed since its facts were read
+    if Token(current).tree_facts != tree_version:
+        return None  # the tree's facts changed since they were read
     sums, moved, rows, added, fetched = list(parts.sums), False, {}, [], set(fetch)
     place = _places(parts.ids, [row[1] for row in changed_rows])
     for row in changed_rows:

@@ -1,12 +1,13 @@
-"""What the flat overview takes from the unit tree, read with the tree's version (tracker.org.models.
-UnitTreeVersion) in the same statement, so that it is known to be the tree a token names.
+"""What the flat overview takes from the unit tree, read with the version of those facts (tracker.org.
+models.UnitTreeFacts) in the same statement, so that it is known to be the tree a token names.
 
 * `facts`: every school under the cycle's authority, with its name and place by name (in the database's
-  collation): all that the cycle's parts take from the tree. When the tree's version moves, the parts are
+  collation): all that the cycle's parts take from the tree. When the facts' version moves, the parts are
   patched with the schools added, gone or renamed (tracker.reporting.overview_patch) rather than built
   again.
 * `scope_schools`: the schools under a caller's roots, the set a scope's document is cut to. Held by this
-  process per (version, roots): the tree cannot change without its version changing.
+  process per (version, roots): no unit's parent or kind changes, and no unit comes or goes, without the
+  facts' version changing.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from django.db import connection
 
 from tracker.org.tree import SCHOOL, UNIT_TABLE, schools_under_sql, subtree_cte
 
-_VERSION = "(SELECT CAST(v.version AS TEXT) FROM tracker_unittreeversion v WHERE v.id = 1)"
+_VERSION = "(SELECT CAST(v.version AS TEXT) FROM tracker_unittreefacts v WHERE v.id = 1)"
 
 
 @dataclass(frozen=True)
 class Facts:
-    """The schools under an authority (by id), their names and places by name, as of the tree's `version`."""
+    """The schools under an authority (by id), their names and places by name, as of the facts' `version`."""
 
     version: str | None
     ids: list[int]
@@ -40,8 +41,9 @@ def facts(authority_id: int) -> Facts:
             f"WITH RECURSIVE {subtree_cte(seed)}, schools AS (\n"
             f"    SELECT s.id, s.name, row_number() OVER (ORDER BY s.name, s.id) AS tick\n"
             f"    FROM tree JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{SCHOOL}')\n"
-            f"SELECT {_VERSION}, COALESCE(array_agg(id ORDER BY id), '{{}}'), "
-            "COALESCE(array_agg(name ORDER BY id), '{}'), COALESCE(array_agg(tick ORDER BY id), '{}') FROM schools",
+            # One pass: the three arrays in the same order.
+            f"SELECT {_VERSION}, COALESCE(array_agg(id), '{{}}'), COALESCE(array_agg(name), '{{}}'), "
+            "COALESCE(array_agg(tick), '{}') FROM schools",
             [authority_id],
         )
         version, ids, names, ticks = cursor.fetchone()
@@ -54,8 +56,8 @@ _lock = threading.Lock()
 
 
 def scope_schools(roots: Sequence[int], version: str) -> frozenset[int] | None:
-    """The ids of the schools at or under `roots` in the tree of `version` (None: the tree is no longer at
-    that version)."""
+    """The ids of the schools at or under `roots` in the tree of facts' `version` (None: the tree's facts are
+    no longer at that version)."""
     name = (version, tuple(roots))
     with _lock:
         held = _scopes.get(name)

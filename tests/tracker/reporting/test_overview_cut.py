@@ -152,29 +152,69 @@ def test_a_tree_change_is_patched_into_every_scope(province, change):
         assert province.s4.pk not in {row["school"]["id"] for row in served.rows}
 
 
-def test_a_statement_changing_no_unit_costs_one_read_of_the_tree_then_nothing(province):
+FACTS_QUERY = "row_number() OVER (ORDER BY s.name, s.id)"
+
+
+def facts_read(queries) -> int:
+    return sum(FACTS_QUERY in q["sql"] for q in queries)
+
+
+def test_a_tree_write_that_changes_no_fact_reads_no_facts_and_a_rename_reads_them_once(province):
     read_as_authority(province)
+    # a statement on the tree that changes no unit, and a city renamed: the tree's version moves, not its facts
     with connection.cursor() as cursor:
         cursor.execute("UPDATE tracker_unit SET name = name WHERE false")
+    m.Unit.objects.filter(pk=province.city2.pk).update(name="Ningbo")
     with CaptureQueriesContext(connection) as queries:
         assert read_as_authority(province) == "patched"
-    assert sum("row_number() OVER (ORDER BY s.name, s.id)" in q["sql"] for q in queries) == 1
-    # the parts were kept again as of the new tree: the next scope's cut reads no tree facts
+    assert facts_read(queries) == 0
+    assert_cut_exact(province, ("city2", "d11"))
+
+    # a school renamed: the facts are read once, the parts kept again as of them
+    m.Unit.objects.filter(pk=province.s3.pk).update(name="S3 renamed")
     with CaptureQueriesContext(connection) as queries:
-        assert how_served(province, "city2")[1] == "patched"
-    assert not any("row_number() OVER (ORDER BY s.name, s.id)" in q["sql"] for q in queries)
-    assert_cut_exact(province, ("city1", "d11", "d12", "d21", "empty_district"))
+        assert read_as_authority(province) == "patched"
+    assert facts_read(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert how_served(province, "d12")[1] == "patched"
+    assert facts_read(queries) == 0
+    assert_cut_exact(province, ("city1", "d21", "empty_district"))
 
 
-def test_a_scopes_schools_are_read_for_the_trees_version_they_are_asked_for(province):
-    version = str(m.UnitTreeVersion.objects.get().version)
+def test_the_tree_facts_version_moves_only_with_what_the_overview_takes_from_the_tree(province):
+    def versions() -> tuple[int, int]:
+        return m.UnitTreeVersion.objects.get().version, m.UnitTreeFacts.objects.get().version
+
+    def moved(write) -> tuple[bool, bool]:
+        before = versions()
+        write()
+        after = versions()
+        return after[0] != before[0], after[1] != before[1]
+
+    units = m.Unit.objects
+    assert moved(lambda: units.filter(pk=province.d11.pk).update(name="Putuo")) == (True, False)
+    assert moved(lambda: units.filter(pk=province.s1.pk).update(code="S1-NEW")) == (True, False)
+    assert moved(lambda: connection.cursor().execute("UPDATE tracker_unit SET name = name WHERE false")) == (
+        True,
+        False,
+    )
+    assert moved(lambda: units.filter(pk=province.s1.pk).update(name="S1 again")) == (True, True)
+    assert moved(lambda: units.filter(pk=province.s1.pk).update(parent=province.d12)) == (True, True)
+    assert moved(lambda: units.filter(pk=province.empty_district.pk).update(kind=m.UnitKind.SCHOOL)) == (True, True)
+    assert moved(lambda: SchoolFactory(parent=province.d21)) == (True, True)
+    assert moved(lambda: units.filter(pk=province.empty_district.pk).delete()) == (True, True)
+
+
+def test_a_scopes_schools_are_read_for_the_tree_facts_version_they_are_asked_for(province):
+    version = str(m.UnitTreeFacts.objects.get().version)
     assert overview_tree.scope_schools([province.d11.pk], version) == {province.s1.pk, province.s2.pk}
     m.Unit.objects.filter(pk=province.s3.pk).update(parent=province.d11)
     # held for the old version, not read again
     assert overview_tree.scope_schools([province.d11.pk], version) == {province.s1.pk, province.s2.pk}
-    new = str(m.UnitTreeVersion.objects.get().version)
+    new = str(m.UnitTreeFacts.objects.get().version)
+    assert new != version
     assert overview_tree.scope_schools([province.d11.pk], new) == {province.s1.pk, province.s2.pk, province.s3.pk}
-    assert overview_tree.scope_schools([province.d12.pk], version + "0") is None  # not the tree's version
+    assert overview_tree.scope_schools([province.d12.pk], version) is None  # not the tree's version now
 
 
 def test_parts_are_kept_without_the_hours_deadline_one_set_per_cycle(province, monkeypatch):
