@@ -14,12 +14,14 @@ district's supervisor and an inspector; starts gunicorn on loopback (config.wsgi
 settings) and, in each round, times the floor (one `SELECT school_id, count(*) ... GROUP BY school_id`
 with the overview's conditional counts, over the same tasks, in this process) and then one
 `GET /api/v1/dashboards/overview/?cycle=` per role over a keep-alive HTTP connection (the whole body
-read), seven times: "full" right after the shared cache was emptied (nothing kept anywhere: built in
+read), eight times: "full" right after the shared cache was emptied (nothing kept anywhere: built in
 full), "warm" (the kept document, revalidated), "scope" (the role's own document set aside, the cycle's
 parts kept: its first read, cut from them), "tree" right after a write to the unit tree (a statement on
 tracker_unit that changes no row: the tree's version moves, not the version of its facts, so the parts
 are patched with nothing more read), "rename" right after one school (the writer's) was renamed (its name
-toggled: the tree's facts are read again and the parts patched), "write" right after one real task
+toggled: the tree's facts are read again and the parts patched), "rename+warm" the same after this process
+also warmed the kept parts as the worker does after a unit event (`overviews_warm`: the next request
+finds the document kept), "write" right after one real task
 transition through the service (`task_progress` by the school, in this process, committed; its school is
 dirty until the worker runs the event's handlers, so the kept document is patched and served, not kept)
 and "write+flush" after this process also ran the event's handlers as the worker would (`event_handle`:
@@ -261,12 +263,14 @@ def main() -> None:
     # Per role: "full" right after the cache was emptied (built in full), "warm" (kept), "scope" (its
     # document set aside, the cycle's parts kept: cut), "tree" right after a write to the unit tree that
     # changes no fact of the overview (patched), "rename" right after a school was renamed (the tree's facts
-    # read again, the parts patched), "write" right after a task transition (its school dirty: patched),
-    # "write+flush" once its handlers ran (patched, kept).
-    states = ("full", "warm", "scope", "tree", "rename", "write", "write+flush")
+    # read again, the parts patched), "rename+warm" the same once the worker warmed the parts as it does
+    # after a unit event (tracker.reporting.handlers), "write" right after a task transition (its school
+    # dirty: patched), "write+flush" once its handlers ran (patched, kept).
+    states = ("full", "warm", "scope", "tree", "rename", "rename+warm", "write", "write+flush")
     from django.core.cache import cache
 
     from tracker.reporting import overview_cache
+    from tracker.reporting.handlers import overviews_warm
     from tracker.scope import dashboard_access
 
     times: dict[str, list[float]] = {"floor": []}
@@ -311,9 +315,11 @@ def main() -> None:
                     elif state == "tree":
                         with connection.cursor() as cursor:
                             cursor.execute("UPDATE tracker_unit SET name = name WHERE false")
-                    elif state == "rename":
+                    elif state in ("rename", "rename+warm"):
                         renamed = not renamed
                         Unit.objects.filter(pk=task_school).update(name=school_name + (" (renamed)" if renamed else ""))
+                        if state == "rename+warm":  # what the worker does after a unit event (unit_update)
+                            overviews_warm()
                     elif state == "write":
                         progress = progress % 99 + 1
                         pending = write(task_id, school_user, progress)

@@ -158,16 +158,23 @@ def parts(key: str) -> Any:
     return _shared(f"{key}:parts", meta) if meta is not None else None
 
 
-def keep_parts(key: str, value: tuple) -> None:
+_PARTS_KEPT = f"qinglian:overview:v{VERSION}:parts-kept"
+
+
+def keep_parts(key: str, value: tuple, *, cycle_id: int) -> None:
     """`value` starts with (token, now) of the snapshot it was read from. Kept while its token holds (no
-    hour's deadline: PARTS_TIMEOUT), one set per cycle: the cache lists the keys kept, and the least
-    recently kept beyond PART_SETS are deleted."""
+    hour's deadline: PARTS_TIMEOUT), one set per cycle: the cache lists the (key, cycle) kept, and the
+    least recently kept beyond PART_SETS are deleted."""
     _share(f"{key}:parts", f"{key}:parts:meta", value, timeout=PARTS_TIMEOUT)
-    index = f"qinglian:overview:v{VERSION}:parts-kept"
-    kept = [name for name in cache.get(index) or [] if name != key] + [key]
-    for name in kept[:-PART_SETS]:
+    kept = [(name, cycle) for name, cycle in cache.get(_PARTS_KEPT) or [] if name != key] + [(key, cycle_id)]
+    for name, _ in kept[:-PART_SETS]:
         cache.delete_many([f"{name}:parts", f"{name}:parts:meta"])
-    cache.set(index, kept[-PART_SETS:], timeout=PARTS_TIMEOUT)
+    cache.set(_PARTS_KEPT, kept[-PART_SETS:], timeout=PARTS_TIMEOUT)
+
+
+def cycles_with_parts() -> list[int]:
+    """The cycles whose parts are kept (tracker.reporting.handlers warms them after a change)."""
+    return sorted({cycle for _, cycle in cache.get(_PARTS_KEPT) or []})
 
 
 # Two levels: the shared cache says which (token, now) is current under a name, in a small entry; the

@@ -126,18 +126,21 @@ def ranked(parts: Parts, among: Sequence[int] | None = None) -> Parts:
     rate_keys = [_INF if rate is None else -rate for rate in parts.rates]
     keys = list(zip(scores, rate_keys, parts.ticks, strict=True))
     order = sorted(range(len(keys)) if among is None else among, key=keys.__getitem__)
-    rows, ranks = [], array("q")
-    rank, last_score, last_rate = 0, None, None
+    ranks, rank, last_score, last_rate = array("q"), 0, None, None
     for position, i in enumerate(order, 1):
         score, rate = scores[i], rate_keys[i]
         if score != last_score or rate != last_rate:
             rank, last_score, last_rate = position, score, rate
+        ranks.append(rank)
+    if among is None and ranks == parts.ranks and order == list(range(len(order))):
+        return parts  # every school where it was, with its rank
+    rows = []
+    for i, rank in zip(order, ranks, strict=True):
         row, old = parts.row(i), parts.ranks[i]
         if rank != old:
             cut = parts.cuts[i]
             row = row[:cut] + b"%d" % rank + row[cut + len(b"%d" % old) :]
         rows.append(row)
-        ranks.append(rank)
     counts = array("i")
     for i in order:
         counts.extend(parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS])

@@ -132,13 +132,15 @@ def build(
     token, dirty, totals_json = state[3], bool(state[4]), state[2]
     if token is not None and not dirty:
         kept = schools if parts else []
-        after_response(lambda: _keep(key=key, now=now, state=state, schools=kept, rows_json=rows_json))
+        after_response(
+            lambda: _keep(key=key, cycle_id=cycle.pk, now=now, state=state, schools=kept, rows_json=rows_json)
+        )
         if then is not None:
             after_response(then)
     return totals_json, rows_json
 
 
-def _keep(*, key: str, now: datetime, state: tuple, schools: list[tuple], rows_json: bytes) -> None:
+def _keep(*, key: str, cycle_id: int, now: datetime, state: tuple, schools: list[tuple], rows_json: bytes) -> None:
     """Keep the document a full build wrote and, if it has schools, the parts to patch it."""
     token, totals_json = state[3], state[2]
     overview_cache.keep(key=key, token=token, dirty=False, now=now, totals_json=totals_json, rows_json=rows_json)
@@ -168,7 +170,7 @@ def _keep(*, key: str, now: datetime, state: tuple, schools: list[tuple], rows_j
         flag_ids=list(state[-2] or []),
         flag_severities=list(state[-1] or []),
     )
-    overview_cache.keep_parts(key, parts.value())
+    overview_cache.keep_parts(key, parts.value(), cycle_id=cycle_id)
 
 
 def _state_and_schools(records: list[tuple]) -> tuple[tuple, list[tuple]]:
@@ -277,7 +279,7 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
         if not kept_flags:
             parts.flag_ids, parts.flag_severities = list(state[-2] or []), list(state[-1] or [])
         value = parts.value()
-        after_response(lambda: overview_cache.keep_parts(key, value))
+        after_response(lambda: overview_cache.keep_parts(key, value, cycle_id=cycle.pk))
     return Patched(parts, current, dirty)
 
 

@@ -227,10 +227,11 @@ def test_parts_are_kept_without_the_hours_deadline_one_set_per_cycle(province, m
 
     monkeypatch.setattr(cache, "set", set_spy)
     for n in range(overview_cache.PART_SETS + 1):
-        overview_cache.keep_parts(f"cycle{n}", (f"token{n}", NOW, "value"))
+        overview_cache.keep_parts(f"cycle{n}", (f"token{n}", NOW, "value"), cycle_id=n)
     assert all(timeout > 3600 for name, timeout in timeouts if ":parts" in name)
     # the least recently kept set went; the others stay
     assert overview_cache.parts("cycle0") is None
     overview_cache._local.clear()
     assert overview_cache.parts("cycle0") is None
     assert all(overview_cache.parts(f"cycle{n}") is not None for n in range(1, overview_cache.PART_SETS + 1))
+    assert overview_cache.cycles_with_parts() == list(range(1, overview_cache.PART_SETS + 1))
