@@ -20,7 +20,14 @@ schools or tasks there are:
   scanning the cycle's tasks, and on PostgreSQL a built document is kept and served again while its
   token (``tracker.reporting.overview_cache``: rows, flags, criteria, units, no deadline passed) holds;
   when it does not, the flat document is patched with the schools that changed
-  (``tracker.reporting.overview_patch``) rather than built again. The SQL: ``tracker.reporting.overview_sql``.
+  (``tracker.reporting.overview_patch``) rather than built again. The parts it is patched from are kept
+  once per cycle, for every school under its authority, and a scope below it is cut from them: its
+  schools (read from the tree for the token's version of the tree's facts) ranked among themselves, their
+  totals summed (``tracker.reporting.overview_parts``), so a scope's first read costs a cut, not a build.
+  A scope read before the cycle's parts exist is built in full, and the parts are built once its
+  response is sent; after a unit or criterion change the worker warms them (``tracker.reporting.handlers``).
+  The per-unit rollup (``?unit=``) is kept per unit and built in full when its token changes.
+  The SQL: ``tracker.reporting.overview_sql``.
 
 Counts and rates: ``tracker.reporting.rules`` (with section 7's ``at_risk`` count, ``extensions`` sum and
 ``on_time_original_rate`` beside ``on_time_rate``). A school's ``score`` is the sum of its task scores

@@ -2,28 +2,34 @@
 
 A full build writes each school's JSON in two fragments (before its rank, after it) and returns them with
 what ranks it (score, on-time rate, its place by name in the database's collation) and its counts, and
-the totals' sums; the document is the rows joined in rank order, and the rows (UTF-8, with where the rank
-sits), keys and counts are kept beside it (`Parts`, overview_cache.keep_parts).
+the totals' sums; the document is the rows joined in rank order. A full build over the cycle's authority
+also keeps the rows (UTF-8, with where the rank sits), keys, names and counts beside it: the cycle's
+parts (`tracker.reporting.overview_parts.Parts`, overview_cache.keep_parts), from which every scope's
+document is cut (tracker.reporting.overview).
 
-When the kept document's token no longer matches (a flush after a task write, a sweep's advance, a flag),
-and its frame holds (the same clock, criteria and unit tree, no row reset: `Token.patchable_from`), the
-schools that may have changed since the kept parts were read are counted again, and only they:
+When the kept document's token no longer matches (a flush after a task write, a sweep's advance, a flag,
+a write to the unit tree), and the parts' frame holds (the same clock and criteria, no row reset:
+`Token.patchable_from`), the schools that may have changed since the parts were read are counted again,
+and only they:
 
 * the rollup rows stamped with a later generation (every flush, advance and rebuild stamps the rows it
   writes, tracker.monitoring.rollups);
 * the dirty schools (counted from their tasks, as a full build does);
 * the schools with an edge between the kept `now` and this one (a deadline or early-warning moment);
-* the schools whose open flag differs from the kept flags.
+* the schools whose open flag differs from the kept flags;
+* when the tree's facts changed (tracker.org.models.UnitTreeFacts: a unit added, deleted, moved or of
+  another kind, a school renamed), the schools added under the authority or renamed, read with every
+  school's place by name (tracker.reporting.overview_tree); the schools no longer under it are dropped.
 
 Every other school's counts, as of this `now`, are what they were: its row and edges are unchanged, and
 the edges it has between the two clocks' times were folded into a row that would be stamped. The changed
-rows replace the kept ones; if a score or on-time rate changed, the ranks are computed again over all the
-schools (RANK() in Python: a sort of small keys) and rewritten where they moved; the totals are the kept
-sums plus the changed schools' differences, written by the same SQL as a full build's. What is served is
-therefore what a full build would write, byte for byte (tests/tracker/reporting/test_overview_patch.py
-compares them after each kind of change). Schools outside the caller's scope are never added: the parts
-are kept per scope and a changed school not among them is skipped (the scope's schools cannot change
-without the unit tree changing).
+rows replace the kept ones; if a score or on-time rate changed, or schools came, went or were renamed,
+the ranks are computed again over all the schools (RANK() in Python: a sort of small keys) and rewritten
+where they moved; the totals are the kept sums plus the changed schools' differences (or the sums over
+the schools kept), written by the same SQL as a full build's. What is served is therefore what a full
+build would write, byte for byte (tests/tracker/reporting/test_overview_patch.py and test_overview_cut.py
+compare them after each kind of change, for several scopes). A changed school not under the authority is
+skipped.
 
 Only the flat shape is patched; the per-unit rollup (`?unit=`) is built in full when its token changes.
 """

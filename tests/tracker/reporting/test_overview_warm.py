@@ -8,31 +8,24 @@ import logging
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
-from tests.tracker.reporting.test_dashboards import NOW, build_province
+from tests.tracker.reporting import test_overview_cut
+from tests.tracker.reporting.test_dashboards import NOW
 from tests.tracker.reporting.test_overview_cut import assert_cut_exact, facts_read, read_as_authority
 from tests.tracker.reporting.test_overview_patch import fresh, how_served
 from tracker import models as m
 from tracker.assessment.cycle_services import criterion_update
 from tracker.audit.dispatch import event_handle
-from tracker.monitoring.rollups import rollups_rebuild
 from tracker.org.services import unit_update
-from tracker.reporting import handlers, overview_cache
+from tracker.reporting import handlers
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def province(db):
-    built = build_province()
-    rollups_rebuild(now=NOW)
-    cache.clear()
-    overview_cache._local.clear()
-    return built
+province = test_overview_cut.province  # the fixture: the five schools, their rollups rebuilt, nothing kept
 
 
 def handled(capture, write) -> None:
