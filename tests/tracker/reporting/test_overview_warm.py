@@ -1,13 +1,15 @@
 """After a unit or criterion change has committed, the worker makes the kept overview parts ready again
-(tracker.reporting.handlers): the next reader is served what was warmed, exactly, without reading the
-tree's facts or building in full itself."""
+(tracker.reporting.handlers; the rollup rebuild command too): the next reader is served what was warmed,
+exactly, without reading the tree's facts or building in full itself."""
 
 from __future__ import annotations
 
+import io
 import logging
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
@@ -81,6 +83,17 @@ def test_a_criterion_edit_is_warmed_rather_than_built_on_a_request(province, dja
             actor=province.province_supervisor, criterion=criterion, changes={"max_score": Decimal("12")}, now=NOW
         ),
     )
+    served, how = how_served(province, "province")
+    assert how == "kept"
+    assert served == fresh(province, "province")
+    assert_cut_exact(province, ("city1", "d11", "d21"))
+
+
+@freeze_time(NOW)
+def test_the_rebuild_command_warms_the_kept_parts(province):
+    read_as_authority(province)
+    call_command("rollups_rebuild", stdout=io.StringIO())
+    # the rows were reset (nothing could be patched): the parts were built again by the command
     served, how = how_served(province, "province")
     assert how == "kept"
     assert served == fresh(province, "province")
