@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tracker.assessment.models import Cycle
@@ -29,10 +29,13 @@ logger = logging.getLogger(__name__)
 
 def overviews_warm() -> None:
     """Read the authority's overview of every cycle whose parts are kept (patched, or built in full). A
-    failure is logged: the event is handled, and a later request builds in full what was not warmed."""
+    failure is logged: the event is handled, and a later request builds in full what was not warmed.
+    Parts are kept on PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        return
     try:
         for cycle in Cycle.objects.filter(pk__in=overview_cache.cycles_with_parts()).order_by("pk"):
-            overview_schools(cycle=cycle, roots=[cycle.authority_id], now=timezone.now(), as_json=True)
+            overview_schools(cycle=cycle, roots=[cycle.authority_id], now=timezone.now())
     except Exception:
         logger.exception("warming the overviews failed")
 
