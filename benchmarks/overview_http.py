@@ -14,15 +14,25 @@ district's supervisor and an inspector; starts gunicorn on loopback (config.wsgi
 settings) and, in each round, times the floor (one `SELECT school_id, count(*) ... GROUP BY school_id`
 with the overview's conditional counts, over the same tasks, in this process) and then one
 `GET /api/v1/dashboards/overview/?cycle=` per role over a keep-alive HTTP connection (the whole body
-read), four times: "cold" right after a write to the unit tree (a statement on tracker_unit that changes
-no row: the tree's version moves, so the kept document and its parts are set aside and it is built in
-full), "warm" (the kept document, revalidated), "write" right after one real task transition through the
-service (`task_progress` by the school, in this process, committed; its school is dirty until the worker
-runs the event's handlers, so the kept document is patched and served, not kept) and "write+flush" after
-this process also ran the event's handlers as the worker would (`event_handle`: the rollup flush and the
-flag rejudgement; the document is patched and kept). With several workers give them a shared cache, as
-production does (`--cache-url redis://...`). Prints medians, ratios to the floor's median, and a JSON
-summary. Results: docs/benchmarks.md.
+read), eight times: "full" right after the shared cache was emptied (nothing kept anywhere: built in
+full), "warm" (the kept document, revalidated), "scope" (the role's own document set aside, the cycle's
+parts kept: its first read, cut from them), "tree" right after a write to the unit tree (a statement on
+tracker_unit that changes no row: the tree's version moves, not the version of its facts, so the parts
+are patched with nothing more read), "rename" right after one school (the writer's) was renamed (its name
+toggled: the tree's facts are read again and the parts patched), "rename+warm" the same after this process
+also warmed the kept parts as the worker does after a unit event (`overviews_warm`: the next request
+finds the document kept), "write" right after one real task
+transition through the service (`task_progress` by the school, in this process, committed; its school is
+dirty until the worker runs the event's handlers, so the kept document is patched and served, not kept)
+and "write+flush" after this process also ran the event's handlers as the worker would (`event_handle`:
+the rollup flush and the flag rejudgement; the document is patched and kept). Each state is set up
+`--pause` seconds after the previous response was read, so that what a response queued for after it
+(tracker.reporting.after_response: keeping documents and parts) is done, as it is for a user who does
+not ask again within a fraction of a second. Besides the four roles that read the whole district, a fifth reads part
+of it: the supervisor of a unit created under the district holding a quarter of its schools (moved there
+once, the first time). With several workers give them a shared cache, as production does
+(`--cache-url redis://...`): this process empties it and sets documents aside there. Prints medians,
+ratios to the floor's median, and a JSON summary. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -128,10 +138,19 @@ def readers() -> tuple[int, dict[str, str]]:
     roles: dict[str, object] = {}
     superuser, _ = users.get_or_create(username="bench-super", defaults={"is_superuser": True, "is_staff": True})
     roles["superuser"] = superuser
+    part, created = Unit.objects.get_or_create(
+        code="BENCH-PART",
+        defaults={"name": "Bench part of the district", "kind": UnitKind.AUTHORITY, "parent": district},
+    )
+    if created:  # a quarter of the district's schools, moved under it once
+        schools = Unit.objects.filter(parent=district, kind=UnitKind.SCHOOL).order_by("pk").values_list("pk", flat=True)
+        ids = list(schools)
+        Unit.objects.filter(pk__in=ids[: len(ids) // 4]).update(parent=part)
     for name, unit, role in (
         ("province supervisor", province, Role.SUPERVISOR),
         ("district supervisor", district, Role.SUPERVISOR),
         ("district inspector", district, Role.INSPECTOR),
+        ("part supervisor", part, Role.SUPERVISOR),
     ):
         user, _ = users.get_or_create(username=f"bench-{name.replace(' ', '-')}")
         Membership.objects.get_or_create(user=user, unit=unit, role=role)
@@ -213,6 +232,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9, help="rounds (medians)")
     parser.add_argument("--port", type=int, default=8613)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--pause", type=float, default=0.5, help="seconds between a response and the next state (work after it)"
+    )
     parser.add_argument("--cache-url", default="locmemcache://", help="CACHE_URL of the server (shared: redis://)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
@@ -238,14 +260,37 @@ def main() -> None:
         summary["rollup_rows"] = cursor.fetchone()[0]
     log(f"cycle {cycle}: {summary['tasks']} tasks, {summary['rollup_rows']} rollup rows; serving")
     server = serve(args.port, args.workers)
-    # Per role: "cold" right after a write to the unit tree (built in full), "warm" (kept), "write" right
-    # after a task transition (its school dirty: patched), "write+flush" once its handlers ran (patched, kept).
-    states = ("cold", "warm", "write", "write+flush")
+    # Per role: "full" right after the cache was emptied (built in full), "warm" (kept), "scope" (its
+    # document set aside, the cycle's parts kept: cut), "tree" right after a write to the unit tree that
+    # changes no fact of the overview (patched), "rename" right after a school was renamed (the tree's facts
+    # read again, the parts patched), "rename+warm" the same once the worker warmed the parts as it does
+    # after a unit event (tracker.reporting.handlers), "write" right after a task transition (its school
+    # dirty: patched), "write+flush" once its handlers ran (patched, kept).
+    states = ("full", "warm", "scope", "tree", "rename", "rename+warm", "write", "write+flush")
+    from django.core.cache import cache
+
+    from tracker.reporting import overview_cache
+    from tracker.reporting.handlers import overviews_warm
+    from tracker.scope import dashboard_access
+
     times: dict[str, list[float]] = {"floor": []}
     for role in tokens:
         for state in states:
             times[f"{role} {state}"] = []
     task_id, school_user = writer(cycle)
+    from django.contrib.auth import get_user_model
+
+    from tracker.models import Task, Unit
+
+    task_school = Task.objects.get(pk=task_id).school_id  # renamed back and forth ("rename")
+    school_name, renamed = Unit.objects.get(pk=task_school).name.removesuffix(" (renamed)"), False
+    keys = {}  # each role's document in the cache, by its scope
+    for role in tokens:
+        user = get_user_model().objects.get(
+            username="bench-super" if role == "superuser" else f"bench-{role.replace(' ', '-')}"
+        )
+        roots = sorted(dashboard_access(user=user, cycle_id=cycle).roots)
+        keys[role] = overview_cache.cache_key(cycle_id=cycle, unit_id=None, roots=roots)
     progress = 0
     sizes: dict[str, int] = {}
     try:
@@ -261,10 +306,21 @@ def main() -> None:
                 cursor.fetchall()
             times["floor"].append(time.perf_counter() - started)
             for role, token in tokens.items():
-                with connection.cursor() as cursor:
-                    cursor.execute("UPDATE tracker_unit SET name = name WHERE false")
                 for state in states:
-                    if state == "write":
+                    time.sleep(args.pause)  # what a response queued for after it is done (after_response)
+                    if state == "full":
+                        cache.clear()
+                    elif state == "scope":
+                        cache.delete(f"{keys[role]}:meta")
+                    elif state == "tree":
+                        with connection.cursor() as cursor:
+                            cursor.execute("UPDATE tracker_unit SET name = name WHERE false")
+                    elif state in ("rename", "rename+warm"):
+                        renamed = not renamed
+                        Unit.objects.filter(pk=task_school).update(name=school_name + (" (renamed)" if renamed else ""))
+                        if state == "rename+warm":  # what the worker does after a unit event (unit_update)
+                            overviews_warm()
+                    elif state == "write":
                         progress = progress % 99 + 1
                         pending = write(task_id, school_user, progress)
                     elif state == "write+flush":

@@ -15,8 +15,9 @@ class TrackerConfig(AppConfig):
         from tracker.inspections import handlers as inspections_handlers
         from tracker.monitoring import handlers as monitoring_handlers
         from tracker.notify import handlers as notify_handlers
+        from tracker.reporting import handlers as reporting_handlers
 
-        del inspections_handlers, monitoring_handlers, notify_handlers
+        del inspections_handlers, monitoring_handlers, notify_handlers, reporting_handlers
 
         # No control characters in any text field of the domain (tracker/text.py says why).
         from tracker.text import model_text_guard

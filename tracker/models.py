@@ -60,7 +60,7 @@ from tracker.monitoring.rollup_models import (
     SchoolRollup,
 )
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
-from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind, UnitTreeVersion
+from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind, UnitTreeFacts, UnitTreeVersion
 from tracker.reporting.models import DailyDigest, DailySnapshot
 
 __all__ = [
@@ -122,6 +122,7 @@ __all__ = [
     "TaskStatus",
     "Unit",
     "UnitKind",
+    "UnitTreeFacts",
     "UnitTreeVersion",
     "SweepRun",
     "SweepShard",

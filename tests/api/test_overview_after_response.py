@@ -33,9 +33,9 @@ def spied(monkeypatch) -> dict[str, list]:
     seen: dict[str, list] = {"parts": [], "patched": [], "built": []}
     keep_parts, patch, build = overview_cache.keep_parts, overview_patch.patch, overview_patch.build
 
-    def keep_parts_spy(key, value):
+    def keep_parts_spy(key, value, **kwargs):
         seen["parts"].append(key)
-        keep_parts(key, value)
+        keep_parts(key, value, **kwargs)
 
     def patch_spy(**kwargs):
         seen["patched"].append(patch(**kwargs))
@@ -104,7 +104,7 @@ def test_a_failure_while_keeping_the_parts_does_not_touch_the_response(province,
     overview_cache.cache.clear()
     overview_cache._local.clear()
 
-    def failing(key, value):
+    def failing(key, value, **kwargs):
         raise ConnectionError("the cache is down")
 
     monkeypatch.setattr(overview_cache, "keep_parts", failing)

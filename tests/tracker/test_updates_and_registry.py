@@ -9,6 +9,7 @@ from tracker.audit.registry import handlers_for, handles
 from tracker.audit.types import EventType
 from tracker.monitoring.handlers import rejudge_cycle, rejudge_school
 from tracker.notify.handlers import notify_task_returned
+from tracker.reporting.handlers import warm_overviews
 from tracker.updates import model_update
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,8 @@ def test_model_update_without_a_change_writes_nothing(district):
 def test_contexts_register_their_handlers_by_event_type_at_app_ready():
     # notify_task_returned notifies the school's accounts and its webhooks
     assert handlers_for(EventType.TASK_RETURNED) == [rejudge_school, notify_task_returned]
-    assert handlers_for("criterion.updated") == [rejudge_cycle]
+    # the reporting context warms the kept overview parts once the change has committed
+    assert handlers_for("criterion.updated") == [rejudge_cycle, warm_overviews]
     assert handlers_for("task.due_moved") == []
     assert handlers_for("no.such_type") == []
 

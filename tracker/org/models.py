@@ -40,6 +40,17 @@ class UnitTreeVersion(models.Model):
     version = models.BigIntegerField(default=0)
 
 
+class UnitTreeFacts(models.Model):
+    """One row: UnitTreeVersion for only what the flat overview takes from the tree (database triggers on
+    tracker_unit, migration 0021_overview_facts): a unit added or deleted, a unit's parent or kind changed,
+    a school renamed. A statement that changes none of that (a district renamed, a code edited, a statement
+    matching no row) leaves it, and the overview's parts need not read the tree again
+    (tracker.reporting.overview_patch). A value it never had before, so an equal version is the same facts.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+
 class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "supervisor"
     INSPECTOR = "inspector", "inspector"

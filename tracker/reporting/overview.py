@@ -20,7 +20,14 @@ schools or tasks there are:
   scanning the cycle's tasks, and on PostgreSQL a built document is kept and served again while its
   token (``tracker.reporting.overview_cache``: rows, flags, criteria, units, no deadline passed) holds;
   when it does not, the flat document is patched with the schools that changed
-  (``tracker.reporting.overview_patch``) rather than built again. The SQL: ``tracker.reporting.overview_sql``.
+  (``tracker.reporting.overview_patch``) rather than built again. The parts it is patched from are kept
+  once per cycle, for every school under its authority, and a scope below it is cut from them: its
+  schools (read from the tree for the token's version of the tree's facts) ranked among themselves, their
+  totals summed (``tracker.reporting.overview_parts``), so a scope's first read costs a cut, not a build.
+  A scope read before the cycle's parts exist is built in full, and the parts are built once its
+  response is sent; after a unit or criterion change the worker warms them (``tracker.reporting.handlers``).
+  The per-unit rollup (``?unit=``) is kept per unit and built in full when its token changes.
+  The SQL: ``tracker.reporting.overview_sql``.
 
 Counts and rates: ``tracker.reporting.rules`` (with section 7's ``at_risk`` count, ``extensions`` sum and
 ``on_time_original_rate`` beside ``on_time_rate``). A school's ``score`` is the sum of its task scores
@@ -49,7 +56,9 @@ from tracker.assessment.models import Cycle
 from tracker.org.models import Unit
 from tracker.org.tree import placeholders
 
-from . import overview_cache, overview_patch
+from . import overview_cache, overview_parts, overview_patch, overview_tree
+from .after_response import after_response
+from .overview_parts import ranked
 from .overview_sql import (
     FLAT_RANKED,
     FLAT_SHAPE,
@@ -162,23 +171,57 @@ def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_js
         sql = ctes + FLAT_RANKED + "\n" + rows_select(FLAT_SHAPE)
         return _from_rows(cycle=cycle, now=now, unit=None, sql=sql, params=params, shape=FLAT_SHAPE)
     key = overview_cache.cache_key(cycle_id=cycle.pk, unit_id=None, roots=roots)
-    check = overview_cache.cached(key=key, cycle_id=cycle.pk, now=now)
+    wide = overview_cache.cache_key(cycle_id=cycle.pk, unit_id=None, roots=[cycle.authority_id])
+    check = overview_cache.cached(key=key, cycle_id=cycle.pk, now=now, parts_key=wide)
     document = check.kept
     if document is None and check.token is not None:
-        document = overview_patch.patch(
-            cycle=cycle,
-            now=now,
-            key=key,
-            token=check.token,
-            clean=not check.dirty,
-            chain=lambda seed, seed_params, clean: chain(
-                cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False, readable=not clean
-            ),
-        )
+        document = _patched(cycle=cycle, now=now, key=key, wide=wide, roots=roots, check=check)
     if document is None:
         ctes, params = chain(cycle=cycle, now=now, seed=seed, seed_params=roots, only_tree=only_tree)
-        document = overview_patch.build(cycle=cycle, now=now, key=key, ctes=ctes, params=params)
+        # Below the cycle's authority, the cycle's parts are made ready for the next request once this
+        # response is sent (read as the authority's document: patched if they can be, else built).
+        warm = (lambda: overview_schools(cycle=cycle, roots=[cycle.authority_id], now=now)) if only_tree else None
+        document = overview_patch.build(
+            cycle=cycle, now=now, key=key, ctes=ctes, params=params, parts=not only_tree, then=warm
+        )
     return Overview(cycle, now, None, _totals_json=document[0], _rows_json=document[1])
+
+
+def _patched(
+    *, cycle: Cycle, now: datetime, key: str, wide: str, roots: list[int], check: overview_cache.Check
+) -> tuple[str, bytes] | None:
+    """The cycle's parts patched as of `now` and cut to the schools under `roots` (tracker.reporting.
+    overview_parts), or None when they cannot be: the document is then built in full."""
+    patched = overview_patch.patch(
+        cycle=cycle,
+        now=now,
+        key=wide,
+        token=check.token,
+        clean=not check.dirty,
+        chain=lambda seed, seed_params, clean: chain(
+            cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False, readable=not clean
+        ),
+    )
+    if patched is None:
+        return None
+    parts = patched.parts
+    if key != wide:
+        schools = overview_tree.scope_schools(roots, overview_cache.Token(patched.token).tree_facts)
+        if schools is None:
+            return None  # the tree changed since the parts' statement
+        among = [i for i, school in enumerate(parts.ids) if school in schools]
+        if len(among) != len(schools):
+            return None  # a school under `roots` that is not under the cycle's authority
+        parts = ranked(parts, among)
+    rows_json = parts.document()
+    totals_json = overview_parts.totals_json(len(parts.ids), parts.sums)
+    token, dirty = patched.token, patched.dirty
+    after_response(
+        lambda: overview_cache.keep(
+            key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json
+        )
+    )
+    return totals_json, rows_json
 
 
 def overview_units(*, cycle: Cycle, unit: Unit, now: datetime, as_json: bool | None = None) -> Overview:

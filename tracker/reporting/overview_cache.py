@@ -11,19 +11,22 @@ have built. The token covers everything the statement reads:
   no document is kept or served as it is: its tasks changed since its row was counted);
 * the version of the cycle's open flags (which school, what severity: a number every change to them
   sets, tracker.monitoring.rollup_models.FlagVersion), its criteria (how many, their ids and scores) as
-  an md5 of the rows in order, and the unit tree's version (a number every write to the tree changes,
-  tracker.org.models.UnitTreeVersion): O(1) however many schools, flags and units there are;
+  an md5 of the rows in order, and the unit tree's versions (a number every write to the tree changes,
+  and one that changes only with the flat overview's facts, tracker.org.models.UnitTreeVersion and
+  UnitTreeFacts): O(1)
+  however many schools, flags and units there are;
 * no edge of the cycle between the two `now`s (no deadline or early-warning moment passed): the
   time-dependent counts are the same.
 
 The token's clock id comes from a sequence that never goes back, so a document is never taken for
 another database state with the same counters. Settings that change what is counted (early warning) are
-in the cache key, and so is the caller's scope: a document or its parts are only ever served to the scope
-they were built for.
+in the cache key, and so is the caller's scope: a document is only ever served to the scope it was built for.
+The parts a patch needs are kept once per cycle (for every school under its authority) and every scope is
+cut from them (tracker.reporting.overview_cut).
 
 When the token no longer matches, the flat document is patched rather than built again
-(tracker.reporting.overview_patch) if its *frame* still holds: the same clock, criteria and unit tree,
-and no row reset since (`Token.patchable_from`).
+(tracker.reporting.overview_patch) if its *frame* still holds: the same clock and criteria, and no row
+reset since (`Token.patchable_from`); a change of the unit tree is patched too.
 """
 
 from __future__ import annotations
@@ -41,28 +44,32 @@ from django.db import connection
 from tracker.monitoring.rollup_models import RoundKind
 from tracker.monitoring.rollups import rules_key
 
-VERSION = 4  # bump whenever what is kept (document, parts) changes shape
-TIMEOUT = 3600
+VERSION = 5  # bump whenever what is kept (document, parts) changes shape
+TIMEOUT = 3600  # a scope's document (cut again from the parts when gone); parts are kept until replaced
+PART_SETS = 4  # the cycles whose parts are kept (the least recently kept set aside first)
+PARTS_TIMEOUT = 7 * 24 * 3600  # parts unused for a week go (a set the list lost in a race among them)
 
 # Two columns: the token (NULL when the cycle's rows cannot be read: no clock under these rules, or no
 # tree version), and whether a school is dirty.
 _STATE = f"""(
-    SELECT CASE WHEN k.id IS NULL OR v.version IS NULL THEN NULL
+    SELECT CASE WHEN k.id IS NULL OR v.version IS NULL OR f.version IS NULL THEN NULL
            ELSE concat_ws('|', k.id, EXTRACT(EPOCH FROM k.as_of), k.generation, k.reset_generation,
                COALESCE((SELECT f.version FROM tracker_flagversion f WHERE f.cycle_id = %s), 0),
                (SELECT md5(COALESCE(string_agg(c.id || ':' || c.max_score, ',' ORDER BY c.id), ''))
                 FROM tracker_criterion c WHERE c.cycle_id = %s),
-               v.version)
+               v.version, f.version)
            END
     FROM (SELECT 1) one
     LEFT JOIN tracker_rollupclock k ON k.round_kind = {RoundKind.CYCLE} AND k.round_id = %s AND k.rules = %s
     LEFT JOIN tracker_unittreeversion v ON v.id = 1
+    LEFT JOIN tracker_unittreefacts f ON f.id = 1
 ), EXISTS (SELECT 1 FROM tracker_rollupdirty d WHERE d.round_kind = {RoundKind.CYCLE} AND d.round_id = %s)"""
 
 
 @dataclass(frozen=True)
 class Token:
-    """A token's parts: clock id, time, generation, reset generation, flags, criteria, tree version."""
+    """A token's parts: clock id, time, generation, reset generation, flags, criteria, tree version and
+    tree facts version."""
 
     text: str
 
@@ -78,10 +85,16 @@ class Token:
     def flags(self) -> str:
         return self._parts[4]
 
+    @property
+    def tree_facts(self) -> str:
+        """The version of what the flat overview takes from the unit tree (UnitTreeFacts)."""
+        return self._parts[7]
+
     def frame(self) -> tuple[str, ...]:
-        """What must not change for a kept document to be patched: the clock, criteria and unit tree."""
+        """What must not change for kept parts to be patched: the clock and the criteria (a change of the
+        unit tree is patched too, tracker.reporting.overview_cut)."""
         parts = self._parts
-        return parts[0], parts[5], parts[6]
+        return parts[0], parts[5]
 
     def patchable_from(self, base: Token) -> bool:
         """Whether the rows that changed since `base` are all stamped after its generation."""
@@ -107,12 +120,12 @@ class Check:
     dirty: bool = False
 
 
-def cached(*, key: str, cycle_id: int, now: datetime) -> Check:
+def cached(*, key: str, cycle_id: int, now: datetime, parts_key: str | None = None) -> Check:
     """The (totals, rows) JSON kept under `key` if it is still exact as of `now` (the rows in UTF-8: a
-    response sends them as they are); else the current token,
-    read only when there is something kept to patch."""
+    response sends them as they are); else the current token, read only when there is something kept to
+    patch (a document under `key`, or parts under `parts_key`: the cycle's, which every scope is cut from)."""
     meta = cache.get(f"{key}:meta")
-    if meta is None and cache.get(f"{key}:parts:meta") is None:
+    if meta is None and (parts_key is None or cache.get(f"{parts_key}:parts:meta") is None):
         return Check()
     token, built_at = meta or ("", now)
     sql, params = state_sql(cycle_id)
@@ -145,9 +158,23 @@ def parts(key: str) -> Any:
     return _shared(f"{key}:parts", meta) if meta is not None else None
 
 
-def keep_parts(key: str, value: tuple) -> None:
-    """`value` starts with (token, now) of the snapshot it was read from."""
-    _share(f"{key}:parts", f"{key}:parts:meta", value)
+_PARTS_KEPT = f"qinglian:overview:v{VERSION}:parts-kept"
+
+
+def keep_parts(key: str, value: tuple, *, cycle_id: int) -> None:
+    """`value` starts with (token, now) of the snapshot it was read from. Kept while its token holds (no
+    hour's deadline: PARTS_TIMEOUT), one set per cycle: the cache lists the (key, cycle) kept, and the
+    least recently kept beyond PART_SETS are deleted."""
+    _share(f"{key}:parts", f"{key}:parts:meta", value, timeout=PARTS_TIMEOUT)
+    kept = [(name, cycle) for name, cycle in cache.get(_PARTS_KEPT) or [] if name != key] + [(key, cycle_id)]
+    for name, _ in kept[:-PART_SETS]:
+        cache.delete_many([f"{name}:parts", f"{name}:parts:meta"])
+    cache.set(_PARTS_KEPT, kept[-PART_SETS:], timeout=PARTS_TIMEOUT)
+
+
+def cycles_with_parts() -> list[int]:
+    """The cycles whose parts are kept (tracker.reporting.handlers warms them after a change)."""
+    return sorted({cycle for _, cycle in cache.get(_PARTS_KEPT) or []})
 
 
 # Two levels: the shared cache says which (token, now) is current under a name, in a small entry; the
@@ -173,9 +200,9 @@ def _shared(name: str, meta: tuple) -> Any:
     return value
 
 
-def _share(name: str, meta_name: str, value: tuple) -> None:
-    cache.set(name, value, timeout=TIMEOUT)
-    cache.set(meta_name, value[:2], timeout=TIMEOUT)
+def _share(name: str, meta_name: str, value: tuple, timeout: int | None = TIMEOUT) -> None:
+    cache.set(name, value, timeout=timeout)
+    cache.set(meta_name, value[:2], timeout=timeout)
     _hold(name, value)
 
 

@@ -2,28 +2,34 @@
 
 A full build writes each school's JSON in two fragments (before its rank, after it) and returns them with
 what ranks it (score, on-time rate, its place by name in the database's collation) and its counts, and
-the totals' sums; the document is the rows joined in rank order, and the rows (UTF-8, with where the rank
-sits), keys and counts are kept beside it (`Parts`, overview_cache.keep_parts).
+the totals' sums; the document is the rows joined in rank order. A full build over the cycle's authority
+also keeps the rows (UTF-8, with where the rank sits), keys, names and counts beside it: the cycle's
+parts (`tracker.reporting.overview_parts.Parts`, overview_cache.keep_parts), from which every scope's
+document is cut (tracker.reporting.overview).
 
-When the kept document's token no longer matches (a flush after a task write, a sweep's advance, a flag),
-and its frame holds (the same clock, criteria and unit tree, no row reset: `Token.patchable_from`), the
-schools that may have changed since the kept parts were read are counted again, and only they:
+When the kept document's token no longer matches (a flush after a task write, a sweep's advance, a flag,
+a write to the unit tree), and the parts' frame holds (the same clock and criteria, no row reset:
+`Token.patchable_from`), the schools that may have changed since the parts were read are counted again,
+and only they:
 
 * the rollup rows stamped with a later generation (every flush, advance and rebuild stamps the rows it
   writes, tracker.monitoring.rollups);
 * the dirty schools (counted from their tasks, as a full build does);
 * the schools with an edge between the kept `now` and this one (a deadline or early-warning moment);
-* the schools whose open flag differs from the kept flags.
+* the schools whose open flag differs from the kept flags;
+* when the tree's facts changed (tracker.org.models.UnitTreeFacts: a unit added, deleted, moved or of
+  another kind, a school renamed), the schools added under the authority or renamed, read with every
+  school's place by name (tracker.reporting.overview_tree); the schools no longer under it are dropped.
 
 Every other school's counts, as of this `now`, are what they were: its row and edges are unchanged, and
 the edges it has between the two clocks' times were folded into a row that would be stamped. The changed
-rows replace the kept ones; if a score or on-time rate changed, the ranks are computed again over all the
-schools (RANK() in Python: a sort of small keys) and rewritten where they moved; the totals are the kept
-sums plus the changed schools' differences, written by the same SQL as a full build's. What is served is
-therefore what a full build would write, byte for byte (tests/tracker/reporting/test_overview_patch.py
-compares them after each kind of change). Schools outside the caller's scope are never added: the parts
-are kept per scope and a changed school not among them is skipped (the scope's schools cannot change
-without the unit tree changing).
+rows replace the kept ones; if a score or on-time rate changed, or schools came, went or were renamed,
+the ranks are computed again over all the schools (RANK() in Python: a sort of small keys) and rewritten
+where they moved; the totals are the kept sums plus the changed schools' differences (or the sums over
+the schools kept), written by the same SQL as a full build's. What is served is therefore what a full
+build would write, byte for byte (tests/tracker/reporting/test_overview_patch.py and test_overview_cut.py
+compare them after each kind of change, for several scopes). A changed school not under the authority is
+skipped.
 
 Only the flat shape is patched; the per-unit rollup (`?unit=`) is built in full when its token changes.
 """
@@ -33,7 +39,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,17 +48,15 @@ from django.db import connection
 from tracker.assessment.models import Cycle
 from tracker.monitoring.rollup_models import RoundKind
 
-from . import overview_cache
+from . import overview_cache, overview_tree
 from .after_response import after_response
 from .overview_cache import Token
-from .overview_sql import FLAT_RANKED, FLAT_SHAPE, SUM_FIELDS, TOTALS_CTE, TOTALS_JSON, Shape, json_value, local_times
+from .overview_parts import N_COUNTS, Parts, ranked
+from .overview_sql import FLAT_RANKED, FLAT_SHAPE, SUM_FIELDS, TOTALS_JSON, Shape, json_value, local_times
 
-# Per school: SUM_FIELDS, then 1 if it has an open flag (flagged_schools).
-N_COUNTS = len(SUM_FIELDS) + 1
 # Schools patched since the parts were kept beyond which the parts are kept again, as patched: each patch
 # recounts every school changed since the parts, so their number must stay small.
 REBASE = 200
-_INF = float("inf")
 
 
 def _fragments(shape: Shape) -> tuple[str, str]:
@@ -76,12 +80,12 @@ _COUNTS = ", ".join(f"CAST({name} AS BIGINT)" for name in SUM_FIELDS)
 _NULL_COUNTS = ", ".join(["CAST(NULL AS BIGINT)"] * N_COUNTS)
 _OPEN_FLAGS = "SELECT school_id, severity FROM tracker_flag WHERE cycle_id = %s AND resolved_at IS NULL"
 # The columns: part (0 the state, 1 a school), id, head, tail, rank, score key, on-time rate, place by
-# name, N_COUNTS counts, the cycle's open flags (school ids, severities).
+# name, N_COUNTS counts, its name, the cycle's open flags (school ids, severities).
 # The place by name is numbered over (id, name) alone, and the rows are put in order in Python: sorting
 # the rows as written (several hundred bytes each) cost PostgreSQL more than the rest of the statement.
 _SCHOOLS = f"""
 SELECT 1, id, {_HEAD}, {_TAIL}, rank, CAST(score * 100 AS BIGINT), on_time_rate,
-       tick, {_COUNTS}, CASE WHEN flag IS NULL THEN 0 ELSE 1 END,
+       tick, {_COUNTS}, CASE WHEN flag IS NULL THEN 0 ELSE 1 END, name,
        CAST(NULL AS BIGINT[]), CAST(NULL AS TEXT[])
 FROM ranked JOIN (SELECT id, row_number() OVER (ORDER BY name, id) AS tick FROM school_rows) ticks USING (id)"""
 
@@ -108,7 +112,7 @@ def _select(*, cycle_id: int, full: bool, with_flags: bool, missed: tuple[str, l
     missed_sql, missed_params = missed or ("CAST(NULL AS BIGINT)", [])
     sql = (
         f"{FLAT_RANKED}\nSELECT 0, CAST(NULL AS BIGINT), {totals}, t.token, CAST(t.dirty AS INT), "
-        f"{missed_sql}, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT), {sums}, {flags} "
+        f"{missed_sql}, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS BIGINT), {sums}, CAST(NULL AS TEXT), {flags} "
         f"FROM (SELECT {state}) t(token, dirty) {source}\nUNION ALL{_SCHOOLS}"
     )
     return sql, [*missed_params, *flag_params, *state_params]
@@ -120,9 +124,12 @@ def _run(sql: str, params: list[Any]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]) -> tuple[str, bytes]:
-    """The full build of the flat document (`ctes`: the chain over the scope). The document and the parts
-    to patch it are kept after the response is sent (after_response): the response needs neither."""
+def build(
+    *, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any], parts: bool, then=None
+) -> tuple[str, bytes]:
+    """The full build of the flat document (`ctes`: the chain over the scope). The document and (`parts`:
+    the scope is the cycle's authority) the parts to patch it are kept after the response is sent
+    (after_response): the response needs neither. `then` (a callable) runs after them if they were kept."""
     sql, select_params = _select(cycle_id=cycle.pk, full=True, with_flags=True)
     records = _run(ctes + sql, [*params, *select_params])
     state, schools = _state_and_schools(records)
@@ -130,11 +137,16 @@ def build(*, cycle: Cycle, now: datetime, key: str, ctes: str, params: list[Any]
     rows_json = ("[" + ",".join([f"{row[2]}{row[4]}{row[3]}" for row in schools]) + "]").encode()
     token, dirty, totals_json = state[3], bool(state[4]), state[2]
     if token is not None and not dirty:
-        after_response(lambda: _keep(key=key, now=now, state=state, schools=schools, rows_json=rows_json))
+        kept = schools if parts else []
+        after_response(
+            lambda: _keep(key=key, cycle_id=cycle.pk, now=now, state=state, schools=kept, rows_json=rows_json)
+        )
+        if then is not None:
+            after_response(then)
     return totals_json, rows_json
 
 
-def _keep(*, key: str, now: datetime, state: tuple, schools: list[tuple], rows_json: bytes) -> None:
+def _keep(*, key: str, cycle_id: int, now: datetime, state: tuple, schools: list[tuple], rows_json: bytes) -> None:
     """Keep the document a full build wrote and, if it has schools, the parts to patch it."""
     token, totals_json = state[3], state[2]
     overview_cache.keep(key=key, token=token, dirty=False, now=now, totals_json=totals_json, rows_json=rows_json)
@@ -151,6 +163,7 @@ def _keep(*, key: str, now: datetime, state: tuple, schools: list[tuple], rows_j
         token=token,
         now=now,
         ids=array("q", [row[1] for row in schools]),
+        names=[row[8 + N_COUNTS] for row in schools],
         ticks=array("q", [row[7] for row in schools]),
         score_keys=array("q", [row[5] for row in schools]),
         rates=[row[6] for row in schools],
@@ -163,79 +176,12 @@ def _keep(*, key: str, now: datetime, state: tuple, schools: list[tuple], rows_j
         flag_ids=list(state[-2] or []),
         flag_severities=list(state[-1] or []),
     )
-    overview_cache.keep_parts(key, parts.value())
+    overview_cache.keep_parts(key, parts.value(), cycle_id=cycle_id)
 
 
 def _state_and_schools(records: list[tuple]) -> tuple[tuple, list[tuple]]:
     """The state row (part 0) and the schools' rows, in the order they came."""
     return next(row for row in records if row[0] == 0), [row for row in records if row[0] == 1]
-
-
-def _starts(rows: Sequence[bytes]) -> array:
-    """Where each row starts in the rows joined by commas."""
-    starts, at = array("q"), 0
-    for row in rows:
-        starts.append(at)
-        at += len(row) + 1
-    return starts
-
-
-@dataclass
-class Parts:
-    """What a patch needs, per school in rank order: id, place by name, score key (score x 100), on-time
-    rate, its JSON in UTF-8 (in `body`, the rows joined by commas, from `starts`) with where its rank
-    starts in it and the rank, its N_COUNTS counts; the sums of the counts and the cycle's open flags.
-    Kept as a tuple starting with (token, now): one bytes object for the rows, cheap to read back."""
-
-    token: str
-    now: datetime
-    ids: array
-    ticks: array
-    score_keys: array
-    rates: list[float | None]
-    body: bytes
-    starts: array
-    cuts: array
-    ranks: array
-    counts: array
-    sums: tuple[int, ...]
-    flag_ids: list[int]
-    flag_severities: list[str]
-
-    def value(self) -> tuple:
-        return tuple(getattr(self, name.name) for name in fields(self))
-
-    @classmethod
-    def copied(cls, value: tuple) -> Parts:
-        """Parts to patch from a kept value (which this process may hold for other requests: not changed)."""
-        parts = cls(*value)
-        for name in ("ids", "ticks", "score_keys", "starts", "cuts", "ranks", "counts"):
-            old = getattr(parts, name)
-            setattr(parts, name, array(old.typecode, old))
-        parts.rates = list(parts.rates)
-        return parts
-
-    def row(self, i: int) -> bytes:
-        end = self.starts[i + 1] - 1 if i + 1 < len(self.starts) else len(self.body)
-        return self.body[self.starts[i] : end]
-
-    def replaced(self, rows: dict[int, bytes]) -> None:
-        """The rows at these places replaced in the body (their ranks as they were), the starts moved."""
-        pieces, done, changes = [], 0, {}
-        for i in sorted(rows):
-            start = self.starts[i]
-            end = start + len(self.row(i))
-            pieces += (self.body[done:start], rows[i])
-            done = end
-            changes[i] = len(rows[i]) - (end - start)
-        pieces.append(self.body[done:])
-        self.body = b"".join(pieces)
-        if any(changes.values()):  # one pass, whatever the number of rows replaced
-            shift, starts = 0, array("q")
-            for i, start in enumerate(self.starts):
-                starts.append(start + shift)
-                shift += changes.get(i, 0)
-            self.starts = starts
 
 
 def _changed(kept_flags: bool) -> str:
@@ -255,8 +201,17 @@ def _changed(kept_flags: bool) -> str:
             AND e.at >= LEAST(%s, %s) AND e.at < GREATEST(%s, %s){flags}"""
 
 
-def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, chain) -> tuple[str, bytes] | None:
-    """The document patched from the parts kept under `key`, or None when it must be built in full.
+@dataclass(frozen=True)
+class Patched:
+    """The cycle's parts patched as of `token` (a scope's document is cut from them)."""
+
+    parts: Parts
+    token: str
+    dirty: bool
+
+
+def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, chain) -> Patched | None:
+    """The parts kept under `key` (the cycle's) patched as of now, or None when they cannot be.
 
     `chain(seed, seed_params, clean)` gives the chain's CTEs and parameters over the units of `seed` (no
     walk); `clean` (no school was dirty at the check) reads the rollup rows alone, without the branch
@@ -264,7 +219,11 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     is not used.
     Two statements: the changed schools' ids, then their rows, so that the planner sees how few they are
     (a subquery's estimate led it to hash every school). The second finds again the schools changed
-    since the parts: if one is not among the ids (written in between), the patch is not used.
+    since the parts: if one is not among the ids (written in between), the patch is not used. When the
+    unit tree's facts changed since the parts (UnitTreeFacts), a third (first) reads them
+    (overview_tree) and the schools added or renamed are counted with the others, those gone dropped; the
+    second statement checks the facts are still at that version. A write to the tree that changed none of
+    them (its version moved, not its facts') costs nothing more.
     """
     kept = overview_cache.parts(key)
     if kept is None:
@@ -273,6 +232,10 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     if not token.patchable_from(base):
         return None
     parts = Parts.copied(kept)
+    tree, tree_version, gone, fetch = None, base.tree_facts, set(), []
+    if token.tree_facts != base.tree_facts:
+        tree = overview_tree.facts(cycle.authority_id)
+        tree_version, (gone, fetch) = tree.version, _tree_changes(parts, tree)
     base_now, flag_ids, flag_severities = parts.now, parts.flag_ids, parts.flag_severities
     kept_flags = token.flags == base.flags
     changed, changed_params = _changed(kept_flags), [cycle.pk, base.generation, cycle.pk, cycle.pk]
@@ -282,7 +245,8 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(array_agg(school_id), '{{}}') FROM ({changed}) c", changed_params)
         looked_up = cursor.fetchone()[0]
-    ctes, params = chain("SELECT u.id, 0 FROM tracker_unit u WHERE u.id = ANY(%s)", [looked_up], clean)
+    seed = "SELECT u.id, 0 FROM tracker_unit u WHERE u.id = ANY(%s)"
+    ctes, params = chain(seed, [[*looked_up, *fetch]], clean)
     missed = (f"(SELECT count(*) FROM ({changed}) c WHERE NOT (c.school_id = ANY(%s)))", [*changed_params, looked_up])
     sql, select_params = _select(cycle_id=cycle.pk, full=False, with_flags=not kept_flags, missed=missed)
     records = _run(ctes + sql, [*params, *select_params])
@@ -290,33 +254,47 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     current, dirty = state[3], bool(state[4])
     if current is None or state[5] or (clean and dirty) or not Token(current).patchable_from(base):
         return None  # the frame changed since the check, a school changed since it was looked up or got dirty
-    sums, moved, rows = list(parts.sums), False, {}
+    if Token(current).tree_facts != tree_version:
+        return None  # the tree's facts changed since they were read
+    sums, moved, rows, added, fetched = list(parts.sums), False, {}, [], set(fetch)
     place = _places(parts.ids, [row[1] for row in changed_rows])
     for row in changed_rows:
         i = place.get(row[1])
+        head, tail, new = row[2].encode(), row[3].encode(), row[8 : 8 + N_COUNTS]
         if i is None:
-            continue  # not in this scope
+            if row[1] in fetched:
+                added.append((row[1], row[8 + N_COUNTS], head, tail, row[5], row[6], new))
+            continue  # else not under the cycle's authority
         moved = moved or (row[5], row[6]) != (parts.score_keys[i], parts.rates[i])
-        head, tail = row[2].encode(), row[3].encode()
         rows[i], parts.cuts[i] = head + b"%d" % parts.ranks[i] + tail, len(head)
-        parts.score_keys[i], parts.rates[i] = row[5], row[6]
-        new = row[8 : 8 + N_COUNTS]
+        parts.score_keys[i], parts.rates[i], parts.names[i] = row[5], row[6], row[8 + N_COUNTS]
         for j, value in enumerate(new):
             sums[j] += value - parts.counts[i * N_COUNTS + j]
         parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS] = array("i", new)
     parts.sums, patched = tuple(sums), len(rows)
     parts.replaced(rows)
-    if moved:  # a score or on-time rate changed: rank again
-        parts = _ranked(parts)
-    rows_json = b"[" + parts.body + b"]"
-    totals_json = _totals_json(len(parts.ids), sums)
-    overview_cache.keep(key=key, token=current, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
-    if patched > REBASE and not dirty:
+    if tree is not None and (gone or fetch):  # schools added, gone or renamed: placed by name again, ranked
+        parts.appended(added)
+        tick_of = dict(zip(tree.ids, tree.ticks, strict=True))
+        parts.ticks = array("q", [tick_of.get(school, 0) for school in parts.ids])
+        parts = ranked(parts, [i for i, school in enumerate(parts.ids) if school not in gone])
+    elif moved:  # a score or on-time rate changed: rank again
+        parts = ranked(parts)
+    if (patched > REBASE or tree is not None) and not dirty:
         parts.token, parts.now = current, now
         if not kept_flags:
             parts.flag_ids, parts.flag_severities = list(state[-2] or []), list(state[-1] or [])
-        overview_cache.keep_parts(key, parts.value())
-    return totals_json, rows_json
+        value = parts.value()
+        after_response(lambda: overview_cache.keep_parts(key, value, cycle_id=cycle.pk))
+    return Patched(parts, current, dirty)
+
+
+def _tree_changes(parts: Parts, tree: overview_tree.Facts) -> tuple[set[int], list[int]]:
+    """The schools of the parts no longer under the authority, and those added or renamed since."""
+    names = dict(zip(tree.ids, tree.names, strict=True))
+    gone = {school for school in parts.ids if school not in names}
+    kept = dict(zip(parts.ids, parts.names, strict=True))
+    return gone, [school for school, name in names.items() if kept.get(school) != name]
 
 
 def _places(ids: array, wanted: list[int]) -> dict[int, int]:
@@ -328,54 +306,3 @@ def _places(ids: array, wanted: list[int]) -> dict[int, int]:
         with suppress(ValueError):  # not in this scope
             found[school] = ids.index(school)
     return found
-
-
-def _ranked(parts: Parts) -> Parts:
-    """RANK() OVER (ORDER BY score DESC, on_time_rate DESC NULLS LAST), listed by rank then name, in Python:
-    the parts in the new order, each row's rank written again where it changed.
-
-    The parts are kept in rank order, so the sort meets a nearly sorted list.
-    """
-    scores = [-score for score in parts.score_keys]
-    rate_keys = [_INF if rate is None else -rate for rate in parts.rates]
-    keys = list(zip(scores, rate_keys, parts.ticks, strict=True))
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    rows, ranks = [], array("q")
-    rank, last_score, last_rate = 0, None, None
-    for position, i in enumerate(order, 1):
-        score, rate = scores[i], rate_keys[i]
-        if score != last_score or rate != last_rate:
-            rank, last_score, last_rate = position, score, rate
-        row, old = parts.row(i), parts.ranks[i]
-        if rank != old:
-            cut = parts.cuts[i]
-            row = row[:cut] + b"%d" % rank + row[cut + len(b"%d" % old) :]
-        rows.append(row)
-        ranks.append(rank)
-    counts = array("i")
-    for i in order:
-        counts.extend(parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS])
-    return replace(
-        parts,
-        ids=array("q", [parts.ids[i] for i in order]),
-        ticks=array("q", [parts.ticks[i] for i in order]),
-        score_keys=array("q", [parts.score_keys[i] for i in order]),
-        rates=[parts.rates[i] for i in order],
-        body=b",".join(rows),
-        starts=_starts(rows),
-        cuts=array("q", [parts.cuts[i] for i in order]),
-        ranks=ranks,
-        counts=counts,
-    )
-
-
-def _totals_json(schools: int, sums: Sequence[int]) -> str:
-    """The totals as a full build writes them, from the schools' sums (the same TOTALS_CTE)."""
-    columns = ", ".join(f"CAST(%s AS NUMERIC) AS {name}" for name in SUM_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH sums AS (SELECT CAST(%s AS BIGINT) AS schools, {columns}, CAST(%s AS BIGINT) AS flagged_schools),\n"
-            f"{TOTALS_CTE}\nSELECT {TOTALS_JSON} FROM totals",
-            [schools, *sums],
-        )
-        return cursor.fetchone()[0]

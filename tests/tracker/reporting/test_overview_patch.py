@@ -1,7 +1,8 @@
 """A kept overview patched with the schools that changed equals, byte for byte, a fresh full build: after a
-task write (before and after its flush), a flag opened or resolved, a deadline passing, a sweep's advance
-and an extension; and it is built in full again after a criterion edit, a unit renamed or moved, a school
-added or a school's row gone. Each scope keeps its own parts: a district never gets another's rows."""
+task write (before and after its flush), a flag opened or resolved, a deadline passing, a sweep's advance,
+an extension and a unit renamed or moved or a school added; and it is built in full again after a
+criterion edit or a school's row gone. The parts are the cycle's, and every scope below its authority is
+cut from them: a district never gets another's rows (tests/tracker/reporting/test_overview_cut.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tracker.assessment.task_services import task_approve, task_submit
 from tracker.monitoring.rollups import rollups_advance, rollups_flush, rollups_rebuild
 from tracker.reporting import overview_cache, overview_patch
 from tracker.reporting.overview import overview_schools, overview_units
+from tracker.reporting.overview_parts import totals_json
 from tracker.reporting.overview_sql import chain
 
 pytestmark = pytest.mark.django_db
@@ -79,11 +81,12 @@ def kept_everywhere(p, now=NOW) -> None:
 
 
 def assert_every_scope_exact(p, *, now=NOW, expect: str) -> None:
-    """Every scope's document (served from what is kept) equals a fresh build, served the way expected."""
+    """Every scope's document (served from what is kept) equals a fresh build, the cycle's authority's
+    served the way expected, the others then cut from the cycle's parts (patched)."""
     served = {scope: how_served(p, scope, now) for scope in SCOPES}
     units = {unit: units_document(p, unit, now) for unit in ("province", "city1")}
-    for scope, (doc, how) in served.items():
-        assert how == expect, scope
+    assert [how for _, how in served.values()] == [expect, "patched", "patched"]
+    for scope, (doc, _) in served.items():
         assert doc == fresh(p, scope, now), scope
     for unit, doc in units.items():
         assert doc == fresh_units(p, unit, now), unit
@@ -197,7 +200,7 @@ def test_a_criterion_edit_is_built_in_full(province):
 
 
 @pytest.mark.parametrize("change", ["renamed", "moved", "school added"])
-def test_a_unit_tree_change_is_built_in_full(province, change):
+def test_a_unit_tree_change_is_patched_in(province, change):
     kept_everywhere(province)
     if change == "renamed":
         m.Unit.objects.filter(pk=province.s4.pk).update(name="S0 renamed")
@@ -205,7 +208,7 @@ def test_a_unit_tree_change_is_built_in_full(province, change):
         m.Unit.objects.filter(pk=province.s3.pk).update(parent=province.d11)
     else:
         SchoolFactory(name="S6 new", parent=province.d11)
-    assert_every_scope_exact(province, expect="built")
+    assert_every_scope_exact(province, expect="patched")
 
 
 def test_a_school_whose_tasks_all_went_is_built_in_full(province):
@@ -258,7 +261,8 @@ def test_a_patch_reading_rollup_rows_alone_is_not_used_once_a_school_is_dirty(pr
     )
     patched = overview_patch.patch(cycle=province.cycle, now=NOW, key=key, token=check.token, clean=False, chain=over)
     assert patched is not None
-    assert (patched[0], patched[1].decode()) == fresh(province, "province")
+    parts = patched.parts
+    assert (totals_json(len(parts.ids), parts.sums), parts.document().decode()) == fresh(province, "province")
 
 
 def test_parts_kept_again_after_each_patch_stay_exact_through_a_run_of_changes(province, monkeypatch):

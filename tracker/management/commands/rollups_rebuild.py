@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from tracker.monitoring.rollups import rollups_rebuild
+from tracker.reporting.handlers import overviews_warm
 
 
 class Command(BaseCommand):
@@ -9,3 +10,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         rounds = rollups_rebuild()
         self.stdout.write(f"rebuilt the rollups of {rounds} rounds")
+        # The rows were reset: the kept overview parts cannot be patched; build them now, not on a request.
+        overviews_warm()

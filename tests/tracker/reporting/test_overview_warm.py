@@ -1,0 +1,117 @@
+"""After a unit or criterion change has committed, the worker makes the kept overview parts ready again
+(tracker.reporting.handlers; the rollup rebuild command too): the next reader is served what was warmed,
+exactly, without reading the tree's facts or building in full itself."""
+
+from __future__ import annotations
+
+import io
+import logging
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from freezegun import freeze_time
+
+from tests.tracker.reporting import test_overview_cut
+from tests.tracker.reporting.test_dashboards import NOW
+from tests.tracker.reporting.test_overview_cut import assert_cut_exact, facts_read, read_as_authority
+from tests.tracker.reporting.test_overview_patch import fresh, how_served
+from tracker import models as m
+from tracker.assessment.cycle_services import criterion_update
+from tracker.audit.dispatch import event_handle
+from tracker.org.services import unit_update
+from tracker.reporting import handlers
+
+pytestmark = pytest.mark.django_db
+
+
+province = test_overview_cut.province  # the fixture: the five schools, their rollups rebuilt, nothing kept
+
+
+def handled(capture, write) -> None:
+    """Run `write`, then its events' handlers as the worker does, with what they queue after commit."""
+    before = m.EventDispatch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    write()
+    pending = list(m.EventDispatch.objects.filter(pk__gt=before).values_list("pk", flat=True))
+    assert pending
+    with capture(execute=True) as callbacks:
+        for pk in pending:
+            event_handle(event_id=pk)
+    assert handlers.overviews_warm in callbacks
+
+
+@freeze_time(NOW)
+def test_a_school_renamed_through_the_service_is_warmed_before_anyone_reads(
+    province, django_capture_on_commit_callbacks
+):
+    read_as_authority(province)
+    handled(
+        django_capture_on_commit_callbacks,
+        lambda: unit_update(actor=province.province_supervisor, unit=province.s3, changes={"name": "A3 renamed"}),
+    )
+    # then the authority's document is kept as warmed, and a scope's cut reads no facts either
+    with CaptureQueriesContext(connection) as queries:
+        served, how = how_served(province, "province")
+        assert how == "kept"
+        assert how_served(province, "d12")[1] == "patched"
+    assert facts_read(queries) == 0
+    assert served == fresh(province, "province")
+    assert "A3 renamed" in served[1]
+    assert_cut_exact(province, ("city1", "d11", "d21"))
+
+
+@freeze_time(NOW)
+def test_a_school_moved_through_the_service_is_warmed(province, django_capture_on_commit_callbacks):
+    read_as_authority(province)
+    handled(
+        django_capture_on_commit_callbacks,
+        lambda: unit_update(actor=province.province_supervisor, unit=province.s1, changes={"parent": province.d12}),
+    )
+    assert how_served(province, "province")[1] == "kept"
+    assert_cut_exact(province, ("d11", "d12", "city1", "city2"))
+
+
+@freeze_time(NOW)
+def test_a_criterion_edit_is_warmed_rather_than_built_on_a_request(province, django_capture_on_commit_callbacks):
+    read_as_authority(province)
+    criterion = province.k3
+    handled(
+        django_capture_on_commit_callbacks,
+        lambda: criterion_update(
+            actor=province.province_supervisor, criterion=criterion, changes={"max_score": Decimal("12")}, now=NOW
+        ),
+    )
+    served, how = how_served(province, "province")
+    assert how == "kept"
+    assert served == fresh(province, "province")
+    assert_cut_exact(province, ("city1", "d11", "d21"))
+
+
+@freeze_time(NOW)
+def test_the_rebuild_command_warms_the_kept_parts(province):
+    read_as_authority(province)
+    call_command("rollups_rebuild", stdout=io.StringIO())
+    # the rows were reset (nothing could be patched): the parts were built again by the command
+    served, how = how_served(province, "province")
+    assert how == "kept"
+    assert served == fresh(province, "province")
+    assert_cut_exact(province, ("city1", "d11", "d21"))
+
+
+def test_only_cycles_whose_parts_are_kept_are_warmed_and_a_failure_is_only_logged(province, monkeypatch, caplog):
+    # nothing kept: warming reads nothing
+    with CaptureQueriesContext(connection) as queries:
+        handlers.overviews_warm()
+    assert not any("tracker_schoolrollup" in q["sql"] for q in queries)
+
+    read_as_authority(province)
+
+    def failing(**kwargs):
+        raise ConnectionError("the cache is down")
+
+    monkeypatch.setattr(handlers, "overview_schools", failing)
+    with caplog.at_level(logging.ERROR, logger="tracker.reporting.handlers"):
+        handlers.overviews_warm()
+    assert "warming the overviews failed" in caplog.text

@@ -1,0 +1,78 @@
+"""What the flat overview takes from the unit tree, read with the version of those facts (tracker.org.
+models.UnitTreeFacts) in the same statement, so that it is known to be the tree a token names.
+
+* `facts`: every school under the cycle's authority, with its name and place by name (in the database's
+  collation): all that the cycle's parts take from the tree. When the facts' version moves, the parts are
+  patched with the schools added, gone or renamed (tracker.reporting.overview_patch) rather than built
+  again.
+* `scope_schools`: the schools under a caller's roots, the set a scope's document is cut to. Held by this
+  process per (version, roots): no unit's parent or kind changes, and no unit comes or goes, without the
+  facts' version changing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+from tracker.org.tree import SCHOOL, UNIT_TABLE, schools_under_sql, subtree_cte
+
+_VERSION = "(SELECT CAST(v.version AS TEXT) FROM tracker_unittreefacts v WHERE v.id = 1)"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The schools under an authority (by id), their names and places by name, as of the facts' `version`."""
+
+    version: str | None
+    ids: list[int]
+    names: list[str]
+    ticks: list[int]
+
+
+def facts(authority_id: int) -> Facts:
+    seed = f"SELECT u.id, 0 FROM {UNIT_TABLE} u WHERE u.id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE {subtree_cte(seed)}, schools AS (\n"
+            f"    SELECT s.id, s.name, row_number() OVER (ORDER BY s.name, s.id) AS tick\n"
+            f"    FROM tree JOIN {UNIT_TABLE} s ON s.id = tree.id AND s.kind = '{SCHOOL}')\n"
+            # One pass: the three arrays in the same order.
+            f"SELECT {_VERSION}, COALESCE(array_agg(id), '{{}}'), COALESCE(array_agg(name), '{{}}'), "
+            "COALESCE(array_agg(tick), '{}') FROM schools",
+            [authority_id],
+        )
+        version, ids, names, ticks = cursor.fetchone()
+    return Facts(version, ids, names, ticks)
+
+
+_SCOPES = 64  # (version, roots) sets held by this process
+_scopes: OrderedDict[tuple[str, tuple[int, ...]], frozenset[int]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def scope_schools(roots: Sequence[int], version: str) -> frozenset[int] | None:
+    """The ids of the schools at or under `roots` in the tree of facts' `version` (None: the tree's facts are
+    no longer at that version)."""
+    name = (version, tuple(roots))
+    with _lock:
+        held = _scopes.get(name)
+        if held is not None:
+            _scopes.move_to_end(name)
+            return held
+    sql, params = schools_under_sql(roots)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_VERSION}, COALESCE((SELECT array_agg(id) FROM ({sql}) s), '{{}}')", params)
+        current, ids = cursor.fetchone()
+    if current != version:
+        return None
+    schools = frozenset(ids)
+    with _lock:
+        _scopes[name] = schools
+        while len(_scopes) > _SCOPES:
+            _scopes.popitem(last=False)
+    return schools
