@@ -32,6 +32,7 @@ from tracker.org.models import AUTHORITY_ROLES, Role
 from . import serializers as s
 from .filters import CriterionFilter, CycleFilter, EventFilter, TaskFilter, UnitFilter
 from .pagination import CountingPagination
+from .renderers import RENDERERS
 from .scoping import require_any_role, require_role
 from .task_list import task_list
 from .task_rows import every_task_row, with_row_columns
@@ -220,6 +221,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["due_at", "submitted_at", "updated_at", "id"]
     ordering = ["due_at", "id"]
     pagination_class = CountingPagination
+    renderer_classes = RENDERERS  # JSON written by orjson, the same bytes (api/renderers.py)
 
     def get_serializer_class(self):
         # The list stays lean; one task (and every action's answer) carries the criterion's rules.
