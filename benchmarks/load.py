@@ -9,8 +9,9 @@ the app as docker-compose.yml does (gunicorn, `--workers 3`, production settings
 broker and cache) on loopback, and for each scenario of benchmarks/locustfile.py runs locust headless in
 one process: --users clients, each sending its next request as soon as the last is answered, for
 --seconds. It prints requests/s, p50/p95/p99 per scenario, the ratio of each p95 to the bare view's
-(/livez), the server's CPU time per request (gunicorn's workers and the PostgreSQL backends serving them,
-read from /proc: the load generator's share aside, so steadier than the latencies on a shared machine),
+(/livez), the server's CPU time per request (gunicorn's, and the PostgreSQL cluster's of DATABASE_URL, on
+this machine: read from /proc, the load generator's share aside, so steadier than the latencies on a
+shared machine),
 and the load average around each run. Locust comes with the `load` extra (pyproject.toml).
 
 The load generator runs on the same machine as the server and the database: on a small machine it takes
@@ -90,25 +91,20 @@ def loadavg() -> str:
     return Path("/proc/loadavg").read_text().split(" ")[0]
 
 
-def cpu_seconds(pids: set[int]) -> float:
-    """User + system CPU time the processes have used (Linux /proc; processes gone since count 0)."""
-    total = 0
-    for pid in pids:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and of all its children, those that have exited included (their
+    time is added to the parent's when it reaps them): Linux /proc."""
+
+    def times(pid: int) -> list[int]:
+        return [int(n) for n in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:15]]
+
+    total = sum(times(pid))  # utime, stime, cutime, cstime (fields 14-17 of stat)
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            total += sum(times(int(child)))
+        except OSError:  # gone since: its time is in the parent's now, or will be
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return total / os.sysconf("SC_CLK_TCK")
-
-
-def server_pids(server: subprocess.Popen, database) -> tuple[set[int], set[int]]:
-    """gunicorn's workers, and the PostgreSQL backends serving the benchmark's database (this one's aside)."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    rows = database.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    ).fetchall()
-    return {int(pid) for pid in children}, {pid for (pid,) in rows}
 
 
 def aggregated(stats_csv: Path) -> dict[str, float]:
@@ -154,7 +150,7 @@ def main() -> None:
         cwd=work,
         stdout=subprocess.DEVNULL,
     )
-    server = database = None
+    server = None
     try:
         if not args.keep_data:
             log("recreating the database, migrating, seeding the demo district")
@@ -184,26 +180,27 @@ def main() -> None:
         server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stderr=(work / "gunicorn.log").open("w"))
         host = f"http://127.0.0.1:{port}"
         wait_for(f"{host}/healthz")
-        database = psycopg.connect(url, autocommit=True)  # to find the backends serving the app
+        with psycopg.connect(url, autocommit=True) as database:  # the postmaster: our backend's parent
+            backend = database.execute("SELECT pg_backend_pid()").fetchone()[0]
+        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
         log(f"gunicorn up on {host} with {args.workers} workers; {os.cpu_count()} CPUs; load {loadavg()}")
         results = {}
         for name, what in SCENARIOS:
             if args.only and name not in args.only:
                 continue
             before = loadavg()
-            workers, backends = server_pids(server, database)
-            cpu = cpu_seconds(workers), cpu_seconds(backends)
+            cpu = cpu_seconds(server.pid), cpu_seconds(postmaster)
             command = [str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py")]
             command += ["--headless", "--users", str(args.users), "--spawn-rate", str(args.users)]
             command += ["--run-time", f"{args.seconds}s", "--host", host, "--csv", str(work / name)]
             command += ["--only-summary", "--loglevel", "WARNING", name]
             subprocess.run(command, cwd=ROOT, env=env, check=False, capture_output=True)
             results[name] = {**aggregated(work / f"{name}_stats.csv"), "what": what, "load": f"{before}-{loadavg()}"}
-            # Server CPU per request (the load generator's aside): gunicorn's workers, PostgreSQL's backends.
-            workers, backends = server_pids(server, database)
+            # Server CPU per request (the load generator's aside): gunicorn (master and workers), PostgreSQL
+            # (the whole cluster: its backends, and its background processes, which idle meanwhile).
             served = max(results[name]["requests"], 1)
-            results[name]["app_cpu_ms"] = (cpu_seconds(workers) - cpu[0]) * 1000 / served
-            results[name]["db_cpu_ms"] = (cpu_seconds(backends) - cpu[1]) * 1000 / served
+            results[name]["app_cpu_ms"] = (cpu_seconds(server.pid) - cpu[0]) * 1000 / served
+            results[name]["db_cpu_ms"] = (cpu_seconds(postmaster) - cpu[1]) * 1000 / served
             log(f"{name}: {results[name]}")
         bare = results.get(BARE)
         print(
@@ -219,8 +216,6 @@ def main() -> None:
                 f"{r['app_cpu_ms']:.2f} ms, {r['db_cpu_ms']:.2f} ms | {r['load']} |"
             )
     finally:
-        if database is not None:
-            database.close()
         for process in (server, redis):
             if process is not None:
                 process.terminate()
