@@ -182,7 +182,7 @@ def main() -> None:
         wait_for(f"{host}/healthz")
         with psycopg.connect(url, autocommit=True) as database:  # the postmaster: our backend's parent
             backend = database.execute("SELECT pg_backend_pid()").fetchone()[0]
-        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
         log(f"gunicorn up on {host} with {args.workers} workers; {os.cpu_count()} CPUs; load {loadavg()}")
         results = {}
         for name, what in SCENARIOS:
