@@ -113,11 +113,11 @@ class GivenFiltersOnly(filters.FilterSet):
     walked up and down the tree) on every request. The browsable API's filter form still shows them all."""
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
-        super().__init__(data, queryset, request=request, prefix=prefix)
         renderer = getattr(request, "accepted_renderer", None)
         self.given_only = data is not None and getattr(renderer, "format", None) != "api"
-        if self.given_only:
-            self.filters = {name: filter_ for name, filter_ in self.filters.items() if name in data}
+        if self.given_only:  # FilterSet.__init__ deep-copies base_filters: only these, then
+            self.base_filters = {name: filter_ for name, filter_ in type(self).base_filters.items() if name in data}
+        super().__init__(data, queryset, request=request, prefix=prefix)
 
 
 class KeyField(forms.Field):

@@ -9,13 +9,13 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from .filters import task_filters_refusal
-from .task_rows import ROW_COLUMNS, task_rows
+from .task_rows import task_rows
 
 
 def task_list(view, request) -> Response:
     tasks = view.filter_queryset(view.get_queryset())
     try:
-        rows = view.paginate_queryset(tasks.values(*ROW_COLUMNS))
+        rows = view.paginate_queryset(tasks)
     except NotFound:  # no such page: unless the filters are refused first, as when they were judged first
         refused = task_filters_refusal(request)
         if refused is not None:

@@ -32,9 +32,10 @@ from tracker.org.models import AUTHORITY_ROLES, Role
 from . import serializers as s
 from .filters import CriterionFilter, CycleFilter, EventFilter, TaskFilter, UnitFilter
 from .pagination import CountingPagination
+from .renderers import RENDERERS
 from .scoping import require_any_role, require_role
 from .task_list import task_list
-from .task_rows import with_row_columns
+from .task_rows import every_task_row, with_row_columns
 
 
 class MeView(APIView):
@@ -220,6 +221,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["due_at", "submitted_at", "updated_at", "id"]
     ordering = ["due_at", "id"]
     pagination_class = CountingPagination
+    renderer_classes = RENDERERS  # JSON written by orjson, the same bytes (api/renderers.py)
 
     def get_serializer_class(self):
         # The list stays lean; one task (and every action's answer) carries the criterion's rules.
@@ -228,6 +230,8 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     _with_rows = staticmethod(with_row_columns)
 
     def get_queryset(self):
+        if self.action == "list":  # the list reads rows of the columns it shows (api/task_list.py)
+            return scope.tasks_visible(self.request.user, within=every_task_row())
         return self._with_rows(scope.tasks_visible(self.request.user))
 
     def list(self, request, *args, **kwargs):

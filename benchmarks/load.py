@@ -9,7 +9,10 @@ the app as docker-compose.yml does (gunicorn, `--workers 3`, production settings
 broker and cache) on loopback, and for each scenario of benchmarks/locustfile.py runs locust headless in
 one process: --users clients, each sending its next request as soon as the last is answered, for
 --seconds. It prints requests/s, p50/p95/p99 per scenario, the ratio of each p95 to the bare view's
-(/livez), and the load average around each run. Locust comes with the `load` extra (pyproject.toml).
+(/livez), the server's CPU time per request (gunicorn's, and the PostgreSQL cluster's of DATABASE_URL, on
+this machine: read from /proc, the load generator's share aside, so steadier than the latencies on a
+shared machine),
+and the load average around each run. Locust comes with the `load` extra (pyproject.toml).
 
 The load generator runs on the same machine as the server and the database: on a small machine it takes
 a core the server would otherwise have, which the figures include.
@@ -30,6 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psycopg
 from run import ROOT, log, recreate_database  # benchmarks/run.py: the same refusal to drop a non-bench db
 
 SCENARIOS = [  # (locust user class, what it measures)
@@ -85,6 +89,22 @@ def wait_for(url: str, seconds: float = 60) -> None:
 
 def loadavg() -> str:
     return Path("/proc/loadavg").read_text().split(" ")[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and of all its children, those that have exited included (their
+    time is added to the parent's when it reaps them): Linux /proc."""
+
+    def times(pid: int) -> list[int]:
+        return [int(n) for n in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:15]]
+
+    total = sum(times(pid))  # utime, stime, cutime, cstime (fields 14-17 of stat)
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            total += sum(times(int(child)))
+        except OSError:  # gone since: its time is in the parent's now, or will be
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def aggregated(stats_csv: Path) -> dict[str, float]:
@@ -160,27 +180,40 @@ def main() -> None:
         server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stderr=(work / "gunicorn.log").open("w"))
         host = f"http://127.0.0.1:{port}"
         wait_for(f"{host}/healthz")
+        with psycopg.connect(url, autocommit=True) as database:  # the postmaster: our backend's parent
+            backend = database.execute("SELECT pg_backend_pid()").fetchone()[0]
+            postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
         log(f"gunicorn up on {host} with {args.workers} workers; {os.cpu_count()} CPUs; load {loadavg()}")
         results = {}
         for name, what in SCENARIOS:
             if args.only and name not in args.only:
                 continue
             before = loadavg()
+            cpu = cpu_seconds(server.pid), cpu_seconds(postmaster)
             command = [str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py")]
             command += ["--headless", "--users", str(args.users), "--spawn-rate", str(args.users)]
             command += ["--run-time", f"{args.seconds}s", "--host", host, "--csv", str(work / name)]
             command += ["--only-summary", "--loglevel", "WARNING", name]
             subprocess.run(command, cwd=ROOT, env=env, check=False, capture_output=True)
             results[name] = {**aggregated(work / f"{name}_stats.csv"), "what": what, "load": f"{before}-{loadavg()}"}
+            # Server CPU per request (the load generator's aside): gunicorn (master and workers), PostgreSQL
+            # (the whole cluster: its backends, and its background processes, which idle meanwhile).
+            served = max(results[name]["requests"], 1)
+            results[name]["app_cpu_ms"] = (cpu_seconds(server.pid) - cpu[0]) * 1000 / served
+            results[name]["db_cpu_ms"] = (cpu_seconds(postmaster) - cpu[1]) * 1000 / served
             log(f"{name}: {results[name]}")
         bare = results.get(BARE)
-        print("\n| endpoint | requests | failures | requests/s | p50 | p95 | p99 | p95 / bare p95 | load (1 min) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        print(
+            "\n| endpoint | requests | failures | requests/s | p50 | p95 | p99 | p95 / bare p95 | "
+            "CPU / request: gunicorn, PostgreSQL | load (1 min) |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in results.values():
             ratio = f"{r['p95'] / bare['p95']:.1f}x" if bare and bare["p95"] else "-"
             print(
                 f"| {r['what']} | {r['requests']:,} | {r['failures']} | {r['rps']:.0f} | {r['p50']:.0f} ms | "
-                f"{r['p95']:.0f} ms | {r['p99']:.0f} ms | {ratio} | {r['load']} |"
+                f"{r['p95']:.0f} ms | {r['p99']:.0f} ms | {ratio} | "
+                f"{r['app_cpu_ms']:.2f} ms, {r['db_cpu_ms']:.2f} ms | {r['load']} |"
             )
     finally:
         for process in (server, redis):

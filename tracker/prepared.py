@@ -9,10 +9,16 @@ server (Django's own `server_side_binding` would bind every statement of the app
 writes is not preparable: Django ticket #20516). A connection opened with `prepare_threshold=None`
 (settings `DATABASE_PREPARED_STATEMENTS=false`, for a pooler in transaction mode) prepares nothing, and
 SQLite reads the queryset as usual.
+
+Its timestamps are parsed by psycopg's compiled loader: Django's own (a Python subclass, to set the time zone
+it returns) cost the list's page of 50 rows about 300 Python parses. When the session's time zone is UTC and
+so is Django's (USE_TZ, the database's TIME_ZONE unset: always, in this project), the compiled loader returns
+the very same values (`datetime.timezone.utc`); otherwise Django's loader stays.
 """
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any, Self
 
 import psycopg
@@ -20,6 +26,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.query import ValuesIterable
+from psycopg.types.datetime import TimestamptzLoader
 
 TIMESTAMPTZ_OID = 1184
 
@@ -54,6 +61,8 @@ def read_prepared(queryset: QuerySet) -> list[Any]:
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
         cursor = _PreparingCursor(raw)
+    if connection.timezone is UTC and raw.info.parameter_status("TimeZone") == "UTC":
+        cursor.adapters.register_loader(TIMESTAMPTZ_OID, TimestamptzLoader)  # psycopg's: compiled when it can be
     wrapped = connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
     with wrapped:
         wrapped.execute(sql, params)

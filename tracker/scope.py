@@ -101,8 +101,9 @@ def school_ids_for(user: Actor, roles: Iterable[str] | None = None) -> set[int] 
     return set(Unit.objects.filter(id__in=ids, kind=UnitKind.SCHOOL).values_list("id", flat=True))
 
 
-def tasks_visible(user: Actor) -> QuerySet[Task]:
-    return _of_schools_in_scope(user, Task)
+def tasks_visible(user: Actor, within: QuerySet[Task] | None = None) -> QuerySet[Task]:
+    """The tasks `user` sees; of `within` (every task, shaped as the caller reads them) when given."""
+    return _of_schools_in_scope(user, Task) if within is None else _in_reach(user, within, "school_id")
 
 
 def task_visible(user: Actor, pk: object, queryset: QuerySet[Task] | None = None) -> Task | None:

@@ -10,10 +10,12 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from api.serializers import TaskDetailSerializer, TaskSerializer
-from api.task_rows import ROW_COLUMNS, task_row, task_rows
+from api.task_rows import ROW_COLUMNS, every_task_row, task_row, task_rows
 from api.views import TaskViewSet
+from tests.conftest import CALLERS, Province
 from tests.factories import EvidenceFactory
 from tracker import models as m
+from tracker import scope
 from tracker.assessment.rules import task_days_overdue, task_is_overdue
 from tracker.assessment.task_services import task_approve, task_progress, task_return, task_start, task_submit
 from tracker.inspections.case_rectification import case_rectify
@@ -92,3 +94,24 @@ def test_the_list_answers_each_task_as_the_serializer_writes_it(tasks_in_every_s
     assert set(by_id) >= {task.pk for task in seen}
     for task in seen:
         assert by_id[task.pk] == TaskSerializer(task).data, task
+
+
+def test_every_task_row_is_a_fresh_queryset_of_every_task_for_each_caller(tasks_in_every_state):
+    # given: one caller's rows read, and narrowed
+    first = every_task_row()
+    assert len(list(first.filter(pk=tasks_in_every_state[0].pk))) == 1
+    # when
+    second = every_task_row()
+    # then: another queryset, read afresh: every task, in the list's columns
+    assert second is not first and second.query is not first.query
+    rows = list(second.order_by("id"))
+    assert [row["id"] for row in rows] == list(m.Task.objects.order_by("id").values_list("id", flat=True))
+    assert rows == list(TaskViewSet._with_rows(m.Task.objects.order_by("id")).values(*ROW_COLUMNS))
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_the_scope_over_every_task_row_is_the_callers_scope(province: Province, caller):
+    user = province.users[caller]
+    expected = set(scope.tasks_visible(user).values_list("id", flat=True))
+    within = {row["id"] for row in scope.tasks_visible(user, within=every_task_row())}
+    assert within == expected != set()

@@ -32,6 +32,7 @@ def test_prepared_rows_are_the_rows_the_orm_reads(province: Province):
         read = read_prepared(rows)
     # then
     assert read == list(rows)
+    assert repr(read) == repr(list(rows))  # the same types, the timestamps' time zone objects too
     approved = next(row for row in read if row["id"] == province.approved_task.pk)
     assert approved["reviewed_at"] == province.approved_task.reviewed_at
     assert approved["score"] == province.approved_task.score
