@@ -22,7 +22,7 @@ The token's clock id comes from a sequence that never goes back, so a document i
 another database state with the same counters. Settings that change what is counted (early warning) are
 in the cache key, and so is the caller's scope: a document is only ever served to the scope it was built for.
 The parts a patch needs are kept once per cycle (for every school under its authority) and every scope is
-cut from them (tracker.reporting.overview_cut).
+cut from them (tracker.reporting.overview_parts, the scope's schools from tracker.reporting.overview_tree).
 
 When the token no longer matches, the flat document is patched rather than built again
 (tracker.reporting.overview_patch) if its *frame* still holds: the same clock and criteria, and no row
@@ -92,7 +92,7 @@ class Token:
 
     def frame(self) -> tuple[str, ...]:
         """What must not change for kept parts to be patched: the clock and the criteria (a change of the
-        unit tree is patched too, tracker.reporting.overview_cut)."""
+        unit tree is patched too, tracker.reporting.overview_patch and overview_tree)."""
         parts = self._parts
         return parts[0], parts[5]
 
