@@ -187,6 +187,18 @@ def overview_schools(*, cycle: Cycle, roots: Sequence[int], now: datetime, as_js
     return Overview(cycle, now, None, _totals_json=document[0], _rows_json=document[1])
 
 
+def patch_chain(*, cycle: Cycle, now: datetime):
+    """The chain a patch counts its changed schools with (overview_patch.patch's `chain`): seeded by the
+    schools it names, no walk of the tree; the dirty schools' tasks read unless the cycle is `clean`."""
+
+    def over(seed: str, seed_params: Sequence[Any], clean: bool):
+        return chain(
+            cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False, readable=not clean
+        )
+
+    return over
+
+
 def _patched(
     *, cycle: Cycle, now: datetime, key: str, wide: str, roots: list[int], check: overview_cache.Check
 ) -> tuple[str, bytes] | None:
@@ -198,9 +210,7 @@ def _patched(
         key=wide,
         token=check.token,
         clean=not check.dirty,
-        chain=lambda seed, seed_params, clean: chain(
-            cycle=cycle, now=now, seed=seed, seed_params=seed_params, only_tree=True, walk=False, readable=not clean
-        ),
+        chain=patch_chain(cycle=cycle, now=now),
     )
     if patched is None:
         return None

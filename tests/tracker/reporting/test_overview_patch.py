@@ -20,9 +20,8 @@ from tracker import models as m
 from tracker.assessment.task_services import task_approve, task_submit
 from tracker.monitoring.rollups import rollups_advance, rollups_flush, rollups_rebuild
 from tracker.reporting import overview_cache, overview_patch
-from tracker.reporting.overview import overview_schools, overview_units
+from tracker.reporting.overview import overview_schools, overview_units, patch_chain
 from tracker.reporting.overview_parts import totals_json
-from tracker.reporting.overview_sql import chain
 
 pytestmark = pytest.mark.django_db
 
@@ -244,16 +243,7 @@ def test_a_patch_reading_rollup_rows_alone_is_not_used_once_a_school_is_dirty(pr
     assert check.token is not None and not check.dirty
     task_submit(task=a_task_of(province, province.s1, province.k3), actor=province.s1_user, now=NOW)
 
-    def over(seed, seed_params, clean):
-        return chain(
-            cycle=province.cycle,
-            now=NOW,
-            seed=seed,
-            seed_params=seed_params,
-            only_tree=True,
-            walk=False,
-            readable=not clean,
-        )
+    over = patch_chain(cycle=province.cycle, now=NOW)
 
     # then a patch that skips the dirty schools' tasks gives up (a full build follows), one that reads them not
     assert (
