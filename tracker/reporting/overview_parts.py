@@ -120,27 +120,35 @@ def ranked(parts: Parts, among: Sequence[int] | None = None) -> Parts:
     the parts (only the schools at the places `among`, their sums then counted again) in the new order,
     each row's rank written again where it changed.
 
-    The parts are kept in rank order, so the sort meets a nearly sorted list.
+    The parts are kept in rank order, so the sort meets a nearly sorted list; only the schools `among` are
+    keyed (a cut of 3,000 of 12,000 schools reads a quarter of them).
     """
-    scores = [-score for score in parts.score_keys]
-    rate_keys = [_INF if rate is None else -rate for rate in parts.rates]
-    keys = list(zip(scores, rate_keys, parts.ticks, strict=True))
-    order = sorted(range(len(keys)) if among is None else among, key=keys.__getitem__)
+    places = range(len(parts.ids)) if among is None else among
+    score_keys, rates, ticks = parts.score_keys, parts.rates, parts.ticks
+    if among is None:
+        keys = list(zip([-key for key in score_keys], [_INF if r is None else -r for r in rates], ticks, strict=True))
+    else:
+        keys = [(-score_keys[i], _INF if rates[i] is None else -rates[i], ticks[i]) for i in among]
+    by_key = sorted(range(len(keys)), key=keys.__getitem__)
+    order = [places[j] for j in by_key]
     ranks, rank, last_score, last_rate = array("q"), 0, None, None
-    for position, i in enumerate(order, 1):
-        score, rate = scores[i], rate_keys[i]
+    for position, (score, rate, _) in enumerate(map(keys.__getitem__, by_key), 1):
         if score != last_score or rate != last_rate:
             rank, last_score, last_rate = position, score, rate
         ranks.append(rank)
-    if among is None and ranks == parts.ranks and order == list(range(len(order))):
+    if among is None and ranks == parts.ranks and by_key == list(range(len(by_key))):
         return parts  # every school where it was, with its rank
-    rows = []
+    body, starts, cuts, old_ranks, end = parts.body, parts.starts, parts.cuts, parts.ranks, len(parts.body)
+    last_place, rows = len(starts) - 1, []
     for i, rank in zip(order, ranks, strict=True):
-        row, old = parts.row(i), parts.ranks[i]
-        if rank != old:
-            cut = parts.cuts[i]
-            row = row[:cut] + b"%d" % rank + row[cut + len(b"%d" % old) :]
-        rows.append(row)
+        start = starts[i]
+        stop = starts[i + 1] - 1 if i < last_place else end
+        old = old_ranks[i]
+        if rank == old:
+            rows.append(body[start:stop])
+        else:
+            cut = start + cuts[i]
+            rows.append(body[start:cut] + b"%d" % rank + body[cut + len(b"%d" % old) : stop])
     counts = array("i")
     for i in order:
         counts.extend(parts.counts[i * N_COUNTS : (i + 1) * N_COUNTS])
@@ -149,12 +157,12 @@ def ranked(parts: Parts, among: Sequence[int] | None = None) -> Parts:
         parts,
         ids=array("q", [parts.ids[i] for i in order]),
         names=[parts.names[i] for i in order],
-        ticks=array("q", [parts.ticks[i] for i in order]),
-        score_keys=array("q", [parts.score_keys[i] for i in order]),
-        rates=[parts.rates[i] for i in order],
+        ticks=array("q", [ticks[i] for i in order]),
+        score_keys=array("q", [score_keys[i] for i in order]),
+        rates=[rates[i] for i in order],
         body=b",".join(rows),
         starts=_starts(rows),
-        cuts=array("q", [parts.cuts[i] for i in order]),
+        cuts=array("q", [cuts[i] for i in order]),
         ranks=ranks,
         counts=counts,
         sums=sums,
