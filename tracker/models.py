@@ -61,7 +61,7 @@ from tracker.monitoring.rollup_models import (
 )
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
 from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind, UnitTreeFacts, UnitTreeVersion
-from tracker.reporting.models import DailyDigest, DailySnapshot
+from tracker.reporting.models import DailyDigest, DailySnapshot, OverviewParts
 
 __all__ = [
     "AUTHORITY_ROLES",
@@ -102,6 +102,7 @@ __all__ = [
     "Notice",
     "Notification",
     "NotificationKind",
+    "OverviewParts",
     "Post",
     "Register",
     "RegisterStatus",

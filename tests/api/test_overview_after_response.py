@@ -15,6 +15,7 @@ from freezegun import freeze_time
 from config.middleware import after_response
 from tests.api import test_overview_kept
 from tests.tracker.reporting.test_dashboards import NOW
+from tests.tracker.reporting.test_overview_patch import forget_kept
 from tracker import models as m
 from tracker.assessment.task_services import task_submit
 from tracker.monitoring.rollups import rollups_flush
@@ -59,8 +60,7 @@ def test_a_full_build_keeps_its_parts_only_once_the_response_is_closed(province)
         return HttpResponse(overview_schools(cycle=cycle, roots=[cycle.authority_id], now=NOW).rows_json_bytes)
 
     key = overview_cache.cache_key(cycle_id=cycle.pk, unit_id=None, roots=[cycle.authority_id])
-    overview_cache.cache.clear()
-    overview_cache._local.clear()
+    forget_kept()
     # when the response is returned by the middleware, its body written
     response = after_response(view)(RequestFactory().get("/"))
     body = response.content
@@ -101,8 +101,7 @@ def test_after_a_full_build_over_http_the_parts_are_kept_and_the_next_write_is_p
 def test_a_failure_while_keeping_the_parts_does_not_touch_the_response(province, client_for, monkeypatch, caplog):
     client = client_for(province.province_supervisor)
     expected = client.get(OVERVIEW, {"cycle": province.cycle.pk}).content
-    overview_cache.cache.clear()
-    overview_cache._local.clear()
+    forget_kept()
 
     def failing(key, value, **kwargs):
         raise ConnectionError("the cache is down")

@@ -51,3 +51,21 @@ class DailyDigest(models.Model):
         verbose_name = gettext_lazy("daily digest")
         verbose_name_plural = gettext_lazy("daily digests")
         constraints = [models.UniqueConstraint(fields=["user", "unit", "day"], name="daily_digest_once_per_day")]
+
+
+class OverviewParts(models.Model):
+    """A cycle's flat overview parts (tracker.reporting.overview_parts), stored beside the cache: when the
+    cache has lost them (emptied, restarted, evicted), the next read patches these, as it would the cache's,
+    rather than building the overview in full (tracker.reporting.overview_cache). `value` is the parts'
+    value (a tuple of numbers, text, bytes and arrays, starting with its token and time) pickled and
+    compressed with zlib; the token says whether it can still be patched, so a stale row is never served."""
+
+    key = models.CharField(max_length=200, unique=True)  # the cache key the parts are kept under
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
+    token = models.TextField()
+    kept_at = models.DateTimeField()  # the parts' `now`
+    value = models.BinaryField()
+
+    class Meta:
+        verbose_name = gettext_lazy("overview parts")
+        verbose_name_plural = gettext_lazy("overview parts")

@@ -31,7 +31,9 @@ reset since (`Token.patchable_from`); a change of the unit tree is patched too.
 
 from __future__ import annotations
 
+import pickle
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,14 +42,19 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Q, Value
 
 from tracker.monitoring.rollup_models import RoundKind
 from tracker.monitoring.rollups import rules_key
+
+from .after_response import after_response
+from .models import OverviewParts
 
 VERSION = 5  # bump whenever what is kept (document, parts) changes shape
 TIMEOUT = 3600  # a scope's document (cut again from the parts when gone); parts are kept until replaced
 PART_SETS = 4  # the cycles whose parts are kept (the least recently kept set aside first)
 PARTS_TIMEOUT = 7 * 24 * 3600  # parts unused for a week go (a set the list lost in a race among them)
+STORED_PART_SETS = 16  # the cycles whose parts the database keeps (models.OverviewParts)
 
 # Two columns: the token (NULL when the cycle's rows cannot be read: no clock under these rules, or no
 # tree version), and whether a school is dirty.
@@ -125,7 +132,7 @@ def cached(*, key: str, cycle_id: int, now: datetime, parts_key: str | None = No
     response sends them as they are); else the current token, read only when there is something kept to
     patch (a document under `key`, or parts under `parts_key`: the cycle's, which every scope is cut from)."""
     meta = cache.get(f"{key}:meta")
-    if meta is None and (parts_key is None or cache.get(f"{parts_key}:parts:meta") is None):
+    if meta is None and (parts_key is None or not _parts_exist(parts_key)):
         return Check()
     token, built_at = meta or ("", now)
     sql, params = state_sql(cycle_id)
@@ -152,29 +159,74 @@ def keep(*, key: str, token: str | None, dirty: bool, now: datetime, totals_json
 
 
 def parts(key: str) -> Any:
-    """The parts kept to patch the document under `key` (tracker.reporting.overview_patch), or None.
+    """The parts kept to patch the document under `key` (tracker.reporting.overview_patch), or None: from this
+    process, else the cache, else the database (put back in the cache once the response is sent).
     Shared with this process's other requests: never change them in place."""
     meta = cache.get(f"{key}:parts:meta")
-    return _shared(f"{key}:parts", meta) if meta is not None else None
+    value = _shared(f"{key}:parts", meta) if meta is not None else None
+    return value if value is not None else _stored(key)
+
+
+def _parts_exist(key: str) -> bool:
+    return cache.get(f"{key}:parts:meta") is not None or OverviewParts.objects.filter(key=key).exists()
+
+
+def _stored(key: str) -> Any:
+    """The parts stored in the database under `key` (this process's copy when it holds the same), or None."""
+    with _local_lock:
+        held = _local.get(f"{key}:parts")
+    token, at = held[:2] if held is not None else ("", None)
+    row = (
+        OverviewParts.objects.filter(key=key)
+        .annotate(same=Q(token=token, kept_at=at) if at is not None else Value(False))
+        .values_list("same", "value", "cycle_id")
+        .first()
+    )
+    if row is None:
+        return None
+    same, blob, cycle_id = row
+    if same:
+        value = held
+    else:
+        value = pickle.loads(zlib.decompress(blob))  # written by _store below, never from a request
+        _hold(f"{key}:parts", value)
+    after_response(lambda: keep_parts(key, value, cycle_id=cycle_id, store=False))
+    return value
+
+
+def _store(key: str, value: tuple, cycle_id: int) -> None:
+    """Store the parts in the database (one row per key), and only the STORED_PART_SETS most recently kept."""
+    blob = zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1)
+    row = OverviewParts(key=key, cycle_id=cycle_id, token=value[0], kept_at=value[1], value=blob)
+    OverviewParts.objects.bulk_create(
+        [row], update_conflicts=True, unique_fields=["key"], update_fields=["cycle", "token", "kept_at", "value"]
+    )
+    old = OverviewParts.objects.order_by("-kept_at", "-pk").values_list("pk", flat=True)[STORED_PART_SETS:]
+    OverviewParts.objects.filter(pk__in=list(old)).delete()
 
 
 _PARTS_KEPT = f"qinglian:overview:v{VERSION}:parts-kept"
 
 
-def keep_parts(key: str, value: tuple, *, cycle_id: int) -> None:
+def keep_parts(key: str, value: tuple, *, cycle_id: int, store: bool = True) -> None:
     """`value` starts with (token, now) of the snapshot it was read from. Kept while its token holds (no
     hour's deadline: PARTS_TIMEOUT), one set per cycle: the cache lists the (key, cycle) kept, and the
-    least recently kept beyond PART_SETS are deleted."""
+    least recently kept beyond PART_SETS are deleted. Stored in the database too (`store`), unless that is
+    where they were read from."""
     _share(f"{key}:parts", f"{key}:parts:meta", value, timeout=PARTS_TIMEOUT)
     kept = [(name, cycle) for name, cycle in cache.get(_PARTS_KEPT) or [] if name != key] + [(key, cycle_id)]
     for name, _ in kept[:-PART_SETS]:
         cache.delete_many([f"{name}:parts", f"{name}:parts:meta"])
     cache.set(_PARTS_KEPT, kept[-PART_SETS:], timeout=PARTS_TIMEOUT)
+    if store:
+        _store(key, value, cycle_id)
 
 
 def cycles_with_parts() -> list[int]:
-    """The cycles whose parts are kept (tracker.reporting.handlers warms them after a change)."""
-    return sorted({cycle for _, cycle in cache.get(_PARTS_KEPT) or []})
+    """The cycles whose parts are kept (tracker.reporting.handlers warms them after a change): listed by the
+    cache, or the PART_SETS most recently stored in the database."""
+    stored = OverviewParts.objects.order_by("-kept_at", "-pk").values_list("cycle_id", flat=True)[:PART_SETS]
+    return sorted({cycle for _, cycle in cache.get(_PARTS_KEPT) or []} | set(stored))
 
 
 # Two levels: the shared cache says which (token, now) is current under a name, in a small entry; the

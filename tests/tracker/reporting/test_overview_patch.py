@@ -6,10 +6,13 @@ cut from them: a district never gets another's rows (tests/tracker/reporting/tes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import F
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -49,16 +52,33 @@ def units_document(p, unit: str, now=NOW) -> tuple[str, str]:
 NO_CACHE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 
+def forget_kept() -> None:
+    """Nothing kept anywhere: the cache emptied, this process's copies dropped, the stored parts deleted."""
+    cache.clear()
+    overview_cache._local.clear()
+    m.OverviewParts.objects.all().delete()
+
+
+@contextmanager
+def nothing_kept() -> Iterator[None]:
+    """Every kept document and part set aside for the block: a cache that keeps nothing, and the parts stored
+    in the database deleted in a savepoint rolled back at its end (as is anything the block stores)."""
+    with override_settings(CACHES=NO_CACHE), transaction.atomic():
+        m.OverviewParts.objects.all().delete()
+        yield
+        transaction.set_rollback(True)
+
+
 def fresh(p, scope: str, now=NOW) -> tuple[str, str]:
     """The document built in full from the database (every kept document and part set aside)."""
-    with override_settings(CACHES=NO_CACHE):
+    with nothing_kept():
         built, how = how_served(p, scope, now)
     assert how == "built"
     return built
 
 
 def fresh_units(p, unit: str, now=NOW) -> tuple[str, str]:
-    with override_settings(CACHES=NO_CACHE):
+    with nothing_kept():
         return units_document(p, unit, now)
 
 
