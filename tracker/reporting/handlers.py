@@ -5,7 +5,9 @@ so that the next reader's request patches or cuts them instead of doing that wor
 
 Only the cycles whose parts are kept are warmed (at most overview_cache.PART_SETS): reading the
 authority's overview patches the parts (keeping them again when the tree's facts changed) or builds
-them. Registered at app ready (tracker.apps); idempotent, and safe to lose: a request that finds nothing
+them; then the scopes below it whose documents were kept lately (overview_cache.scope_kept, at most
+SCOPES_WARMED per cycle) are cut from them and kept, so that their readers too find their document kept.
+Registered at app ready (tracker.apps); idempotent, and safe to lose: a request that finds nothing
 patchable builds in full, exactly, as before.
 """
 
@@ -35,7 +37,10 @@ def overviews_warm() -> None:
         return
     try:
         for cycle in Cycle.objects.filter(pk__in=overview_cache.cycles_with_parts()).order_by("pk"):
-            overview_schools(cycle=cycle, roots=[cycle.authority_id], now=timezone.now())
+            now = timezone.now()
+            overview_schools(cycle=cycle, roots=[cycle.authority_id], now=now)
+            for roots in overview_cache.scopes_kept(cycle.pk):  # then cut to each scope read lately, and kept
+                overview_schools(cycle=cycle, roots=roots, now=now)
     except Exception:
         logger.exception("warming the overviews failed")
 

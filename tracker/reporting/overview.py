@@ -226,11 +226,13 @@ def _patched(
     rows_json = parts.document()
     totals_json = overview_parts.totals_json(len(parts.ids), parts.sums)
     token, dirty = patched.token, patched.dirty
-    after_response(
-        lambda: overview_cache.keep(
-            key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json
-        )
-    )
+
+    def keep() -> None:
+        overview_cache.keep(key=key, token=token, dirty=dirty, now=now, totals_json=totals_json, rows_json=rows_json)
+        if key != wide and not dirty:
+            overview_cache.scope_kept(cycle.pk, roots)
+
+    after_response(keep)
     return totals_json, rows_json
 
 

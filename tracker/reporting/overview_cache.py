@@ -222,6 +222,22 @@ def keep_parts(key: str, value: tuple, *, cycle_id: int, store: bool = True) -> 
         _store(key, value, cycle_id)
 
 
+_SCOPES_READ = f"qinglian:overview:v{VERSION}:scopes-read"
+SCOPES_WARMED = 32  # per cycle: the scopes below its authority most recently kept, warmed after a unit event
+
+
+def scope_kept(cycle_id: int, roots: Sequence[int]) -> None:
+    """Note that a document was kept for a scope below the cycle's authority (read by someone: warmed with the
+    parts after a unit or criterion change, tracker.reporting.handlers). Lossy: at worst one goes unwarmed."""
+    name, scope = f"{_SCOPES_READ}:{cycle_id}", tuple(roots)
+    kept = [other for other in cache.get(name) or [] if other != scope] + [scope]
+    cache.set(name, kept[-SCOPES_WARMED:], timeout=PARTS_TIMEOUT)
+
+
+def scopes_kept(cycle_id: int) -> list[tuple[int, ...]]:
+    return list(cache.get(f"{_SCOPES_READ}:{cycle_id}") or [])
+
+
 def cycles_with_parts() -> list[int]:
     """The cycles whose parts are kept (tracker.reporting.handlers warms them after a change): listed by the
     cache, or the PART_SETS most recently stored in the database."""

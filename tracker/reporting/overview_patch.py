@@ -274,10 +274,11 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     parts.sums, patched = tuple(sums), len(rows)
     parts.replaced(rows)
     if tree is not None and (gone or fetch):  # schools added, gone or renamed: placed by name again, ranked
-        parts.appended(added)
+        if added:
+            parts.appended(added)
         tick_of = dict(zip(tree.ids, tree.ticks, strict=True))
         parts.ticks = array("q", [tick_of.get(school, 0) for school in parts.ids])
-        parts = ranked(parts, [i for i, school in enumerate(parts.ids) if school not in gone])
+        parts = ranked(parts, [i for i, school in enumerate(parts.ids) if school not in gone] if gone else None)
     elif moved:  # a score or on-time rate changed: rank again
         parts = ranked(parts)
     if (patched > REBASE or tree is not None) and not dirty:

@@ -115,3 +115,26 @@ def test_only_cycles_whose_parts_are_kept_are_warmed_and_a_failure_is_only_logge
     with caplog.at_level(logging.ERROR, logger="tracker.reporting.handlers"):
         handlers.overviews_warm()
     assert "warming the overviews failed" in caplog.text
+
+
+@freeze_time(NOW)
+def test_the_scopes_read_lately_are_cut_and_kept_when_the_parts_are_warmed(
+    province, django_capture_on_commit_callbacks
+):
+    # given a district's and a city's documents read (cut from the cycle's parts and kept)
+    read_as_authority(province)
+    assert how_served(province, "d11")[1] == "patched"
+    assert how_served(province, "city1")[1] == "patched"
+
+    # when a school of the district is renamed through the service and its events handled
+    handled(
+        django_capture_on_commit_callbacks,
+        lambda: unit_update(actor=province.province_supervisor, unit=province.s1, changes={"name": "A1 renamed"}),
+    )
+    # then their readers find their documents kept, exact; a scope nobody read is still cut on its request
+    for scope in ("d11", "city1"):
+        served, how = how_served(province, scope)
+        assert how == "kept", scope
+        assert served == fresh(province, scope), scope
+    assert "A1 renamed" in how_served(province, "d11")[0][1]
+    assert how_served(province, "d12")[1] == "patched"
