@@ -14,9 +14,11 @@ district's supervisor and an inspector; starts gunicorn on loopback (config.wsgi
 settings) and, in each round, times the floor (one `SELECT school_id, count(*) ... GROUP BY school_id`
 with the overview's conditional counts, over the same tasks, in this process) and then one
 `GET /api/v1/dashboards/overview/?cycle=` per role over a keep-alive HTTP connection (the whole body
-read), eight times: "full" right after the shared cache was emptied (nothing kept anywhere: built in
-full), "warm" (the kept document, revalidated), "scope" (the role's own document set aside, the cycle's
-parts kept: its first read, cut from them), "tree" right after a write to the unit tree (a statement on
+read), nine times: "full" right after the shared cache was emptied and the parts stored in the database
+deleted (nothing kept anywhere: built in full, as a new cycle's first read is), "emptied" right after the
+shared cache alone was emptied (a Redis restart: the stored parts read back and patched), "warm" (the
+kept document, revalidated), "scope" (the role's own document set aside, the cycle's parts kept: its first
+read, cut from them), "tree" right after a write to the unit tree (a statement on
 tracker_unit that changes no row: the tree's version moves, not the version of its facts, so the parts
 are patched with nothing more read), "rename" right after one school (the writer's) was renamed (its name
 toggled: the tree's facts are read again and the parts patched), "rename+warm" the same after this process
@@ -260,13 +262,14 @@ def main() -> None:
         summary["rollup_rows"] = cursor.fetchone()[0]
     log(f"cycle {cycle}: {summary['tasks']} tasks, {summary['rollup_rows']} rollup rows; serving")
     server = serve(args.port, args.workers)
-    # Per role: "full" right after the cache was emptied (built in full), "warm" (kept), "scope" (its
+    # Per role: "full" right after the cache was emptied and the stored parts deleted (built in full),
+    # "emptied" right after the cache alone was emptied (the stored parts patched), "warm" (kept), "scope" (its
     # document set aside, the cycle's parts kept: cut), "tree" right after a write to the unit tree that
     # changes no fact of the overview (patched), "rename" right after a school was renamed (the tree's facts
     # read again, the parts patched), "rename+warm" the same once the worker warmed the parts as it does
     # after a unit event (tracker.reporting.handlers), "write" right after a task transition (its school
     # dirty: patched), "write+flush" once its handlers ran (patched, kept).
-    states = ("full", "warm", "scope", "tree", "rename", "rename+warm", "write", "write+flush")
+    states = ("full", "emptied", "warm", "scope", "tree", "rename", "rename+warm", "write", "write+flush")
     from django.core.cache import cache
 
     from tracker.reporting import overview_cache
@@ -280,7 +283,7 @@ def main() -> None:
     task_id, school_user = writer(cycle)
     from django.contrib.auth import get_user_model
 
-    from tracker.models import Task, Unit
+    from tracker.models import OverviewParts, Task, Unit
 
     task_school = Task.objects.get(pk=task_id).school_id  # renamed back and forth ("rename")
     school_name, renamed = Unit.objects.get(pk=task_school).name.removesuffix(" (renamed)"), False
@@ -309,6 +312,9 @@ def main() -> None:
                 for state in states:
                     time.sleep(args.pause)  # what a response queued for after it is done (after_response)
                     if state == "full":
+                        cache.clear()
+                        OverviewParts.objects.all().delete()
+                    elif state == "emptied":
                         cache.clear()
                     elif state == "scope":
                         cache.delete(f"{keys[role]}:meta")

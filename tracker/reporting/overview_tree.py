@@ -6,17 +6,19 @@ models.UnitTreeFacts) in the same statement, so that it is known to be the tree 
   patched with the schools added, gone or renamed (tracker.reporting.overview_patch) rather than built
   again.
 * `scope_schools`: the schools under a caller's roots, the set a scope's document is cut to. Held by this
-  process per (version, roots): no unit's parent or kind changes, and no unit comes or goes, without the
-  facts' version changing.
+  process and the cache per (version, roots): no unit's parent or kind changes, and no unit comes or goes,
+  without the facts' version changing.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection
 
 from tracker.org.tree import SCHOOL, UNIT_TABLE, schools_under_sql, subtree_cte
@@ -51,25 +53,32 @@ def facts(authority_id: int) -> Facts:
 
 
 _SCOPES = 64  # (version, roots) sets held by this process
+SHARED_TIMEOUT = 24 * 3600  # a version's set in the cache (a version never comes back: it only expires)
 _scopes: OrderedDict[tuple[str, tuple[int, ...]], frozenset[int]] = OrderedDict()
 _lock = threading.Lock()
 
 
 def scope_schools(roots: Sequence[int], version: str) -> frozenset[int] | None:
     """The ids of the schools at or under `roots` in the tree of facts' `version` (None: the tree's facts are
-    no longer at that version)."""
+    no longer at that version). Held by this process, and shared through the cache with the others (each
+    would otherwise walk the tree again after every change of the facts: ~15 ms for 12,000 schools)."""
     name = (version, tuple(roots))
     with _lock:
         held = _scopes.get(name)
         if held is not None:
             _scopes.move_to_end(name)
             return held
-    sql, params = schools_under_sql(roots)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_VERSION}, COALESCE((SELECT array_agg(id) FROM ({sql}) s), '{{}}')", params)
-        current, ids = cursor.fetchone()
-    if current != version:
-        return None
+    shared = f"qinglian:overview:scope:{version}:{','.join(map(str, roots))}"
+    ids = cache.get(shared)
+    if ids is None:
+        sql, params = schools_under_sql(roots)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {_VERSION}, COALESCE((SELECT array_agg(id) FROM ({sql}) s), '{{}}')", params)
+            current, found = cursor.fetchone()
+        if current != version:
+            return None
+        ids = array("q", found)
+        cache.set(shared, ids, timeout=SHARED_TIMEOUT)
     schools = frozenset(ids)
     with _lock:
         _scopes[name] = schools

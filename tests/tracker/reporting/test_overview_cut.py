@@ -214,6 +214,11 @@ def test_a_scopes_schools_are_read_for_the_tree_facts_version_they_are_asked_for
     assert new != version
     assert overview_tree.scope_schools([province.d11.pk], new) == {province.s1.pk, province.s2.pk, province.s3.pk}
     assert overview_tree.scope_schools([province.d12.pk], version) is None  # not the tree's version now
+    # another process (this one's sets dropped) finds the set in the cache, without walking the tree
+    overview_tree._scopes.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert overview_tree.scope_schools([province.d11.pk], new) == {province.s1.pk, province.s2.pk, province.s3.pk}
+    assert len(queries) == 0
 
 
 def test_parts_are_kept_without_the_hours_deadline_one_set_per_cycle(province, monkeypatch):
