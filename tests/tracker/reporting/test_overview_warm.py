@@ -14,15 +14,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
+from tests.factories import CriterionFactory, CycleFactory, MembershipFactory, SchoolFactory, UnitFactory
 from tests.tracker.reporting import test_overview_cut
-from tests.tracker.reporting.test_dashboards import NOW
+from tests.tracker.reporting.test_dashboards import K1_DUE, NOW
 from tests.tracker.reporting.test_overview_cut import assert_cut_exact, facts_read, read_as_authority
-from tests.tracker.reporting.test_overview_patch import fresh, how_served
+from tests.tracker.reporting.test_overview_patch import fresh, how_served, nothing_kept
 from tracker import models as m
-from tracker.assessment.cycle_services import criterion_update
+from tracker.assessment.cycle_services import criterion_update, cycle_activate
 from tracker.audit.dispatch import event_handle
 from tracker.org.services import unit_update
 from tracker.reporting import handlers
+from tracker.reporting.overview import overview_schools
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +140,33 @@ def test_the_scopes_read_lately_are_cut_and_kept_when_the_parts_are_warmed(
         assert served == fresh(province, scope), scope
     assert "A1 renamed" in how_served(province, "d11")[0][1]
     assert how_served(province, "d12")[1] == "patched"
+
+
+@freeze_time(NOW)
+def test_a_cycle_activated_has_its_parts_built_by_the_worker_before_anyone_reads(
+    db, django_capture_on_commit_callbacks
+):
+    bureau = UnitFactory()
+    supervisor = MembershipFactory(unit=bureau).user
+    for _ in range(3):
+        SchoolFactory(parent=bureau)
+    cycle = CycleFactory(authority=bureau)
+    for _ in range(2):
+        CriterionFactory(cycle=cycle, due_at=K1_DUE)
+    before = m.EventDispatch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    # when the cycle is activated and its events handled as the worker does, with what they queue after commit
+    cycle_activate(actor=supervisor, cycle=cycle, now=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        for pk in m.EventDispatch.objects.filter(pk__gt=before).values_list("pk", flat=True):
+            event_handle(event_id=pk)
+
+    # then its first reader is served the document the worker kept, equal to a full build
+    with CaptureQueriesContext(connection) as queries:
+        served = overview_schools(cycle=cycle, roots=[bureau.pk], now=NOW)
+    sql = " ".join(q["sql"] for q in queries)
+    assert "CROSS JOIN sums" not in sql and "r.generation >" not in sql  # neither built nor patched: kept
+    with nothing_kept():
+        built = overview_schools(cycle=cycle, roots=[bureau.pk], now=NOW)
+    assert (served.totals_json, served.rows_json) == (built.totals_json, built.rows_json)
+    assert len(served.rows) == 3
