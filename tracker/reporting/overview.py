@@ -25,7 +25,9 @@ schools or tasks there are:
   schools (read from the tree for the token's version of the tree's facts) ranked among themselves, their
   totals summed (``tracker.reporting.overview_parts``), so a scope's first read costs a cut, not a build.
   A scope read before the cycle's parts exist is built in full, and the parts are built once its
-  response is sent; after a unit or criterion change the worker warms them (``tracker.reporting.handlers``).
+  response is sent; the parts are also stored in the database, read back when the cache has lost them; the
+  worker builds them when a cycle is activated and warms them, with the scopes read lately, after a unit
+  or criterion change (``tracker.reporting.handlers``).
   The per-unit rollup (``?unit=``) is kept per unit and built in full when its token changes.
   The SQL: ``tracker.reporting.overview_sql``.
 

@@ -23,6 +23,8 @@ another database state with the same counters. Settings that change what is coun
 in the cache key, and so is the caller's scope: a document is only ever served to the scope it was built for.
 The parts a patch needs are kept once per cycle (for every school under its authority) and every scope is
 cut from them (tracker.reporting.overview_parts, the scope's schools from tracker.reporting.overview_tree).
+They are stored in the database too (models.OverviewParts): a cache emptied or restarted costs reading
+them back and patching them, not a full build.
 
 When the token no longer matches, the flat document is patched rather than built again
 (tracker.reporting.overview_patch) if its *frame* still holds: the same clock and criteria, and no row
