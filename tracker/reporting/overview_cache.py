@@ -166,15 +166,16 @@ def parts(key: str) -> Any:
     Shared with this process's other requests: never change them in place."""
     meta = cache.get(f"{key}:parts:meta")
     value = _shared(f"{key}:parts", meta) if meta is not None else None
-    return value if value is not None else _stored(key)
+    return value if value is not None else _stored(key, share=meta is None)
 
 
 def _parts_exist(key: str) -> bool:
     return cache.get(f"{key}:parts:meta") is not None or OverviewParts.objects.filter(key=key).exists()
 
 
-def _stored(key: str) -> Any:
-    """The parts stored in the database under `key` (this process's copy when it holds the same), or None."""
+def _stored(key: str, *, share: bool) -> Any:
+    """The parts stored in the database under `key` (this process's copy when it holds the same), or None;
+    put back in the cache after the response if `share` (the cache names none: else it may name newer ones)."""
     with _local_lock:
         held = _local.get(f"{key}:parts")
     token, at = held[:2] if held is not None else ("", None)
@@ -192,7 +193,8 @@ def _stored(key: str) -> Any:
     else:
         value = pickle.loads(zlib.decompress(blob))  # written by _store below, never from a request
         _hold(f"{key}:parts", value)
-    after_response(lambda: keep_parts(key, value, cycle_id=cycle_id, store=False))
+    if share:
+        after_response(lambda: keep_parts(key, value, cycle_id=cycle_id, store=False))
     return value
 
 
