@@ -18,7 +18,7 @@ import ctypes
 import ctypes.util
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-MMAP_THRESHOLD = 64 * 1024 * 1024  # blocks up to this come from the heap (glibc's ceiling is 32 MiB x 2)
+MMAP_THRESHOLD = 64 * 1024 * 1024  # blocks up to this come from the heap (its dynamic threshold stops at 32 MiB)
 TRIM_THRESHOLD = 128 * 1024 * 1024  # free memory at the heap's top beyond this goes back to the system
 
 
