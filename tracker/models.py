@@ -60,7 +60,16 @@ from tracker.monitoring.rollup_models import (
     SchoolRollup,
 )
 from tracker.notify.models import DeliveryStatus, Notification, NotificationKind, Webhook, WebhookDelivery
-from tracker.org.models import AUTHORITY_ROLES, Membership, Role, Unit, UnitKind, UnitTreeFacts, UnitTreeVersion
+from tracker.org.models import (
+    AUTHORITY_ROLES,
+    Membership,
+    Role,
+    Unit,
+    UnitFactsChange,
+    UnitKind,
+    UnitTreeFacts,
+    UnitTreeVersion,
+)
 from tracker.reporting.models import DailyDigest, DailySnapshot, OverviewParts
 
 __all__ = [
@@ -122,6 +131,7 @@ __all__ = [
     "TaskKind",
     "TaskStatus",
     "Unit",
+    "UnitFactsChange",
     "UnitKind",
     "UnitTreeFacts",
     "UnitTreeVersion",

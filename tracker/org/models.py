@@ -51,6 +51,20 @@ class UnitTreeFacts(models.Model):
     version = models.BigIntegerField(default=0)
 
 
+class UnitFactsChange(models.Model):
+    """What each new version of UnitTreeFacts changed (PostgreSQL, the triggers of migration
+    0023_unit_facts_changes): one row per school renamed, when a statement renamed schools and changed
+    nothing else the overview takes from the tree, or one row without a school for any other change (a unit
+    added, deleted, moved or of another kind). The versions are taken under the facts row's lock, so they
+    grow in commit order: the rows between two versions are everything that changed between them, and a
+    rename is patched into the overview without reading every school's name (tracker.reporting.
+    overview_tree.renamed_since). The log starts with a row without a school: anything older reads as changed.
+    """
+
+    version = models.BigIntegerField(db_index=True)
+    school_id = models.BigIntegerField(null=True)
+
+
 class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "supervisor"
     INSPECTOR = "inspector", "inspector"

@@ -20,6 +20,8 @@ and only they:
 * when the tree's facts changed (tracker.org.models.UnitTreeFacts: a unit added, deleted, moved or of
   another kind, a school renamed), the schools added under the authority or renamed, read with every
   school's place by name (tracker.reporting.overview_tree); the schools no longer under it are dropped.
+  When the log of the facts' changes says that only schools were renamed (at most RENAMES), only they are
+  read, with their places by name among the others (no walk of the tree, no other name read).
 
 Every other school's counts, as of this `now`, are what they were: its row and edges are unchanged, and
 the edges it has between the two clocks' times were folded into a row that would be stamped. The changed
@@ -57,6 +59,7 @@ from .overview_sql import FLAT_RANKED, FLAT_SHAPE, SUM_FIELDS, TOTALS_JSON, Shap
 # Schools patched since the parts were kept beyond which the parts are kept again, as patched: each patch
 # recounts every school changed since the parts, so their number must stay small.
 REBASE = 200
+RENAMES = 16  # schools renamed since the parts beyond which the tree's facts are read again instead
 
 
 def _fragments(shape: Shape) -> tuple[str, str]:
@@ -232,10 +235,14 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     if not token.patchable_from(base):
         return None
     parts = Parts.copied(kept)
-    tree, tree_version, gone, fetch = None, base.tree_facts, set(), []
+    tree, tree_version, gone, fetch, renames = None, base.tree_facts, set(), [], None
     if token.tree_facts != base.tree_facts:
-        tree = overview_tree.facts(cycle.authority_id)
-        tree_version, (gone, fetch) = tree.version, _tree_changes(parts, tree)
+        renames = _renames(parts, base.tree_facts, token.tree_facts)
+        if renames is not None:  # only schools renamed: their places by name, not every school's
+            tree_version, fetch = renames[0].version, [school for school, _, _ in renames[0].schools]
+        else:
+            tree = overview_tree.facts(cycle.authority_id)
+            tree_version, (gone, fetch) = tree.version, _tree_changes(parts, tree)
     base_now, flag_ids, flag_severities = parts.now, parts.flag_ids, parts.flag_severities
     kept_flags = token.flags == base.flags
     changed, changed_params = _changed(kept_flags), [cycle.pk, base.generation, cycle.pk, cycle.pk]
@@ -279,15 +286,54 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
         tick_of = dict(zip(tree.ids, tree.ticks, strict=True))
         parts.ticks = array("q", [tick_of.get(school, 0) for school in parts.ids])
         parts = ranked(parts, [i for i, school in enumerate(parts.ids) if school not in gone] if gone else None)
+    elif renames is not None and renames[0].schools:  # schools renamed: placed by name again, ranked
+        parts.ticks = _ticks_renamed(parts, *renames)
+        parts = ranked(parts)
     elif moved:  # a score or on-time rate changed: rank again
         parts = ranked(parts)
-    if (patched > REBASE or tree is not None) and not dirty:
+    if (patched > REBASE or tree_version != base.tree_facts) and not dirty:
         parts.token, parts.now = current, now
         if not kept_flags:
             parts.flag_ids, parts.flag_severities = list(state[-2] or []), list(state[-1] or [])
         value = parts.value()
         after_response(lambda: overview_cache.keep_parts(key, value, cycle_id=cycle.pk))
     return Patched(parts, current, dirty)
+
+
+def _renames(parts: Parts, base: str, version: str) -> tuple[overview_tree.Renamed, list[int]] | None:
+    """The schools of the parts renamed between the facts' versions `base` and `version`, with their places
+    by name, and the others' places in the parts in their order by name; None unless only schools were
+    renamed, and few (the tree's facts are then read)."""
+    renamed = overview_tree.renamed_since(base, version)
+    if renamed is None or len(renamed) > RENAMES:
+        return None
+    place = _places(parts.ids, renamed)
+    if not place:  # none under the cycle's authority
+        return overview_tree.Renamed(version, []), []
+    at = set(place.values())
+    others = sorted((i for i in range(len(parts.ids)) if i not in at), key=parts.ticks.__getitem__)
+    found = overview_tree.renamed_places(list(place), [(parts.names[i], parts.ids[i]) for i in others])
+    if found is None or found.version != version or len(found.schools) != len(place):
+        return None  # the tree changed since the token was read
+    return found, others
+
+
+def _ticks_renamed(parts: Parts, renames: overview_tree.Renamed, others: list[int]) -> array:
+    """Every school's place by name once `renames` were renamed: the `others` (places in the parts, in their
+    order by name) keep theirs, and each school renamed comes after as many of them as come before it."""
+    place = _places(parts.ids, [school for school, _, _ in renames.schools])
+    ticks, tick, at = array("q", bytes(8 * len(parts.ids))), 0, 0
+    for school, _, before in renames.schools:
+        for i in others[at:before]:
+            tick += 1
+            ticks[i] = tick
+        at = max(at, before)
+        tick += 1
+        ticks[place[school]] = tick
+    for i in others[at:]:
+        tick += 1
+        ticks[i] = tick
+    return ticks
 
 
 def _tree_changes(parts: Parts, tree: overview_tree.Facts) -> tuple[set[int], list[int]]:

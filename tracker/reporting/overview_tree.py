@@ -5,6 +5,9 @@ models.UnitTreeFacts) in the same statement, so that it is known to be the tree 
   collation): all that the cycle's parts take from the tree. When the facts' version moves, the parts are
   patched with the schools added, gone or renamed (tracker.reporting.overview_patch) rather than built
   again.
+* `renamed_since` and `renamed_places`: when only schools were renamed since the parts' version (the log
+  tracker.org.models.UnitFactsChange says so), their new names and places by name among the others, read
+  without walking the tree or reading every name.
 * `scope_schools`: the schools under a caller's roots, the set a scope's document is cut to. Held by this
   process and the cache per (version, roots): no unit's parent or kind changes, and no unit comes or goes,
   without the facts' version changing.
@@ -50,6 +53,64 @@ def facts(authority_id: int) -> Facts:
         )
         version, ids, names, ticks = cursor.fetchone()
     return Facts(version, ids, names, ticks)
+
+
+def renamed_since(base: str, version: str) -> list[int] | None:
+    """The schools renamed between two versions of the tree's facts (`base` excluded, `version` included),
+    when nothing else the overview takes from the tree changed in between; else None (tracker.org.models.
+    UnitFactsChange: versions grow in commit order, and every one has its rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(bool_or(c.school_id IS NULL), FALSE), "
+            "COALESCE(array_agg(DISTINCT c.school_id) FILTER (WHERE c.school_id IS NOT NULL), '{}') "
+            "FROM tracker_unitfactschange c WHERE c.version > %s AND c.version <= %s",
+            [int(base), int(version)],
+        )
+        other, renamed = cursor.fetchone()
+    return None if other else sorted(renamed)
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """Schools renamed, read as of the facts' `version`: in the order of (name, id), each with its id, its new
+    name and how many of the other schools come before it by (name, id), in the database's collation."""
+
+    version: str | None
+    schools: list[tuple[int, str, int]]
+
+
+BLOCK = 64  # the others sent to the database at once: one in BLOCK first, then the block each school falls in
+
+_PLACES = f"""SELECT {_VERSION}, r.id, r.name, (
+    SELECT count(*) FROM unnest(CAST(%s AS TEXT[]), CAST(%s AS BIGINT[])) o(name, id)
+    WHERE (o.name, o.id) < (r.name, r.id)
+) FROM {UNIT_TABLE} r WHERE r.id = ANY(%s) ORDER BY r.name, r.id"""
+_IN_BLOCK = f"""SELECT {_VERSION}, b.school, count(*) FILTER (WHERE (b.name, b.id) < (r.name, r.id))
+FROM unnest(CAST(%s AS BIGINT[]), CAST(%s AS TEXT[]), CAST(%s AS BIGINT[])) b(school, name, id)
+JOIN {UNIT_TABLE} r ON r.id = b.school GROUP BY b.school"""
+
+
+def renamed_places(renamed: Sequence[int], others: Sequence[tuple[str, int]]) -> Renamed | None:
+    """`others`: the other schools' (name, id) in their order by name (as the parts hold them, unchanged since).
+    Two small statements rather than one over every school: each renamed school's place among one in BLOCK
+    of the others, then within the block it falls in. None when the facts moved on between the two."""
+    pivots = others[BLOCK - 1 :: BLOCK]
+    with connection.cursor() as cursor:
+        cursor.execute(_PLACES, [[name for name, _ in pivots], [i for _, i in pivots], list(renamed)])
+        rows = cursor.fetchall()
+        if not rows:
+            return Renamed(None, [])
+        version = rows[0][0]
+        pairs = [(school, other) for _, school, _, below in rows for other in others[below * BLOCK :][: BLOCK - 1]]
+        within: dict[int, int] = {}
+        if pairs:
+            names, ids = [name for _, (name, _) in pairs], [i for _, (_, i) in pairs]
+            cursor.execute(_IN_BLOCK, [[school for school, _ in pairs], names, ids])
+            for current, school, below in cursor.fetchall():
+                if current != version:
+                    return None
+                within[school] = below
+    return Renamed(version, [(school, name, below * BLOCK + within.get(school, 0)) for _, school, name, below in rows])
 
 
 _SCOPES = 64  # (version, roots) sets held by this process

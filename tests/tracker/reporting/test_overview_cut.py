@@ -158,7 +158,14 @@ def facts_read(queries) -> int:
     return sum(FACTS_QUERY in q["sql"] for q in queries)
 
 
-def test_a_tree_write_that_changes_no_fact_reads_no_facts_and_a_rename_reads_them_once(province):
+RENAMED_QUERY = "WHERE (o.name, o.id) < (r.name, r.id)"
+
+
+def renamed_read(queries) -> int:
+    return sum(RENAMED_QUERY in q["sql"] for q in queries)
+
+
+def test_a_tree_write_that_changes_no_fact_reads_no_facts_a_rename_reads_only_its_school_a_move_all(province):
     read_as_authority(province)
     # a statement on the tree that changes no unit, and a city renamed: the tree's version moves, not its facts
     with connection.cursor() as cursor:
@@ -169,15 +176,22 @@ def test_a_tree_write_that_changes_no_fact_reads_no_facts_and_a_rename_reads_the
     assert facts_read(queries) == 0
     assert_cut_exact(province, ("city2", "d11"))
 
-    # a school renamed: the facts are read once, the parts kept again as of them
+    # a school renamed: only it is read again (its name and place by name), not every school's facts
     m.Unit.objects.filter(pk=province.s3.pk).update(name="S3 renamed")
+    with CaptureQueriesContext(connection) as queries:
+        assert read_as_authority(province) == "patched"
+    assert (facts_read(queries), renamed_read(queries)) == (0, 1)
+    assert_cut_exact(province, ("city1", "d12", "d21"))
+
+    # a school moved: the facts are read once, the parts kept again as of them
+    m.Unit.objects.filter(pk=province.s3.pk).update(parent=province.d11)
     with CaptureQueriesContext(connection) as queries:
         assert read_as_authority(province) == "patched"
     assert facts_read(queries) == 1
     with CaptureQueriesContext(connection) as queries:
         assert how_served(province, "d12")[1] == "patched"
     assert facts_read(queries) == 0
-    assert_cut_exact(province, ("city1", "d21", "empty_district"))
+    assert_cut_exact(province, ("city1", "d11", "d21", "empty_district"))
 
 
 def test_the_tree_facts_version_moves_only_with_what_the_overview_takes_from_the_tree(province):
