@@ -23,7 +23,7 @@ from .overview_sql import SUM_FIELDS, TOTALS_CTE, TOTALS_JSON
 
 # Per school: SUM_FIELDS, then 1 if it has an open flag (flagged_schools).
 N_COUNTS = len(SUM_FIELDS) + 1
-_INF = float("inf")
+INF = float("inf")
 
 
 def _starts(rows: Sequence[bytes]) -> array:
@@ -126,9 +126,9 @@ def ranked(parts: Parts, among: Sequence[int] | None = None) -> Parts:
     places = range(len(parts.ids)) if among is None else among
     score_keys, rates, ticks = parts.score_keys, parts.rates, parts.ticks
     if among is None:
-        keys = list(zip([-key for key in score_keys], [_INF if r is None else -r for r in rates], ticks, strict=True))
+        keys = list(zip([-key for key in score_keys], [INF if r is None else -r for r in rates], ticks, strict=True))
     else:
-        keys = [(-score_keys[i], _INF if rates[i] is None else -rates[i], ticks[i]) for i in among]
+        keys = [(-score_keys[i], INF if rates[i] is None else -rates[i], ticks[i]) for i in among]
     by_key = sorted(range(len(keys)), key=keys.__getitem__)
     order = [places[j] for j in by_key]
     ranks, rank, last_score, last_rate = array("q"), 0, None, None

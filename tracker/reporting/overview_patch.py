@@ -39,7 +39,7 @@ Only the flat shape is patched; the per-unit rollup (`?unit=`) is built in full 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,7 +53,7 @@ from tracker.monitoring.rollup_models import RoundKind
 from . import overview_cache, overview_tree
 from .after_response import after_response
 from .overview_cache import Token
-from .overview_parts import N_COUNTS, Parts, ranked
+from .overview_parts import INF, N_COUNTS, Parts, ranked
 from .overview_sql import FLAT_RANKED, FLAT_SHAPE, SUM_FIELDS, TOTALS_JSON, Shape, json_value, local_times
 
 # Schools patched since the parts were kept beyond which the parts are kept again, as patched: each patch
@@ -286,9 +286,10 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
         tick_of = dict(zip(tree.ids, tree.ticks, strict=True))
         parts.ticks = array("q", [tick_of.get(school, 0) for school in parts.ids])
         parts = ranked(parts, [i for i, school in enumerate(parts.ids) if school not in gone] if gone else None)
-    elif renames is not None and renames[0].schools:  # schools renamed: placed by name again, ranked
+    elif renames is not None and renames[0].schools:  # schools renamed: placed by name again, ranked if moved
         parts.ticks = _ticks_renamed(parts, *renames)
-        parts = ranked(parts)
+        if moved or not _in_order(parts, _places(parts.ids, fetch).values()):
+            parts = ranked(parts)
     elif moved:  # a score or on-time rate changed: rank again
         parts = ranked(parts)
     if (patched > REBASE or tree_version != base.tree_facts) and not dirty:
@@ -334,6 +335,18 @@ def _ticks_renamed(parts: Parts, renames: overview_tree.Renamed, others: list[in
         tick += 1
         ticks[i] = tick
     return ticks
+
+
+def _in_order(parts: Parts, places: Iterable[int]) -> bool:
+    """Whether the schools at `places` still sort between their neighbours (score, on-time rate, place by
+    name): when nothing else moved, the parts are then in rank order as they are, with their ranks."""
+
+    def key(i: int) -> tuple:
+        rate = parts.rates[i]
+        return -parts.score_keys[i], INF if rate is None else -rate, parts.ticks[i]
+
+    last = len(parts.ids) - 1
+    return all((i == 0 or key(i - 1) < key(i)) and (i == last or key(i) < key(i + 1)) for i in places)
 
 
 def _tree_changes(parts: Parts, tree: overview_tree.Facts) -> tuple[set[int], list[int]]:

@@ -10,7 +10,8 @@ models.UnitTreeFacts) in the same statement, so that it is known to be the tree 
   without walking the tree or reading every name.
 * `scope_schools`: the schools under a caller's roots, the set a scope's document is cut to. Held by this
   process and the cache per (version, roots): no unit's parent or kind changes, and no unit comes or goes,
-  without the facts' version changing.
+  without the facts' version changing; a set held for an earlier version serves a later one when only
+  schools were renamed in between.
 """
 
 from __future__ import annotations
@@ -113,6 +114,19 @@ def renamed_places(renamed: Sequence[int], others: Sequence[tuple[str, int]]) ->
     return Renamed(version, [(school, name, below * BLOCK + within.get(school, 0)) for _, school, name, below in rows])
 
 
+def _held_before_renames(roots: tuple[int, ...], version: str) -> frozenset[int] | None:
+    """The set this process holds for `roots` at an earlier version, if only schools were renamed since (no
+    school came, went or moved: the same set)."""
+    with _lock:
+        older = [
+            (int(held), ids) for (held, under), ids in _scopes.items() if under == roots and int(held) < int(version)
+        ]
+    if not older:
+        return None
+    held, ids = max(older, key=lambda pair: pair[0])
+    return ids if renamed_since(str(held), version) is not None else None
+
+
 _SCOPES = 64  # (version, roots) sets held by this process
 SHARED_TIMEOUT = 24 * 3600  # a version's set in the cache (a version never comes back: it only expires)
 _scopes: OrderedDict[tuple[str, tuple[int, ...]], frozenset[int]] = OrderedDict()
@@ -132,14 +146,15 @@ def scope_schools(roots: Sequence[int], version: str) -> frozenset[int] | None:
     shared = f"qinglian:overview:scope:{version}:{','.join(map(str, roots))}"
     ids = cache.get(shared)
     if ids is None:
-        sql, params = schools_under_sql(roots)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {_VERSION}, COALESCE((SELECT array_agg(id) FROM ({sql}) s), '{{}}')", params)
-            current, found = cursor.fetchone()
-        if current != version:
-            return None
-        ids = array("q", found)
-        cache.set(shared, ids, timeout=SHARED_TIMEOUT)
+        ids = _held_before_renames(tuple(roots), version)
+        if ids is None:
+            sql, params = schools_under_sql(roots)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {_VERSION}, COALESCE((SELECT array_agg(id) FROM ({sql}) s), '{{}}')", params)
+                current, ids = cursor.fetchone()
+            if current != version:
+                return None
+        cache.set(shared, array("q", ids), timeout=SHARED_TIMEOUT)
     schools = frozenset(ids)
     with _lock:
         _scopes[name] = schools

@@ -140,3 +140,17 @@ def test_a_rename_and_a_move_since_the_parts_read_the_facts(province, monkeypatc
         assert read_as_authority(province) == "patched"
     assert facts_read(queries) == 1
     assert_cut_exact(province, EVERY_SCOPE)
+
+
+def test_a_rename_among_schools_tied_in_score_and_rate_reorders_them(province):
+    # three schools without tasks: the same score (0) and on-time rate (none), listed by name
+    tied = [SchoolFactory(parent=province.d21, name=f"Tie {letter}") for letter in "ABC"]
+    read_as_authority(province)
+    m.Unit.objects.filter(pk=tied[0].pk).update(name="Tie D")  # from first to last among them
+    with CaptureQueriesContext(connection) as queries:
+        assert read_as_authority(province) == "patched"
+    assert facts_read(queries) == 0
+    assert_places_by_name(province)
+    assert_cut_exact(province, ("province", "d21", "city2"))
+    rows = test_overview_cut.how_served(province, "d21")[0][1]
+    assert rows.index('"name":"Tie B"') < rows.index('"name":"Tie C"') < rows.index('"name":"Tie D"')
