@@ -305,6 +305,8 @@ def _renames(parts: Parts, base: str, version: str) -> tuple[overview_tree.Renam
     """The schools of the parts renamed between the facts' versions `base` and `version`, with their places
     by name, and the others' places in the parts in their order by name; None unless only schools were
     renamed, and few (the tree's facts are then read)."""
+    if int(version) < int(base):
+        return None  # parts kept by another process as of a later tree than this request's token
     renamed = overview_tree.renamed_since(base, version)
     if renamed is None or len(renamed) > RENAMES:
         return None
