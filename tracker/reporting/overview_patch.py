@@ -239,7 +239,7 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     if token.tree_facts != base.tree_facts:
         renames = _renames(parts, base.tree_facts, token.tree_facts)
         if renames is not None:  # only schools renamed: their places by name, not every school's
-            tree_version, fetch = renames[0].version, [school for school, _, _ in renames[0].schools]
+            tree_version, fetch = renames.version, list(renames.place)
         else:
             tree = overview_tree.facts(cycle.authority_id)
             tree_version, (gone, fetch) = tree.version, _tree_changes(parts, tree)
@@ -286,9 +286,9 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
         tick_of = dict(zip(tree.ids, tree.ticks, strict=True))
         parts.ticks = array("q", [tick_of.get(school, 0) for school in parts.ids])
         parts = ranked(parts, [i for i, school in enumerate(parts.ids) if school not in gone] if gone else None)
-    elif renames is not None and renames[0].schools:  # schools renamed: placed by name again, ranked if moved
-        parts.ticks = _ticks_renamed(parts, *renames)
-        if moved or not _in_order(parts, _places(parts.ids, fetch).values()):
+    elif renames is not None and renames.place:  # schools renamed: placed by name again, ranked if moved
+        parts.ticks = _ticks_renamed(parts, renames)
+        if moved or not _in_order(parts, renames.place.values()):
             parts = ranked(parts)
     elif moved:  # a score or on-time rate changed: rank again
         parts = ranked(parts)
@@ -301,10 +301,21 @@ def patch(*, cycle: Cycle, now: datetime, key: str, token: Token, clean: bool, c
     return Patched(parts, current, dirty)
 
 
-def _renames(parts: Parts, base: str, version: str) -> tuple[overview_tree.Renamed, list[int]] | None:
-    """The schools of the parts renamed between the facts' versions `base` and `version`, with their places
-    by name, and the others' places in the parts in their order by name; None unless only schools were
-    renamed, and few (the tree's facts are then read)."""
+@dataclass(frozen=True)
+class _Renames:
+    """Schools of the parts renamed since them: where each is in the parts (`place`), their new places by name
+    (`schools`: id, name, how many of the others come before it, in the order of their new names), the
+    others' places in the parts in their order by name, and the facts' version all this was read at."""
+
+    version: str
+    place: dict[int, int]
+    schools: list[tuple[int, str, int]]
+    others: list[int]
+
+
+def _renames(parts: Parts, base: str, version: str) -> _Renames | None:
+    """The schools of the parts renamed between the facts' versions `base` and `version`; None unless only
+    schools were renamed, and few (the tree's facts are then read)."""
     if int(version) < int(base):
         return None  # parts kept by another process as of a later tree than this request's token
     renamed = overview_tree.renamed_since(base, version)
@@ -312,19 +323,19 @@ def _renames(parts: Parts, base: str, version: str) -> tuple[overview_tree.Renam
         return None
     place = _places(parts.ids, renamed)
     if not place:  # none under the cycle's authority
-        return overview_tree.Renamed(version, []), []
+        return _Renames(version, {}, [], [])
     at = set(place.values())
     others = sorted((i for i in range(len(parts.ids)) if i not in at), key=parts.ticks.__getitem__)
     found = overview_tree.renamed_places(list(place), [(parts.names[i], parts.ids[i]) for i in others])
     if found is None or found.version != version or len(found.schools) != len(place):
         return None  # the tree changed since the token was read
-    return found, others
+    return _Renames(version, place, found.schools, others)
 
 
-def _ticks_renamed(parts: Parts, renames: overview_tree.Renamed, others: list[int]) -> array:
-    """Every school's place by name once `renames` were renamed: the `others` (places in the parts, in their
-    order by name) keep theirs, and each school renamed comes after as many of them as come before it."""
-    place = _places(parts.ids, [school for school, _, _ in renames.schools])
+def _ticks_renamed(parts: Parts, renames: _Renames) -> array:
+    """Every school's place by name once `renames` were renamed: the others keep theirs, and each school
+    renamed comes after as many of them as come before it."""
+    others = renames.others
     ticks, tick, at = array("q", bytes(8 * len(parts.ids))), 0, 0
     for school, _, before in renames.schools:
         for i in others[at:before]:
@@ -332,7 +343,7 @@ def _ticks_renamed(parts: Parts, renames: overview_tree.Renamed, others: list[in
             ticks[i] = tick
         at = max(at, before)
         tick += 1
-        ticks[place[school]] = tick
+        ticks[renames.place[school]] = tick
     for i in others[at:]:
         tick += 1
         ticks[i] = tick

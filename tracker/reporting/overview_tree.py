@@ -76,7 +76,7 @@ class Renamed:
     """Schools renamed, read as of the facts' `version`: in the order of (name, id), each with its id, its new
     name and how many of the other schools come before it by (name, id), in the database's collation."""
 
-    version: str | None
+    version: str
     schools: list[tuple[int, str, int]]
 
 
@@ -94,13 +94,14 @@ JOIN {UNIT_TABLE} r ON r.id = b.school GROUP BY b.school"""
 def renamed_places(renamed: Sequence[int], others: Sequence[tuple[str, int]]) -> Renamed | None:
     """`others`: the other schools' (name, id) in their order by name (as the parts hold them, unchanged since).
     Two small statements rather than one over every school: each renamed school's place among one in BLOCK
-    of the others, then within the block it falls in. None when the facts moved on between the two."""
+    of the others, then within the block it falls in. None when the facts moved on between the two, or none
+    of `renamed` is a unit any more."""
     pivots = others[BLOCK - 1 :: BLOCK]
     with connection.cursor() as cursor:
         cursor.execute(_PLACES, [[name for name, _ in pivots], [i for _, i in pivots], list(renamed)])
         rows = cursor.fetchall()
         if not rows:
-            return Renamed(None, [])
+            return None
         version = rows[0][0]
         pairs = [(school, other) for _, school, _, below in rows for other in others[below * BLOCK :][: BLOCK - 1]]
         within: dict[int, int] = {}
